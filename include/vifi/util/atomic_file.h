@@ -1,0 +1,17 @@
+// Atomic file writes: content goes to "<path>.tmp.<pid>" and is renamed over `path`, so a
+// reader (or a crash, or Ctrl-C) never sees a half-written checkpoint, result or array.
+#pragma once
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace vifi::util {
+
+// Calls `write` with a binary stream on a temporary file, flushes, then renames it to `path`.
+// Throws std::runtime_error naming `path` if the file cannot be created, written or renamed.
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+// Convenience for text and small blobs.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+}  // namespace vifi::util
