@@ -1,19 +1,41 @@
 // Root of the CLI: global flags, subcommand registration, error reporting.
 #include "app.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <exception>
 #include <iostream>
 
 #include "commands.h"
+#include "vifi/util/logging.h"
 
 namespace vifi::cli {
+namespace {
+
+// Library code logs through util::log; the CLI routes it to spdlog on stderr, so stdout carries
+// only results (token ids, tables, JSON) that scripts can parse.
+void install_log_sink() {
+  if (!spdlog::get("vifi")) spdlog::set_default_logger(spdlog::stderr_color_mt("vifi"));
+  spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
+  util::set_log_sink([](util::LogLevel level, const std::string& message) {
+    switch (level) {
+      case util::LogLevel::debug: spdlog::debug(message); break;
+      case util::LogLevel::info: spdlog::info(message); break;
+      case util::LogLevel::warn: spdlog::warn(message); break;
+      case util::LogLevel::error: spdlog::error(message); break;
+    }
+  });
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
+  install_log_sink();
   CLI::App app{"vifi: fine-tune CLIP on videos (ViFi-CLIP, CVPR 2023) with LibTorch"};
   app.set_version_flag("--version", std::string("vifi ") + VIFI_VERSION);
   app.require_subcommand(1);
+  add_embed_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,5 +6,7 @@
 
 namespace vifi::cli {
 
+void add_embed_command(CLI::App& app);
+
 
 }  // namespace vifi::cli

@@ -86,10 +86,10 @@ torch::Tensor load_npy(const std::string& path) {
 void save_npy(const std::string& path, const torch::Tensor& tensor) {
   auto t = tensor.detach().to(torch::kCPU);
   t = (t.is_floating_point() ? t.to(torch::kFloat32) : t.to(torch::kInt64)).contiguous();
+  // NumPy's spelling: "()", "(7,)", "(2, 3)".
   std::string shape = "(";
-  for (auto d : t.sizes()) shape += std::to_string(d) + ",";
-  if (t.dim() > 1) shape.pop_back();
-  shape += ")";
+  for (int64_t i = 0; i < t.dim(); ++i) shape += (i ? ", " : "") + std::to_string(t.size(i));
+  shape += t.dim() == 1 ? ",)" : ")";
   std::string header = std::string("{'descr': '") + (t.is_floating_point() ? "<f4" : "<i8") +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
   const size_t unpadded = 10 + header.size() + 1;

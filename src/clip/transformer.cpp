@@ -1,0 +1,104 @@
+// Attention, MLP, residual block and stack. On LibTorch >= 2.0 attention goes through
+// at::scaled_dot_product_attention (flash / memory-efficient kernels on GPU); LibTorch 1.13
+// has no such op, so it falls back to matmul + softmax.
+#include "vifi/clip/transformer.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+
+namespace vifi::clip {
+namespace {
+
+torch::Tensor causal_bias(int64_t length, const torch::TensorOptions& options) {
+  // Additive mask: -inf above the diagonal, as OpenAI's build_attention_mask.
+  return torch::full({length, length}, -std::numeric_limits<float>::infinity(), options).triu_(1);
+}
+
+torch::Tensor attention_probs(const torch::Tensor& q, const torch::Tensor& k, AttentionMask mask) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);  // [N,H,L,L]
+  if (mask == AttentionMask::causal) scores.add_(causal_bias(q.size(2), scores.options()));
+  return torch::softmax(scores, -1);
+}
+
+torch::Tensor scaled_dot_product(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, AttentionMask mask) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0,
+                                          /*is_causal=*/mask == AttentionMask::causal);
+#else
+  return torch::matmul(attention_probs(q, k, mask), v);
+#endif
+}
+
+}  // namespace
+
+AttentionImpl::AttentionImpl(int64_t width, int64_t heads) : heads_(heads) {
+  TORCH_CHECK(width % heads == 0, "attention width ", width, " is not divisible by ", heads, " heads");
+  in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * width, width}));
+  in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * width}));
+  out_proj = register_module("out_proj", torch::nn::Linear(width, width));
+  // nn.MultiheadAttention's initialisation: xavier_uniform on the packed projection.
+  torch::NoGradGuard no_grad;
+  torch::nn::init::xavier_uniform_(in_proj_weight);
+  out_proj->bias.zero_();
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::project_qkv(const torch::Tensor& x) {
+  const auto n = x.size(0), length = x.size(1), width = x.size(2);
+  auto qkv = torch::linear(x, in_proj_weight, in_proj_bias)
+                 .view({n, length, 3, heads_, width / heads_})
+                 .permute({2, 0, 3, 1, 4});  // [3,N,H,L,hd]
+  return {qkv[0], qkv[1], qkv[2]};
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, AttentionMask mask) {
+  auto [q, k, v] = project_qkv(x);
+  auto out = scaled_dot_product(q, k, v, mask);  // [N,H,L,hd]
+  out = out.transpose(1, 2).reshape({x.size(0), x.size(1), x.size(2)});
+  return out_proj(out);
+}
+
+torch::Tensor AttentionImpl::attention_weights(const torch::Tensor& x, AttentionMask mask) {
+  auto [q, k, v] = project_qkv(x);
+  return attention_probs(q, k, mask).mean(1);
+}
+
+torch::Tensor quick_gelu(const torch::Tensor& x) { return x * torch::sigmoid(1.702 * x); }
+
+MlpImpl::MlpImpl(int64_t width, int64_t hidden) {
+  c_fc = register_module("c_fc", torch::nn::Linear(width, hidden));
+  c_proj = register_module("c_proj", torch::nn::Linear(hidden, width));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return c_proj(quick_gelu(c_fc(x))); }
+
+ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t heads) {
+  attn = register_module("attn", Attention(width, heads));
+  ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5)));
+  mlp = register_module("mlp", Mlp(width, 4 * width));
+  ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5)));
+}
+
+torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, AttentionMask mask) {
+  auto h = x + attn(ln_1(x), mask);
+  return h + mlp(ln_2(h));
+}
+
+TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads) {
+  resblocks = register_module("resblocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < layers; ++i) {
+    blocks_.emplace_back(width, heads);
+    resblocks->push_back(blocks_.back());
+  }
+}
+
+torch::Tensor TransformerImpl::forward(torch::Tensor x, AttentionMask mask, const BeforeBlockHook& before_block) {
+  for (int64_t i = 0; i < num_layers(); ++i) {
+    if (before_block) x = before_block(i, x);
+    x = blocks_[static_cast<size_t>(i)]->forward(x, mask);
+  }
+  return x;
+}
+
+}  // namespace vifi::clip

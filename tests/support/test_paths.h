@@ -1,0 +1,35 @@
+// Paths shared by tests: fixtures shipped in tests/fixtures and a per-test scratch directory.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+namespace vifi::test {
+
+inline std::string fixture(const std::string& relative) { return std::string(VIFI_FIXTURES) + "/" + relative; }
+
+// A fresh empty directory under the system temp dir, named after the running test.
+inline std::filesystem::path scratch_dir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  auto dir = std::filesystem::temp_directory_path() / "vifi-tests" /
+             (std::string(info->test_suite_name()) + "." + info->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Runs the built vifi binary with `args`; returns its exit code and captures stdout+stderr.
+inline int run_vifi(const std::string& args, std::string* output = nullptr) {
+  const std::string cmd = std::string(VIFI_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return -1;
+  std::string text;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+  const int status = pclose(pipe);
+  if (output) *output = text;
+  return WIFEXITSTATUS(status);
+}
+
+}  // namespace vifi::test

@@ -1,0 +1,62 @@
+// `vifi embed` end to end: the binary reproduces the reference's features and logits from the
+// fixture archive, and reports bad input by name.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "support/test_paths.h"
+#include "vifi/util/npy.h"
+
+namespace vifi {
+namespace {
+
+using test::fixture;
+
+void expect_matches_reference(const std::filesystem::path& out, const std::string& name) {
+  auto got = util::load_npy((out / (name + ".npy")).string());
+  auto want = util::load_npy(fixture("clip_tiny/" + name + ".npy"));
+  ASSERT_EQ(got.sizes(), want.sizes()) << name;
+  EXPECT_TRUE(torch::allclose(got, want, 1e-3, 1e-4)) << name << ": max abs diff " << (got - want).abs().max().item<double>();
+}
+
+TEST(EmbedCommand, ReproducesTheReferenceArrays) {
+  const auto out = test::scratch_dir();
+  std::string log;
+  const std::string args = "embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --images " +
+                           fixture("clip_tiny/images.npy") + " --videos " + fixture("clip_tiny/video.npy") + " --texts " +
+                           fixture("clip_tiny/texts.txt") + " --batch-size 2 --out " + out.string();
+  ASSERT_EQ(test::run_vifi(args, &log), 0) << log;
+  for (const char* name : {"image_features", "video_features", "text_features", "logits_per_image", "logits_per_video"})
+    expect_matches_reference(out, name);
+}
+
+TEST(EmbedCommand, TextsAloneWriteOnlyTextFeatures) {
+  const auto out = test::scratch_dir();
+  std::string log;
+  ASSERT_EQ(test::run_vifi("embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --texts " +
+                               fixture("clip_tiny/texts.txt") + " --out " + out.string(),
+                           &log),
+            0)
+      << log;
+  expect_matches_reference(out, "text_features");
+  EXPECT_FALSE(std::filesystem::exists(out / "logits_per_image.npy"));
+}
+
+TEST(EmbedCommand, WrongImageShapeIsReportedWithThePath) {
+  const auto out = test::scratch_dir();
+  std::string log;
+  // video.npy is 5-D: given as --images it must be refused, naming the file and the shape wanted.
+  const int rc = test::run_vifi("embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --images " +
+                                    fixture("clip_tiny/video.npy") + " --out " + out.string(),
+                                &log);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(log.find("video.npy: expected a float32 array of shape [N,3,32,32]"), std::string::npos) << log;
+}
+
+TEST(EmbedCommand, MissingWeightsFileIsNamed) {
+  std::string log;
+  EXPECT_EQ(test::run_vifi("embed --weights /nonexistent/ViT-B-16.pt --texts x --out /tmp/x", &log), 1);
+  EXPECT_NE(log.find("/nonexistent/ViT-B-16.pt: file not found"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace vifi
