@@ -2,6 +2,9 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -29,7 +32,7 @@ inline int run_vifi(const std::string& args, std::string* output = nullptr) {
   while (size_t n = fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
   const int status = pclose(pipe);
   if (output) *output = text;
-  return WIFEXITSTATUS(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace vifi::test

@@ -28,7 +28,8 @@ struct CLIPConfig {
   bool operator==(const CLIPConfig& other) const;
 };
 
-// "ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px" (also with '-' for '/').
+// "ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px" (also with '-' for '/'), and
+// "vifi-tiny" (random-init demo/test model, 32x32 inputs).
 // Unknown names throw std::invalid_argument listing the valid ones.
 CLIPConfig clip_config_preset(const std::string& name);
 std::vector<std::string> clip_config_preset_names();

@@ -1,0 +1,80 @@
+// ViFi-CLIP (Rasheed et al., CVPR 2023, Sec. 4): CLIP applied frame by frame, frame embeddings
+// averaged over time (temporal pooling), compared by scaled cosine with the text embeddings of
+// "<CTX_INIT> <class>." prompts. Owns: which encoders train (`use`), the fusion ablation of
+// Table 5, class prompts, and cached text features when the text side cannot change.
+//
+// Parameter names are OpenAI's (the CLIP's modules are registered at the top level), so a vifi
+// checkpoint's model state maps 1:1 onto a released archive plus any prompt_learner.* entries.
+// As in the reference, prompt token embeddings are computed once without gradient, so
+// token_embedding never trains.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "vifi/clip/clip.h"
+#include "vifi/clip/tokenizer.h"
+#include "vifi/train/config.h"
+
+namespace vifi::model {
+
+// TRAINER.ViFi_CLIP.USE (which encoders are fine-tuned) and the fusion ablation of Table 5
+// (embedding: mean of frame embeddings, then logits; decision: logits per frame, averaged;
+// image: training loss on every frame as an image, evaluation averages frame logits).
+using TrainableEncoders = train::EncoderUse;
+using Fusion = train::Fusion;
+
+struct ViFiCLIPOptions {
+  std::string ctx_init = "a photo of a";  // prompt prefix; "_" reads as a space
+  bool zero_shot_prompt = false;          // ZS_EVAL: the prompt is the bare class name
+  TrainableEncoders use = TrainableEncoders::both;
+  Fusion fusion = Fusion::embedding;
+};
+
+class ViFiCLIPImpl : public torch::nn::Module {
+ public:
+  ViFiCLIPImpl(clip::CLIP clip, std::shared_ptr<const clip::Tokenizer> tokenizer,
+               const std::vector<std::string>& class_names, ViFiCLIPOptions options);
+
+  // Replaces the class set (zero-shot and base/novel evaluation); clears cached text features.
+  void set_class_names(const std::vector<std::string>& class_names);
+  const std::vector<std::string>& class_names() const { return class_names_; }
+  const std::vector<std::string>& prompts() const { return prompts_; }
+
+  torch::Tensor frame_features(const torch::Tensor& video);  // [B,T,3,H,W] -> [B,T,D]
+  torch::Tensor encode_video(const torch::Tensor& video);    // [B,T,3,H,W] -> [B,D] (temporal mean)
+  torch::Tensor text_features();                             // [C,D], cached when the text side is frozen
+
+  // Logits [B,C]; in training with Fusion::image, per-frame logits [B,T,C] (see video_loss).
+  torch::Tensor forward(const torch::Tensor& video);
+  // Logits against precomputed text features (evaluation computes them once per run).
+  torch::Tensor logits(const torch::Tensor& video, const torch::Tensor& text_features);
+
+  // Applies `use`: requires_grad on exactly the trained parameters.
+  void apply_trainable_encoders();
+  // Names of parameters that train under the current options.
+  std::vector<std::string> trainable_parameter_names() const;
+  void clear_text_cache() { cached_text_.reset(); }
+
+  clip::CLIP& clip() { return clip_; }
+  const ViFiCLIPOptions& options() const { return options_; }
+
+ private:
+  torch::Tensor fuse(const torch::Tensor& frames, const torch::Tensor& text);  // [B,T,D] x [C,D]
+  bool text_side_frozen() const;
+
+  clip::CLIP clip_;
+  std::shared_ptr<const clip::Tokenizer> tokenizer_;
+  ViFiCLIPOptions options_;
+  std::vector<std::string> class_names_;
+  std::vector<std::string> prompts_;
+  torch::Tensor prompt_tokens_;  // [C,77] int64, not a parameter
+  c10::optional<torch::Tensor> cached_text_;
+};
+TORCH_MODULE(ViFiCLIP);
+
+// The prompt text for a class: "<ctx_init> <name>." ("_" -> " "), or "<name>" for zero-shot.
+std::string class_prompt(const std::string& class_name, const ViFiCLIPOptions& options);
+
+}  // namespace vifi::model

@@ -1,0 +1,57 @@
+// What the trainer and evaluator consume: batches of clips, epoch by epoch. The FFmpeg loader
+// (data/loader, target vifi_video) is adapted to this in the CLI, which keeps training and
+// evaluation in vifi_core (LibTorch only) and lets tests and benchmarks feed tensors directly.
+#pragma once
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vifi::train {
+
+struct FailedVideo {
+  int64_t index = -1;  // dataset index
+  std::string path;
+  std::string reason;
+};
+
+struct ClipBatch {
+  torch::Tensor video;               // [B,T,3,H,W], or [B,V,T,3,H,W] with V evaluation views
+  torch::Tensor label;               // [B] int64
+  std::vector<int64_t> index;        // [B] dataset index of each row
+  std::vector<FailedVideo> failed;   // evaluation: videos that could not be decoded
+};
+
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  // Begins `epoch`, skipping its first `skip_batches` batches (resuming mid-epoch).
+  virtual void start_epoch(int64_t epoch, int64_t skip_batches = 0) = 0;
+  virtual std::optional<ClipBatch> next() = 0;  // nullopt after the epoch's last batch
+  virtual int64_t num_batches() const = 0;      // per epoch, on this rank
+  virtual int64_t dataset_size() const = 0;
+  // Training: samples replaced because their video was bad (cumulative).
+  virtual int64_t replaced_samples() const { return 0; }
+};
+
+// A BatchSource over tensors held in memory: video [N,T,3,H,W] (or with views), label [N].
+// Epoch e visits a permutation seeded by (seed, e) when `shuffle`, else list order.
+class TensorBatchSource : public BatchSource {
+ public:
+  TensorBatchSource(torch::Tensor video, torch::Tensor label, int64_t batch_size, bool shuffle, uint64_t seed);
+  void start_epoch(int64_t epoch, int64_t skip_batches = 0) override;
+  std::optional<ClipBatch> next() override;
+  int64_t num_batches() const override;
+  int64_t dataset_size() const override { return label_.size(0); }
+
+ private:
+  torch::Tensor video_, label_;
+  int64_t batch_size_;
+  bool shuffle_;
+  uint64_t seed_;
+  torch::Tensor order_;
+  int64_t cursor_ = 0;
+};
+
+}  // namespace vifi::train

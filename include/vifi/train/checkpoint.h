@@ -1,0 +1,38 @@
+// Training checkpoints: one file per save holding the model state (OpenAI names), the
+// optimiser state, the position in training and the resolved config text. Written to a
+// temporary name and renamed, so an interrupted save never leaves a broken file.
+#pragma once
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+
+#include "vifi/util/state_dict.h"
+
+namespace vifi::train {
+
+struct TrainingProgress {
+  int64_t epoch = 0;             // epoch to run next (or the one interrupted)
+  int64_t step_in_epoch = 0;     // micro-batches of `epoch` already done (0 at epoch boundaries)
+  int64_t optimizer_steps = 0;   // optimiser updates so far (drives the LR schedule)
+  double best_acc1 = 0.0;
+  std::string config_yaml;       // resolved config the run used
+};
+
+void save_checkpoint(const std::string& path, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
+                     const TrainingProgress& progress);
+
+// Reads only the model state (e.g. to evaluate or to start prompting from a fine-tuned model).
+util::StateDict read_checkpoint_model(const std::string& path);
+TrainingProgress read_checkpoint_progress(const std::string& path);
+
+// Restores model (strictly, by name and shape) and optimiser (if given); returns the progress.
+TrainingProgress load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer);
+
+// True if `path` is a vifi checkpoint (as opposed to an OpenAI TorchScript archive).
+bool is_vifi_checkpoint(const std::string& path);
+
+// Newest "ckpt_epoch_*.pth" / "interrupted.pth" in `dir` by modification time (TRAIN.AUTO_RESUME).
+std::optional<std::string> find_latest_checkpoint(const std::string& dir);
+
+}  // namespace vifi::train

@@ -1,0 +1,92 @@
+// The training loop (ViFi-CLIP Sec. 4): micro-batches through the model, loss (CE, label
+// smoothing or mixup/cutmix soft targets), gradient accumulation, optional clipping, AdamW with
+// the per-update cosine schedule, validation every SAVE_FREQ epochs, atomic checkpoints, resume
+// (bitwise identical on CPU), Ctrl-C checkpointing, progress lines and metrics.jsonl.
+//
+// Determinism: data order comes from the batch source per (seed, epoch); mixing draws from
+// mix_generator(seed, micro-step); nothing else is random, so resuming from any checkpoint
+// replays exactly what an uninterrupted run would do.
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "vifi/eval/evaluator.h"
+#include "vifi/model/vificlip.h"
+#include "vifi/train/batch_source.h"
+#include "vifi/train/checkpoint.h"
+#include "vifi/train/config.h"
+#include "vifi/train/lr_schedule.h"
+
+namespace vifi::train {
+
+// Thrown by fit() after Ctrl-C once the resumable checkpoint is written.
+class Interrupted : public std::runtime_error {
+ public:
+  explicit Interrupted(const std::string& checkpoint)
+      : std::runtime_error("interrupted; resumable checkpoint written to " + checkpoint), checkpoint_path(checkpoint) {}
+  std::string checkpoint_path;
+};
+
+struct EpochSummary {
+  int64_t epoch = 0;
+  double mean_loss = 0;
+  std::optional<eval::EvalResult> validation;
+};
+
+struct TrainerOptions {
+  torch::Device device = torch::kCPU;
+  bool write_outputs = true;  // rank 0: checkpoints, metrics.jsonl
+  // Called after every epoch (the CLI prints tables; tests inspect).
+  std::function<void(const EpochSummary&)> on_epoch_end;
+};
+
+class Trainer {
+ public:
+  Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, BatchSource* val_data, TrainerOptions options);
+
+  // Continues from a checkpoint (model, optimiser, schedule position, epoch, best top-1).
+  void resume(const std::string& checkpoint);
+  // Trains until TRAIN.EPOCHS; returns the progress at the end. Throws Interrupted on Ctrl-C.
+  TrainingProgress fit();
+  // One optimiser update's worth of micro-batches is done by fit(); this runs validation alone.
+  eval::EvalResult validate();
+
+  const TrainingProgress& progress() const { return progress_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  model::ViFiCLIP& model() { return model_; }
+  int64_t steps_per_epoch() const;
+
+ private:
+  void train_epoch(int64_t epoch);
+  torch::Tensor micro_step(const ClipBatch& batch, int64_t micro_index, int64_t group_size);
+  void optimizer_step();
+  void end_epoch(int64_t epoch, double mean_loss);
+  void save(const std::string& name);
+  std::string output_path(const std::string& name) const;
+  void log_progress(int64_t epoch, int64_t micro, double loss, double avg_loss, double seconds_per_batch,
+                    int64_t frames_per_batch);
+  void append_metrics(const std::string& json_line);
+
+  Config config_;
+  model::ViFiCLIP model_;
+  BatchSource& train_data_;
+  BatchSource* val_data_;
+  TrainerOptions options_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  LrSchedule schedule_;
+  TrainingProgress progress_;
+};
+
+// The loss for logits [B,C] or per-frame logits [B,T,C] (Fusion::image: every frame carries its
+// clip's target). Targets are labels [B] or soft targets [B,C].
+torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing);
+
+// Peak resident memory of this process in MiB (Linux /proc), for progress lines.
+double peak_memory_mib();
+
+}  // namespace vifi::train

@@ -1,0 +1,115 @@
+// ViFi-CLIP forward pass, freezing and prompt construction (see header).
+#include "vifi/model/vificlip.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace vifi::model {
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+bool is_image_parameter(const std::string& name) { return starts_with(name, "visual."); }
+bool is_text_parameter(const std::string& name) {
+  return starts_with(name, "transformer.") || starts_with(name, "ln_final.") || name == "positional_embedding" ||
+         name == "text_projection";
+}
+
+}  // namespace
+
+std::string class_prompt(const std::string& class_name, const ViFiCLIPOptions& options) {
+  if (options.zero_shot_prompt) return class_name;
+  std::string prefix = options.ctx_init;
+  std::replace(prefix.begin(), prefix.end(), '_', ' ');
+  return prefix.empty() ? class_name + "." : prefix + " " + class_name + ".";
+}
+
+ViFiCLIPImpl::ViFiCLIPImpl(clip::CLIP clip, std::shared_ptr<const clip::Tokenizer> tokenizer,
+                           const std::vector<std::string>& class_names, ViFiCLIPOptions options)
+    : clip_(std::move(clip)), tokenizer_(std::move(tokenizer)), options_(std::move(options)) {
+  // Same modules and tensors as the CLIP, under OpenAI's top-level names.
+  register_module("visual", clip_->visual);
+  register_module("transformer", clip_->transformer);
+  register_module("token_embedding", clip_->token_embedding);
+  register_parameter("positional_embedding", clip_->positional_embedding);
+  register_module("ln_final", clip_->ln_final);
+  register_parameter("text_projection", clip_->text_projection);
+  register_parameter("logit_scale", clip_->logit_scale);
+  set_class_names(class_names);
+  apply_trainable_encoders();
+}
+
+void ViFiCLIPImpl::set_class_names(const std::vector<std::string>& class_names) {
+  TORCH_CHECK(!class_names.empty(), "ViFi-CLIP needs at least one class name");
+  class_names_ = class_names;
+  prompts_.clear();
+  for (const auto& name : class_names) prompts_.push_back(class_prompt(name, options_));
+  prompt_tokens_ = tokenizer_->tokenize(prompts_, clip_->config().context_length);
+  cached_text_.reset();
+}
+
+void ViFiCLIPImpl::apply_trainable_encoders() {
+  for (auto& p : named_parameters(true)) {
+    const auto& name = p.key();
+    bool train = false;
+    switch (options_.use) {
+      case TrainableEncoders::both: train = name != "token_embedding.weight"; break;
+      case TrainableEncoders::image: train = is_image_parameter(name); break;
+      case TrainableEncoders::text: train = is_text_parameter(name); break;
+    }
+    p.value().set_requires_grad(train);
+  }
+  cached_text_.reset();
+}
+
+std::vector<std::string> ViFiCLIPImpl::trainable_parameter_names() const {
+  std::vector<std::string> names;
+  for (const auto& p : named_parameters(true))
+    if (p.value().requires_grad()) names.push_back(p.key());
+  return names;
+}
+
+bool ViFiCLIPImpl::text_side_frozen() const {
+  return !clip_->text_projection.requires_grad() && !clip_->positional_embedding.requires_grad();
+}
+
+torch::Tensor ViFiCLIPImpl::frame_features(const torch::Tensor& video) {
+  TORCH_CHECK(video.dim() == 5, "ViFi-CLIP expects videos [B,T,3,H,W], got ", video.sizes());
+  const auto b = video.size(0), t = video.size(1);
+  return clip_->encode_image(video.flatten(0, 1)).view({b, t, -1});
+}
+
+torch::Tensor ViFiCLIPImpl::encode_video(const torch::Tensor& video) { return frame_features(video).mean(1); }
+
+torch::Tensor ViFiCLIPImpl::text_features() {
+  const auto tokens = prompt_tokens_.to(clip_->text_projection.device());
+  // Inference tensors cannot enter a later training graph, so results under InferenceMode
+  // are never cached.
+  if (!text_side_frozen() || c10::InferenceMode::is_enabled()) return clip_->encode_text(tokens);
+  // Frozen text side: the features cannot change until the class set or weights change.
+  if (!cached_text_) {
+    torch::NoGradGuard no_grad;
+    cached_text_ = clip_->encode_text(tokens);
+  }
+  return *cached_text_;
+}
+
+torch::Tensor ViFiCLIPImpl::fuse(const torch::Tensor& frames, const torch::Tensor& text) {
+  switch (options_.fusion) {
+    case Fusion::embedding: return clip::scaled_cosine_logits(frames.mean(1), text, clip_->logit_scale);
+    case Fusion::decision: return clip::scaled_cosine_logits(frames, text, clip_->logit_scale).mean(1);
+    case Fusion::image: {
+      auto per_frame = clip::scaled_cosine_logits(frames, text, clip_->logit_scale);  // [B,T,C]
+      return is_training() ? per_frame : per_frame.mean(1);
+    }
+  }
+  return {};
+}
+
+torch::Tensor ViFiCLIPImpl::forward(const torch::Tensor& video) { return fuse(frame_features(video), text_features()); }
+
+torch::Tensor ViFiCLIPImpl::logits(const torch::Tensor& video, const torch::Tensor& text) {
+  return fuse(frame_features(video), text);
+}
+
+}  // namespace vifi::model

@@ -1,0 +1,121 @@
+// Checkpoint files are LibTorch serialize archives: "model" and "optimizer" sub-archives plus
+// scalar entries. The format tag lets loaders tell them from OpenAI's TorchScript archives.
+#include "vifi/train/checkpoint.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "vifi/util/atomic_file.h"
+
+namespace vifi::train {
+namespace {
+
+constexpr const char* kFormat = "vifi-checkpoint-v1";
+
+torch::serialize::InputArchive open_archive(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": checkpoint not found");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": not a readable checkpoint: " + std::string(e.what_without_backtrace()).substr(0, 200));
+  }
+  c10::IValue format;
+  if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kFormat)
+    throw std::runtime_error(path + ": not a vifi checkpoint (no '" + std::string(kFormat) + "' tag)");
+  return archive;
+}
+
+template <typename T>
+T read_scalar(torch::serialize::InputArchive& archive, const std::string& key, const std::string& path) {
+  c10::IValue v;
+  if (!archive.try_read(key, v)) throw std::runtime_error(path + ": checkpoint lacks '" + key + "'");
+  if constexpr (std::is_same_v<T, std::string>) return v.toStringRef();
+  else if constexpr (std::is_same_v<T, double>) return v.toDouble();
+  else return v.toInt();
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
+                     const TrainingProgress& progress) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", c10::IValue(std::string(kFormat)));
+  torch::serialize::OutputArchive model_archive;
+  for (const auto& [key, value] : util::module_state(model)) model_archive.write(key, value.detach().cpu());
+  archive.write("model", model_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  archive.write("epoch", c10::IValue(progress.epoch));
+  archive.write("step_in_epoch", c10::IValue(progress.step_in_epoch));
+  archive.write("optimizer_steps", c10::IValue(progress.optimizer_steps));
+  archive.write("best_acc1", c10::IValue(progress.best_acc1));
+  archive.write("config", c10::IValue(progress.config_yaml));
+  util::write_file_atomic(path, [&](std::ostream& out) { archive.save_to(out); });
+}
+
+util::StateDict read_checkpoint_model(const std::string& path) {
+  auto archive = open_archive(path);
+  torch::serialize::InputArchive model_archive;
+  if (!archive.try_read("model", model_archive)) throw std::runtime_error(path + ": checkpoint lacks 'model'");
+  util::StateDict state;
+  for (const auto& key : model_archive.keys()) {
+    torch::Tensor t;
+    model_archive.read(key, t);
+    state[key] = t;
+  }
+  return state;
+}
+
+TrainingProgress read_checkpoint_progress(const std::string& path) {
+  auto archive = open_archive(path);
+  TrainingProgress p;
+  p.epoch = read_scalar<int64_t>(archive, "epoch", path);
+  p.step_in_epoch = read_scalar<int64_t>(archive, "step_in_epoch", path);
+  p.optimizer_steps = read_scalar<int64_t>(archive, "optimizer_steps", path);
+  p.best_acc1 = read_scalar<double>(archive, "best_acc1", path);
+  p.config_yaml = read_scalar<std::string>(archive, "config", path);
+  return p;
+}
+
+TrainingProgress load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
+  util::load_state_dict(model, read_checkpoint_model(path), {path, {}, false});
+  if (optimizer) {
+    auto archive = open_archive(path);
+    torch::serialize::InputArchive optimizer_archive;
+    if (!archive.try_read("optimizer", optimizer_archive))
+      throw std::runtime_error(path + ": checkpoint has no optimiser state; cannot resume training from it");
+    optimizer->load(optimizer_archive);
+  }
+  return read_checkpoint_progress(path);
+}
+
+bool is_vifi_checkpoint(const std::string& path) {
+  try {
+    open_archive(path);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::optional<std::string> find_latest_checkpoint(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) return std::nullopt;
+  std::optional<std::filesystem::path> best;
+  std::filesystem::file_time_type best_time;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    const bool candidate = (name.rfind("ckpt_epoch_", 0) == 0 || name == "interrupted.pth") &&
+                           entry.path().extension() == ".pth";
+    if (!candidate) continue;
+    const auto time = entry.last_write_time();
+    if (!best || time > best_time) best = entry.path(), best_time = time;
+  }
+  if (!best) return std::nullopt;
+  return best->string();
+}
+
+}  // namespace vifi::train

@@ -1,0 +1,211 @@
+// Training loop implementation (see header for the contract).
+#include "vifi/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "vifi/train/losses.h"
+#include "vifi/train/mixed_precision.h"
+#include "vifi/train/mixup.h"
+#include "vifi/train/optimizer.h"
+#include "vifi/util/interrupt.h"
+#include "vifi/util/logging.h"
+
+namespace vifi::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<int64_t>(std::max(0.0, seconds));
+  std::ostringstream out;
+  out << s / 3600 << ":" << std::setw(2) << std::setfill('0') << (s / 60) % 60 << ":" << std::setw(2) << s % 60;
+  return out.str();
+}
+
+}  // namespace
+
+torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
+  if (logits.dim() == 2) return classification_loss(logits, targets, label_smoothing);
+  const auto frames = logits.size(1);
+  auto per_frame_targets = targets.repeat_interleave(frames, 0);  // [B*T] or [B*T,C]
+  return classification_loss(logits.flatten(0, 1), per_frame_targets, label_smoothing);
+}
+
+double peak_memory_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0.0;
+}
+
+Trainer::Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, BatchSource* val_data,
+                 TrainerOptions options)
+    : config_(std::move(config)),
+      model_(std::move(model)),
+      train_data_(train_data),
+      val_data_(val_data),
+      options_(std::move(options)) {
+  model_->to(options_.device);
+  params_ = trainable_parameters(*model_);
+  optimizer_ = make_adamw(params_, config_.train);
+  schedule_ = make_lr_schedule(config_.train, steps_per_epoch());
+  progress_.config_yaml = to_yaml(config_);
+}
+
+int64_t Trainer::steps_per_epoch() const {
+  const auto accum = config_.train.accumulation_steps;
+  return (train_data_.num_batches() + accum - 1) / accum;
+}
+
+void Trainer::resume(const std::string& checkpoint) {
+  const auto yaml = progress_.config_yaml;
+  progress_ = load_checkpoint(checkpoint, *model_, optimizer_.get());
+  progress_.config_yaml = yaml;
+  model_->clear_text_cache();
+  util::log_info("resumed from " + checkpoint + " at epoch " + std::to_string(progress_.epoch) + ", step " +
+                 std::to_string(progress_.step_in_epoch) + " (best top-1 " + std::to_string(progress_.best_acc1) + ")");
+}
+
+TrainingProgress Trainer::fit() {
+  while (progress_.epoch < config_.train.epochs) train_epoch(progress_.epoch);  // end_epoch advances
+  return progress_;
+}
+
+torch::Tensor Trainer::micro_step(const ClipBatch& batch, int64_t micro_index, int64_t group_size) {
+  auto video = batch.video.to(options_.device);
+  torch::Tensor targets = batch.label.to(options_.device);
+  if (mixup_enabled(config_.aug)) {
+    auto gen = mix_generator(static_cast<uint64_t>(config_.seed), micro_index);
+    auto mixed = mix_batch(video, targets, mixup_options(config_.aug, static_cast<int64_t>(model_->class_names().size())), gen);
+    video = mixed.video;
+    targets = mixed.targets;
+  }
+  torch::Tensor loss;
+  {
+    AutocastGuard autocast(config_.train.opt_level, options_.device);
+    auto logits = model_->forward(video);
+    loss = video_loss(logits.to(torch::kFloat32), targets, config_.aug.label_smooth);
+  }
+  (loss / static_cast<double>(group_size)).backward();
+  return loss.detach();
+}
+
+void Trainer::optimizer_step() {
+  if (config_.train.clip_grad > 0) torch::nn::utils::clip_grad_norm_(params_, config_.train.clip_grad);
+  set_learning_rate(*optimizer_, lr_at(schedule_, progress_.optimizer_steps));
+  optimizer_->step();
+  optimizer_->zero_grad();
+  progress_.optimizer_steps += 1;
+}
+
+void Trainer::train_epoch(int64_t epoch) {
+  model_->train();
+  const auto accum = config_.train.accumulation_steps;
+  const auto num_batches = train_data_.num_batches();
+  train_data_.start_epoch(epoch, progress_.step_in_epoch);
+  optimizer_->zero_grad();
+  // Losses stay on the device; the host reads them only when it prints.
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().device(options_.device));
+  int64_t loss_count = 0;
+  auto start = Clock::now();
+  for (int64_t micro = progress_.step_in_epoch; micro < num_batches; ++micro) {
+    if (micro % accum == 0 && util::interrupt_requested()) {
+      progress_.step_in_epoch = micro;
+      save("interrupted.pth");
+      throw Interrupted(output_path("interrupted.pth"));
+    }
+    auto batch = train_data_.next();
+    TORCH_CHECK(batch, "training data ended after ", micro, " of ", num_batches, " batches in epoch ", epoch);
+    const auto group_size = std::min(accum, num_batches - micro / accum * accum);
+    const auto loss = micro_step(*batch, epoch * num_batches + micro, group_size);
+    loss_sum += loss;
+    ++loss_count;
+    if ((micro + 1) % accum == 0 || micro + 1 == num_batches) optimizer_step();
+    if (micro % config_.print_freq == 0 || micro + 1 == num_batches) {
+      const auto done = micro - progress_.step_in_epoch + 1;
+      log_progress(epoch, micro, loss.item<double>(), loss_sum.item<double>() / loss_count,
+                   seconds_since(start) / done, batch->video.size(0) * batch->video.size(1));
+    }
+  }
+  end_epoch(epoch, loss_count ? loss_sum.item<double>() / loss_count : 0.0);
+}
+
+void Trainer::end_epoch(int64_t epoch, double mean_loss) {
+  EpochSummary summary{epoch, mean_loss, std::nullopt};
+  const bool last = epoch + 1 == config_.train.epochs;
+  const bool validate_now = epoch % config_.save_freq == 0 || last;
+  bool is_best = false;
+  if (validate_now && val_data_) {
+    summary.validation = validate();
+    const auto acc1 = summary.validation->counts.top1();
+    is_best = acc1 > progress_.best_acc1 || progress_.best_acc1 == 0.0;
+    progress_.best_acc1 = std::max(progress_.best_acc1, acc1);
+    std::ostringstream line;
+    line << "{\"type\":\"val\",\"epoch\":" << epoch << ",\"acc1\":" << acc1
+         << ",\"acc5\":" << summary.validation->counts.top5() << ",\"videos\":" << summary.validation->counts.total()
+         << ",\"failed\":" << summary.validation->failed.size() << "}";
+    append_metrics(line.str());
+    util::log_info("epoch " + std::to_string(epoch) + ": top-1 " + std::to_string(acc1) + "% top-5 " +
+                   std::to_string(summary.validation->counts.top5()) + "% (best " +
+                   std::to_string(progress_.best_acc1) + "%)");
+  }
+  // The saved position is the start of the next epoch, so resuming continues after this one.
+  progress_.epoch = epoch + 1;
+  progress_.step_in_epoch = 0;
+  if (validate_now) save("ckpt_epoch_" + std::to_string(epoch) + ".pth");
+  if (is_best) save("best.pth");
+  if (options_.on_epoch_end) options_.on_epoch_end(summary);
+}
+
+eval::EvalResult Trainer::validate() {
+  TORCH_CHECK(val_data_, "no validation data configured (DATA.VAL_FILE)");
+  return eval::evaluate(model_, *val_data_, {options_.device, {}});
+}
+
+std::string Trainer::output_path(const std::string& name) const {
+  return (std::filesystem::path(config_.output) / name).string();
+}
+
+void Trainer::save(const std::string& name) {
+  if (!options_.write_outputs || config_.output.empty()) return;
+  save_checkpoint(output_path(name), *model_, optimizer_.get(), progress_);
+  util::log_info("saved " + output_path(name));
+}
+
+void Trainer::log_progress(int64_t epoch, int64_t micro, double loss, double avg_loss, double seconds_per_batch,
+                           int64_t frames_per_batch) {
+  const auto num_batches = train_data_.num_batches();
+  const double lr = lr_at(schedule_, std::max<int64_t>(0, progress_.optimizer_steps - 1));
+  const double eta = seconds_per_batch * static_cast<double>(num_batches - micro - 1 +
+                                                               (config_.train.epochs - epoch - 1) * num_batches);
+  const double fps = seconds_per_batch > 0 ? frames_per_batch / seconds_per_batch : 0.0;
+  std::ostringstream msg;
+  msg << "train [" << epoch << "/" << config_.train.epochs << "][" << micro + 1 << "/" << num_batches << "] eta "
+      << format_duration(eta) << " lr " << std::scientific << std::setprecision(3) << lr << std::fixed
+      << std::setprecision(4) << " loss " << loss << " (" << avg_loss << ") " << std::setprecision(1) << fps
+      << " frames/s mem " << std::setprecision(0) << peak_memory_mib() << "MiB";
+  util::log_info(msg.str());
+  std::ostringstream line;
+  line << std::setprecision(8) << "{\"type\":\"train\",\"epoch\":" << epoch << ",\"step\":" << micro
+       << ",\"optimizer_step\":" << progress_.optimizer_steps << ",\"lr\":" << lr << ",\"loss\":" << loss
+       << ",\"frames_per_s\":" << fps << "}";
+  append_metrics(line.str());
+}
+
+void Trainer::append_metrics(const std::string& json_line) {
+  if (!options_.write_outputs || config_.output.empty()) return;
+  std::filesystem::create_directories(config_.output);
+  std::ofstream out(output_path("metrics.jsonl"), std::ios::app);
+  out << json_line << "\n";
+}
+
+}  // namespace vifi::train

@@ -1,0 +1,235 @@
+// Training loop: learning on a fixed set, exact resume (bitwise on CPU) from epoch boundaries
+// and from a Ctrl-C mid-epoch, accumulation, checkpoint contents and errors.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "support/test_paths.h"
+#include "support/tiny_model.h"
+#include "vifi/train/checkpoint.h"
+#include "vifi/train/optimizer.h"
+#include "vifi/train/trainer.h"
+#include "vifi/util/interrupt.h"
+
+namespace vifi {
+namespace {
+
+const std::vector<std::string> kClasses = {"red", "green", "blue"};
+
+// Clips whose class is a colour: learnable in a few steps.
+std::pair<torch::Tensor, torch::Tensor> colour_clips(int64_t per_class) {
+  std::vector<torch::Tensor> videos, labels;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < per_class; ++i) {
+      auto v = torch::randn({2, 3, 32, 32}, gen) * 0.3;
+      v.select(1, c).add_(1.5);
+      videos.push_back(v);
+      labels.push_back(torch::tensor(c));
+    }
+  return {torch::stack(videos), torch::stack(labels)};
+}
+
+train::Config tiny_config(const std::filesystem::path& out, int64_t epochs) {
+  train::Config c;
+  c.model.arch = "vifi-tiny";
+  c.data.input_size = 32;
+  c.data.num_frames = 2;
+  c.data.num_classes = 3;
+  c.train.epochs = epochs;
+  c.train.warmup_epochs = 1;
+  c.train.lr = 1e-3;
+  c.train.batch_size = 4;
+  c.aug.mixup = 0.8;  // exercise the seeded mixing on resume
+  c.aug.label_smooth = 0.1;
+  c.output = out.string();
+  c.save_freq = 1;
+  c.print_freq = 100;
+  c.seed = 3;
+  return c;
+}
+
+std::map<std::string, torch::Tensor> parameters(const model::ViFiCLIP& m) {
+  std::map<std::string, torch::Tensor> p;
+  for (const auto& kv : m->named_parameters()) p[kv.key()] = kv.value().detach().clone();
+  return p;
+}
+
+void expect_bitwise_equal(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [k, v] : a) EXPECT_TRUE(torch::equal(v, b.at(k))) << k;
+}
+
+// Requests an interrupt when the given batch of the given epoch is handed out (Ctrl-C mid-epoch).
+class InterruptingSource : public train::TensorBatchSource {
+ public:
+  InterruptingSource(torch::Tensor v, torch::Tensor l, int64_t bs, uint64_t seed, int64_t epoch, int64_t batch)
+      : TensorBatchSource(v, l, bs, true, seed), epoch_(epoch), batch_(batch) {}
+  void start_epoch(int64_t epoch, int64_t skip) override {
+    current_epoch_ = epoch;
+    served_ = skip;
+    TensorBatchSource::start_epoch(epoch, skip);
+  }
+  std::optional<train::ClipBatch> next() override {
+    if (current_epoch_ == epoch_ && served_ == batch_) util::request_interrupt();
+    ++served_;
+    return TensorBatchSource::next();
+  }
+
+ private:
+  int64_t epoch_, batch_, current_epoch_ = 0, served_ = 0;
+};
+
+TEST(Trainer, LossFallsAndAccuracyBeatsChance) {
+  auto dir = test::scratch_dir();
+  auto [video, label] = colour_clips(8);
+  train::TensorBatchSource data(video, label, 4, true, 1);
+  train::TensorBatchSource val(video, label, 5, false, 0);
+  auto config = tiny_config(dir, 6);
+  config.aug.mixup = 0;
+  std::vector<train::EpochSummary> epochs;
+  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, &val,
+                         {torch::kCPU, false, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
+  trainer.fit();
+  ASSERT_EQ(epochs.size(), 6u);
+  EXPECT_LT(epochs.back().mean_loss, 0.5 * epochs.front().mean_loss);
+  ASSERT_TRUE(epochs.back().validation);
+  EXPECT_EQ(epochs.back().validation->counts.total(), 24);
+  EXPECT_GT(epochs.back().validation->counts.top1(), 90.0);  // chance is 33%
+  EXPECT_EQ(trainer.progress().optimizer_steps, 6 * 6);
+}
+
+TEST(Trainer, AccumulationStepsOncePerGroupIncludingAShortLastGroup) {
+  auto [video, label] = colour_clips(3);  // 9 clips, batch 2 -> 5 micro-batches
+  train::TensorBatchSource data(video, label, 2, true, 1);
+  auto config = tiny_config(test::scratch_dir(), 2);
+  config.train.accumulation_steps = 2;
+  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, false, {}});
+  EXPECT_EQ(trainer.steps_per_epoch(), 3);
+  trainer.fit();
+  EXPECT_EQ(trainer.progress().optimizer_steps, 6);
+}
+
+TEST(Trainer, ResumeFromEpochCheckpointEqualsUninterruptedRun) {
+  auto [video, label] = colour_clips(4);
+  auto dir_a = test::scratch_dir() / "a";
+  train::TensorBatchSource data_a(video, label, 4, true, 1);
+  train::Trainer a(tiny_config(dir_a, 3), test::tiny_vificlip(kClasses, {}, 11), data_a, nullptr,
+                   {torch::kCPU, true, {}});
+  a.fit();
+
+  auto dir_b = test::scratch_dir() / "b";
+  auto config_b = tiny_config(dir_b, 3);
+  {
+    auto first = config_b;
+    first.train.epochs = 3;
+    train::TensorBatchSource data(video, label, 4, true, 1);
+    util::clear_interrupt();
+    train::Trainer b1(first, test::tiny_vificlip(kClasses, {}, 11), data, nullptr,
+                      {torch::kCPU, true, [](const train::EpochSummary& s) {
+                         if (s.epoch == 0) util::request_interrupt();
+                       }});
+    EXPECT_THROW(b1.fit(), train::Interrupted);
+    util::clear_interrupt();
+  }
+  train::TensorBatchSource data_b(video, label, 4, true, 1);
+  // A different initial seed: everything must come from the checkpoint.
+  train::Trainer b2(config_b, test::tiny_vificlip(kClasses, {}, 99), data_b, nullptr, {torch::kCPU, true, {}});
+  b2.resume((dir_b / "ckpt_epoch_0.pth").string());
+  EXPECT_EQ(b2.progress().epoch, 1);
+  b2.fit();
+  EXPECT_EQ(b2.progress().optimizer_steps, a.progress().optimizer_steps);
+  expect_bitwise_equal(parameters(a.model()), parameters(b2.model()));
+}
+
+TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
+  auto [video, label] = colour_clips(4);  // 12 clips, batch 2 -> 6 micro-batches
+  auto config = tiny_config(test::scratch_dir() / "a", 2);
+  config.train.batch_size = 2;
+  config.train.accumulation_steps = 2;
+  train::TensorBatchSource data_a(video, label, 2, true, 5);
+  train::Trainer a(config, test::tiny_vificlip(kClasses, {}, 4), data_a, nullptr, {torch::kCPU, false, {}});
+  a.fit();
+
+  auto dir = test::scratch_dir() / "b";
+  config.output = dir.string();
+  util::clear_interrupt();
+  std::string checkpoint;
+  {
+    InterruptingSource data(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
+    train::Trainer b1(config, test::tiny_vificlip(kClasses, {}, 4), data, nullptr, {torch::kCPU, true, {}});
+    try {
+      b1.fit();
+      FAIL() << "expected Interrupted";
+    } catch (const train::Interrupted& e) {
+      checkpoint = e.checkpoint_path;
+    }
+  }
+  util::clear_interrupt();
+  // The flag is honoured only at accumulation-group boundaries: batch 2 of epoch 1.
+  auto progress = train::read_checkpoint_progress(checkpoint);
+  EXPECT_EQ(progress.epoch, 1);
+  EXPECT_EQ(progress.step_in_epoch, 2);
+  train::TensorBatchSource data_b(video, label, 2, true, 5);
+  train::Trainer b2(config, test::tiny_vificlip(kClasses, {}, 8), data_b, nullptr, {torch::kCPU, false, {}});
+  b2.resume(checkpoint);
+  b2.fit();
+  expect_bitwise_equal(parameters(a.model()), parameters(b2.model()));
+}
+
+TEST(Checkpoint, HoldsModelProgressAndConfig) {
+  auto dir = test::scratch_dir();
+  auto m = test::tiny_vificlip(kClasses);
+  train::TrainingProgress p;
+  p.epoch = 4;
+  p.step_in_epoch = 0;
+  p.optimizer_steps = 40;
+  p.best_acc1 = 81.5;
+  p.config_yaml = "TRAIN:\n  EPOCHS: 10\n";
+  const auto path = (dir / "ckpt.pth").string();
+  train::save_checkpoint(path, *m, nullptr, p);
+  EXPECT_TRUE(train::is_vifi_checkpoint(path));
+  auto back = train::read_checkpoint_progress(path);
+  EXPECT_EQ(back.epoch, 4);
+  EXPECT_EQ(back.optimizer_steps, 40);
+  EXPECT_DOUBLE_EQ(back.best_acc1, 81.5);
+  EXPECT_EQ(back.config_yaml, p.config_yaml);
+  auto state = train::read_checkpoint_model(path);
+  EXPECT_TRUE(torch::equal(state.at("visual.proj"), m->clip()->visual->proj));
+  EXPECT_TRUE(state.count("token_embedding.weight"));
+  // No temporary file is left behind.
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(Checkpoint, ErrorsNameTheFile) {
+  auto dir = test::scratch_dir();
+  const auto missing = (dir / "none.pth").string();
+  try {
+    train::read_checkpoint_progress(missing);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), missing + ": checkpoint not found");
+  }
+  auto m = test::tiny_vificlip(kClasses);
+  train::save_checkpoint((dir / "model_only.pth").string(), *m, nullptr, {});
+  train::TrainConfig tc;
+  auto opt = train::make_adamw(train::trainable_parameters(*m), tc);
+  try {
+    train::load_checkpoint((dir / "model_only.pth").string(), *m, opt.get());
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no optimiser state"), std::string::npos) << e.what();
+  }
+}
+
+TEST(VideoLoss, PerFrameLogitsRepeatTheClipTarget) {
+  auto logits = torch::randn({2, 3, 4});
+  auto labels = torch::tensor({1, 3});
+  auto loss = train::video_loss(logits, labels, 0.0);
+  auto manual = torch::nn::functional::cross_entropy(logits.flatten(0, 1), torch::tensor({1, 1, 1, 3, 3, 3}));
+  EXPECT_TRUE(torch::allclose(loss, manual));
+}
+
+}  // namespace
+}  // namespace vifi

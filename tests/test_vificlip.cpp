@@ -1,0 +1,148 @@
+// ViFi-CLIP model: temporal pooling, fusion modes (Table 5), prompts, and which parameters
+// train in `both`, `image` and `text` modes.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "support/tiny_model.h"
+#include "vifi/train/optimizer.h"
+
+namespace vifi {
+namespace {
+
+const std::vector<std::string> kClasses = {"archery", "playing guitar", "push up"};
+
+model::ViFiCLIPOptions with_fusion(model::Fusion fusion) {
+  model::ViFiCLIPOptions o;
+  o.fusion = fusion;
+  return o;
+}
+
+TEST(ViFiCLIP, PromptsWrapClassNames) {
+  auto m = test::tiny_vificlip({"brush_hair", "golf"});
+  EXPECT_EQ(m->prompts(), (std::vector<std::string>{"a photo of a brush_hair.", "a photo of a golf."}));
+  model::ViFiCLIPOptions zs;
+  zs.zero_shot_prompt = true;
+  EXPECT_EQ(model::class_prompt("golf", zs), "golf");
+  model::ViFiCLIPOptions custom;
+  custom.ctx_init = "a_video_of";
+  EXPECT_EQ(model::class_prompt("golf", custom), "a video of golf.");
+}
+
+TEST(ViFiCLIP, EmbeddingFusionIsCosineOfTheTemporalMean) {
+  auto m = test::tiny_vificlip(kClasses);
+  m->eval();
+  torch::NoGradGuard no_grad;
+  auto video = torch::randn({2, 4, 3, 32, 32});
+  auto logits = m->forward(video);
+  ASSERT_EQ(logits.sizes(), torch::IntArrayRef({2, 3}));
+  // Written out: frames one by one through CLIP, mean over time, normalise, scale.
+  auto frames = m->clip()->encode_image(video.flatten(0, 1)).view({2, 4, -1});
+  auto v = frames.mean(1);
+  v = v / v.norm(2, -1, true);
+  auto t = m->clip()->encode_text(test::shared_tokenizer()->tokenize(m->prompts()));
+  t = t / t.norm(2, -1, true);
+  auto expected = m->clip()->logit_scale.exp() * v.matmul(t.t());
+  EXPECT_TRUE(torch::allclose(logits, expected, 1e-5, 1e-5));
+}
+
+TEST(ViFiCLIP, DecisionFusionAveragesPerFrameLogits) {
+  auto m = test::tiny_vificlip(kClasses, with_fusion(model::Fusion::decision));
+  m->eval();
+  torch::NoGradGuard no_grad;
+  auto video = torch::randn({2, 3, 3, 32, 32});
+  auto logits = m->forward(video);
+  auto text = m->text_features();
+  auto per_frame = torch::stack({clip::scaled_cosine_logits(m->clip()->encode_image(video.select(1, 0)), text, m->clip()->logit_scale),
+                                 clip::scaled_cosine_logits(m->clip()->encode_image(video.select(1, 1)), text, m->clip()->logit_scale),
+                                 clip::scaled_cosine_logits(m->clip()->encode_image(video.select(1, 2)), text, m->clip()->logit_scale)},
+                                1);
+  EXPECT_TRUE(torch::allclose(logits, per_frame.mean(1), 1e-5, 1e-5));
+  // Embedding fusion differs from decision fusion on the same weights (normalise-then-average).
+  auto emb = test::tiny_vificlip(kClasses, with_fusion(model::Fusion::embedding));
+  emb->eval();
+  EXPECT_FALSE(torch::allclose(emb->forward(video), logits, 1e-4, 1e-4));
+}
+
+TEST(ViFiCLIP, ImageFusionTrainsOnEveryFrame) {
+  auto m = test::tiny_vificlip(kClasses, with_fusion(model::Fusion::image));
+  auto video = torch::randn({2, 3, 3, 32, 32});
+  m->train();
+  auto train_logits = m->forward(video);
+  EXPECT_EQ(train_logits.sizes(), torch::IntArrayRef({2, 3, 3}));  // [B,T,C]
+  m->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(m->forward(video), train_logits.detach().mean(1), 1e-5, 1e-5));
+}
+
+std::set<std::string> trainable(const model::ViFiCLIP& m) {
+  auto names = m->trainable_parameter_names();
+  return {names.begin(), names.end()};
+}
+
+TEST(ViFiCLIP, TrainableEncodersFollowUse) {
+  model::ViFiCLIPOptions o;
+  auto both = test::tiny_vificlip(kClasses, o);
+  EXPECT_TRUE(trainable(both).count("visual.conv1.weight"));
+  EXPECT_TRUE(trainable(both).count("transformer.resblocks.0.attn.in_proj_weight"));
+  EXPECT_TRUE(trainable(both).count("logit_scale"));
+  EXPECT_FALSE(trainable(both).count("token_embedding.weight"));  // prompt embeddings are fixed, as in the reference
+
+  o.use = model::TrainableEncoders::image;
+  auto image = test::tiny_vificlip(kClasses, o);
+  for (const auto& name : trainable(image)) EXPECT_EQ(name.rfind("visual.", 0), 0u) << name;
+  EXPECT_EQ(trainable(image).size(), 5u + 12u * 2 + 3u);
+
+  o.use = model::TrainableEncoders::text;
+  auto text = test::tiny_vificlip(kClasses, o);
+  const auto names = trainable(text);
+  for (const auto& name : names) EXPECT_NE(name.rfind("visual.", 0), 0u) << name;
+  EXPECT_TRUE(names.count("text_projection") && names.count("positional_embedding") && names.count("ln_final.weight"));
+  EXPECT_FALSE(names.count("logit_scale"));
+}
+
+// After a few AdamW steps on a loss through both towers, frozen parameters are bitwise
+// unchanged and received no gradient; trained ones moved.
+void check_frozen_after_steps(model::TrainableEncoders use) {
+  model::ViFiCLIPOptions o;
+  o.use = use;
+  auto m = test::tiny_vificlip(kClasses, o);
+  m->train();
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& p : m->named_parameters()) before[p.key()] = p.value().detach().clone();
+  train::TrainConfig tc;
+  tc.lr = 1e-3;
+  auto opt = train::make_adamw(train::trainable_parameters(*m), tc);
+  auto video = torch::randn({2, 2, 3, 32, 32});
+  auto labels = torch::tensor({0, 2});
+  for (int step = 0; step < 2; ++step) {
+    opt->zero_grad();
+    torch::nn::functional::cross_entropy(m->forward(video), labels).backward();
+    opt->step();
+  }
+  for (const auto& p : m->named_parameters()) {
+    const bool frozen = !p.value().requires_grad();
+    if (frozen) {
+      EXPECT_FALSE(p.value().grad().defined()) << p.key();
+      EXPECT_TRUE(torch::equal(p.value(), before[p.key()])) << p.key() << " changed while frozen";
+    } else if (p.key() != "visual.class_embedding") {
+      EXPECT_FALSE(torch::equal(p.value(), before[p.key()])) << p.key() << " did not train";
+    }
+  }
+}
+
+TEST(ViFiCLIP, FrozenTextSideIsUnchangedInImageMode) { check_frozen_after_steps(model::TrainableEncoders::image); }
+TEST(ViFiCLIP, FrozenImageSideIsUnchangedInTextMode) { check_frozen_after_steps(model::TrainableEncoders::text); }
+
+TEST(ViFiCLIP, CachedTextFeaturesEqualFreshOnesWhenTextIsFrozen) {
+  model::ViFiCLIPOptions o;
+  o.use = model::TrainableEncoders::image;
+  auto m = test::tiny_vificlip(kClasses, o);
+  auto first = m->text_features();
+  EXPECT_FALSE(first.requires_grad());
+  EXPECT_TRUE(torch::equal(first, m->text_features()));
+  m->set_class_names({"golf", "archery"});
+  EXPECT_EQ(m->text_features().size(0), 2);
+}
+
+}  // namespace
+}  // namespace vifi
