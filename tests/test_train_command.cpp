@@ -1,0 +1,102 @@
+// `vifi train` and `vifi demo` end to end on real encoded synthetic videos: trains, writes
+// checkpoints, metrics and the resolved config, resumes, evaluates, and reports config errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/test_paths.h"
+#include "vifi/data/synthetic.h"
+#include "vifi/train/checkpoint.h"
+
+namespace vifi {
+namespace {
+
+// 3 classes x 4 training / 2 validation videos of 16 frames, and a config for the tiny model.
+std::filesystem::path make_run(const std::filesystem::path& dir) {
+  data::SyntheticDatasetSpec spec;
+  spec.num_classes = 3;
+  spec.train_per_class = 4;
+  spec.val_per_class = 2;
+  spec.num_frames = 16;
+  spec.width = 48;
+  spec.height = 32;
+  data::write_synthetic_dataset((dir / "data").string(), spec);
+  std::ofstream(dir / "run.yaml") << "DATA:\n  ROOT: data\n  TRAIN_FILE: data/train.txt\n  VAL_FILE: data/val.txt\n"
+                                     "  LABEL_LIST: data/labels.csv\n  NUM_CLASSES: 3\n  NUM_FRAMES: 2\n  INPUT_SIZE: 32\n"
+                                     "  NUM_WORKERS: 2\nMODEL:\n  ARCH: vifi-tiny\nTRAIN:\n  EPOCHS: 2\n  WARMUP_EPOCHS: 1\n"
+                                     "  BATCH_SIZE: 4\n  LR: 1.0e-4\nAUG:\n  MIXUP: 0.8\nSAVE_FREQ: 1\nPRINT_FREQ: 1\n";
+  return dir / "run.yaml";
+}
+
+int count_lines(const std::filesystem::path& file, const std::string& needle) {
+  std::ifstream in(file);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+TEST(TrainCommand, TrainsResumesAndEvaluates) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir);
+  const auto out = dir / "out";
+  std::string log;
+  ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out.string() + " --threads 1", &log), 0)
+      << log;
+  for (const char* f : {"ckpt_epoch_0.pth", "ckpt_epoch_1.pth", "best.pth", "config.yaml", "log_rank0.txt"})
+    EXPECT_TRUE(std::filesystem::exists(out / f)) << f << "\n" << log;
+  EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"val\""), 2);
+  EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"train\""), 2 * 3);  // 3 batches per epoch, PRINT_FREQ 1
+  EXPECT_NE(log.find("eta "), std::string::npos);
+  EXPECT_NE(log.find("frames/s"), std::string::npos);
+  EXPECT_EQ(train::read_checkpoint_progress((out / "ckpt_epoch_1.pth").string()).epoch, 2);
+
+  // Resuming from the first epoch runs only the second one.
+  const auto out2 = dir / "out2";
+  ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out2.string() + " --resume " +
+                               (out / "ckpt_epoch_0.pth").string(),
+                           &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("resumed from"), std::string::npos);
+  EXPECT_EQ(count_lines(out2 / "metrics.jsonl", "\"type\":\"val\""), 1);
+
+  // --only-test evaluates a checkpoint on DATA.VAL_FILE.
+  ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out2.string() + " --only-test --resume " +
+                               (out / "best.pth").string(),
+                           &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("test: top-1"), std::string::npos) << log;
+  EXPECT_NE(log.find("over 6 videos"), std::string::npos) << log;
+}
+
+TEST(TrainCommand, ConfigErrorsNameFileAndKey) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir);
+  std::string log;
+  EXPECT_NE(test::run_vifi("train --config " + config.string() + " --output " + (dir / "o").string() +
+                               " --opts DATA.NUM_FRAME 8",
+                           &log),
+            0);
+  EXPECT_NE(log.find("unknown key 'DATA.NUM_FRAME' (did you mean DATA.NUM_FRAMES?)"), std::string::npos) << log;
+  EXPECT_NE(test::run_vifi("train --config " + (dir / "missing.yaml").string(), &log), 0);
+  EXPECT_NE(log.find("missing.yaml"), std::string::npos) << log;
+  EXPECT_NE(test::run_vifi("train --config " + config.string() + " --output " + (dir / "o").string() +
+                               " --opts DATA.NUM_CLASSES 5",
+                           &log),
+            0);
+  EXPECT_NE(log.find("labels.csv: has 3 classes but DATA.NUM_CLASSES is 5"), std::string::npos) << log;
+}
+
+TEST(DemoCommand, RunsEndToEndAndPrintsTheTable) {
+  const auto dir = test::scratch_dir();
+  std::string log;
+  ASSERT_EQ(test::run_vifi("demo --out " + dir.string() + " --classes 2 --epochs 1 --threads 1", &log), 0) << log;
+  EXPECT_NE(log.find("| chance                       |   50.0 |"), std::string::npos) << log;
+  EXPECT_NE(log.find("ViFi-CLIP fine-tuned"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "best.pth"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "demo.yaml"));
+}
+
+}  // namespace
+}  // namespace vifi
