@@ -10,25 +10,47 @@
 
 namespace vifi::data {
 
+// Class `label` looks like: a shape of one of 3 kinds, in one of 7 colours, normal or small,
+// moving in one of 8 directions over a textured grey background. The combination is unique for
+// labels below kMaxSyntheticClasses, so every pair of classes differs in motion or appearance
+// (consecutive labels differ in both).
+inline constexpr int kMaxSyntheticClasses = 336;
+
 struct SyntheticVideoSpec {
-  int label = 0;              // class: sets colour, shape and motion direction
+  int label = 0;              // class: sets colour, shape, size and motion direction
   int num_classes = 4;
-  int64_t num_frames = 32;
-  int width = 96;
-  int height = 64;
+  int64_t num_frames = 32;    // 0 writes a valid container without frames (for error tests)
+  int width = 96;             // >= 48, even
+  int height = 64;            // >= 32, even
   double fps = 25.0;
   std::string codec = "mpeg4";  // "h264" (libx264, B-frames), "mpeg4" (AVI), "vp9" (WebM)
-  bool variable_frame_rate = false;  // irregular timestamps
-  uint64_t seed = 0;          // per-video nuisance (start position, noise)
+  bool variable_frame_rate = false;  // irregular timestamps (not in AVI, which has none)
+  int gop_size = 12;          // keyframe interval
+  int max_b_frames = -1;      // -1: codec default (h264: 3, mpeg4: 0)
+  bool open_gop = false;      // h264 only: B-frames before a keyframe may reference across it
+  uint64_t seed = 0;          // per-video nuisance (start position, size, colour, noise)
 };
 
 // Writes one video; the container follows the extension of `path` (.mp4, .avi, .webm, .mkv).
 // Throws std::runtime_error naming the path and the failing libav call.
 void write_synthetic_video(const std::string& path, const SyntheticVideoSpec& spec);
 
+// The RGB image (CV_8UC3) of frame `index` at time `seconds`, exactly as it is encoded.
+cv::Mat render_synthetic_frame(const SyntheticVideoSpec& spec, int64_t index, double seconds);
+
 // Reads back the index stamped into an RGB frame (robust to lossy coding and to the
-// frame being resized); -1 if no stamp is found.
+// frame being resized); -1 if no stamp is found. The stamp is two rows of 12 black/white
+// cells along the bottom quarter of the frame (8x8 px at 96x64): a start marker, then the
+// index in binary with a parity bit, so indices up to 2^19 - 1.
 int64_t read_frame_stamp(const cv::Mat& rgb);
+
+// "moving up red square", ...; throws std::invalid_argument past kMaxSyntheticClasses.
+std::string synthetic_class_name(int label);
+
+// Whether this FFmpeg build has the encoder for a codec name ("mpeg4", "h264", "vp9").
+bool synthetic_codec_available(const std::string& codec);
+// The container each codec is written in, as the real datasets ship it: ".avi", ".mp4", ".webm".
+std::string synthetic_extension(const std::string& codec);
 
 struct SyntheticDatasetSpec {
   int num_classes = 4;
@@ -41,8 +63,9 @@ struct SyntheticDatasetSpec {
   uint64_t seed = 0;
 };
 
-// Writes DIR/videos/<class>/<n>.<ext>, DIR/train.txt, DIR/val.txt ("relative/path label"),
-// DIR/labels.csv ("id,name"). Returns the class names.
+// Writes DIR/videos/<class_name_with_underscores>/<nnnn>.<ext>, DIR/train.txt, DIR/val.txt
+// ("relative/path label" per line, paths without spaces), DIR/labels.csv (header "id,name",
+// then "0,moving up red square" ...). Returns the class names.
 std::vector<std::string> write_synthetic_dataset(const std::string& dir, const SyntheticDatasetSpec& spec);
 
 }  // namespace vifi::data
