@@ -146,3 +146,34 @@ TEST(ViFiCLIP, CachedTextFeaturesEqualFreshOnesWhenTextIsFrozen) {
 
 }  // namespace
 }  // namespace vifi
+
+namespace vifi {
+namespace {
+
+// TRAIN.USE_CHECKPOINT: recomputing block activations in backward gives the same loss and
+// gradients as keeping them.
+TEST(GradientCheckpointing, SameLossAndGradientsAsPlainBackward) {
+  auto video = torch::randn({2, 2, 3, 32, 32});
+  auto labels = torch::tensor({1, 0});
+  std::map<std::string, torch::Tensor> grads[2];
+  double losses[2];
+  for (int checkpointed = 0; checkpointed < 2; ++checkpointed) {
+    auto m = test::tiny_vificlip(kClasses, {}, /*seed=*/5);
+    m->clip()->visual->transformer->set_gradient_checkpointing(checkpointed);
+    m->clip()->transformer->set_gradient_checkpointing(checkpointed);
+    m->train();
+    auto loss = torch::nn::functional::cross_entropy(m->forward(video), labels);
+    loss.backward();
+    losses[checkpointed] = loss.item<double>();
+    for (const auto& p : m->named_parameters())
+      if (p.value().grad().defined()) grads[checkpointed][p.key()] = p.value().grad().clone();
+  }
+  EXPECT_DOUBLE_EQ(losses[0], losses[1]);
+  ASSERT_EQ(grads[0].size(), grads[1].size());
+  EXPECT_TRUE(grads[1].count("visual.transformer.resblocks.0.mlp.c_fc.weight"));
+  for (const auto& [name, g] : grads[0])
+    EXPECT_TRUE(torch::allclose(g, grads[1].at(name), 1e-5, 1e-7)) << name;
+}
+
+}  // namespace
+}  // namespace vifi

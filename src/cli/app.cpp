@@ -35,7 +35,12 @@ int run(int argc, char** argv) {
   CLI::App app{"vifi: fine-tune CLIP on videos (ViFi-CLIP, CVPR 2023) with LibTorch"};
   app.set_version_flag("--version", std::string("vifi ") + VIFI_VERSION);
   app.require_subcommand(1);
+  add_demo_command(app);
+  add_train_command(app);
   add_embed_command(app);
+  add_tokenize_command(app);
+  add_data_command(app);
+  add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -31,6 +31,37 @@ torch::Tensor scaled_dot_product(const torch::Tensor& q, const torch::Tensor& k,
 #endif
 }
 
+// Activation checkpointing as torch.utils.checkpoint's reentrant variant: forward runs the block
+// without recording a graph; backward re-runs it with grad enabled and back-propagates through
+// the copy, which accumulates the block's parameter gradients directly into their .grad.
+struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, int64_t block_address,
+                               int64_t mask) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["block"] = block_address;  // the module outlives the graph that uses it
+    ctx->saved_data["mask"] = mask;
+    torch::NoGradGuard no_grad;
+    return run(block_address, x, mask);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_output) {
+    auto x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    torch::Tensor y;
+    {
+      torch::AutoGradMode enable(true);
+      y = run(ctx->saved_data["block"].toInt(), x, ctx->saved_data["mask"].toInt());
+    }
+    torch::autograd::backward({y}, {grad_output[0]});
+    return {x.grad(), torch::Tensor(), torch::Tensor()};
+  }
+
+  static torch::Tensor run(int64_t block_address, const torch::Tensor& x, int64_t mask) {
+    auto* block = reinterpret_cast<ResidualAttentionBlockImpl*>(block_address);
+    return block->forward(x, static_cast<AttentionMask>(mask));
+  }
+};
+
 }  // namespace
 
 AttentionImpl::AttentionImpl(int64_t width, int64_t heads) : heads_(heads) {
@@ -96,7 +127,11 @@ TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads) {
 torch::Tensor TransformerImpl::forward(torch::Tensor x, AttentionMask mask, const BeforeBlockHook& before_block) {
   for (int64_t i = 0; i < num_layers(); ++i) {
     if (before_block) x = before_block(i, x);
-    x = blocks_[static_cast<size_t>(i)]->forward(x, mask);
+    auto& b = blocks_[static_cast<size_t>(i)];
+    if (checkpointing_ && is_training() && torch::GradMode::is_enabled() && x.requires_grad())
+      x = CheckpointedBlock::apply(x, reinterpret_cast<int64_t>(b.get()), static_cast<int64_t>(mask));
+    else
+      x = b->forward(x, mask);
   }
   return x;
 }

@@ -31,9 +31,7 @@ VideoBatchSource::VideoBatchSource(std::vector<VideoRecord> records, const ClipC
     : loader_(std::move(records), clip, loader, mode) {}
 
 void VideoBatchSource::start_epoch(int64_t epoch, int64_t skip_batches) {
-  loader_.start_epoch(epoch);
-  for (int64_t i = 0; i < skip_batches && loader_.next(); ++i) {
-  }
+  loader_.start_epoch(epoch, skip_batches);
 }
 
 std::optional<train::ClipBatch> VideoBatchSource::next() {

@@ -7,6 +7,7 @@
 // B-frames has a dts on every packet but a pts only on B-frames).
 // Pure data, no FFmpeg types, so it is cheap to build and to reason about.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>

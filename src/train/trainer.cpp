@@ -55,6 +55,8 @@ Trainer::Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, 
       val_data_(val_data),
       options_(std::move(options)) {
   model_->to(options_.device);
+  model_->clip()->visual->transformer->set_gradient_checkpointing(config_.train.use_checkpoint);
+  model_->clip()->transformer->set_gradient_checkpointing(config_.train.use_checkpoint);
   params_ = trainable_parameters(*model_);
   optimizer_ = make_adamw(params_, config_.train);
   schedule_ = make_lr_schedule(config_.train, steps_per_epoch());

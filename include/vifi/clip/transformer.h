@@ -66,6 +66,11 @@ class TransformerImpl : public torch::nn::Module {
   // [N,L,D] -> [N,L,D]; `before_block` (optional) runs before every block.
   torch::Tensor forward(torch::Tensor x, AttentionMask mask, const BeforeBlockHook& before_block = nullptr);
 
+  // TRAIN.USE_CHECKPOINT: in training, keep only each block's input and recompute its
+  // activations during backward (memory O(layers) instead of O(layers x activations)).
+  void set_gradient_checkpointing(bool on) { checkpointing_ = on; }
+  bool gradient_checkpointing() const { return checkpointing_; }
+
   int64_t num_layers() const { return static_cast<int64_t>(blocks_.size()); }
   const ResidualAttentionBlock& block(int64_t i) const { return blocks_.at(static_cast<size_t>(i)); }
 
@@ -73,6 +78,7 @@ class TransformerImpl : public torch::nn::Module {
 
  private:
   std::vector<ResidualAttentionBlock> blocks_;  // typed handles to the modules in `resblocks`
+  bool checkpointing_ = false;
 };
 TORCH_MODULE(Transformer);
 

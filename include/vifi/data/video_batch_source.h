@@ -17,7 +17,7 @@ class VideoBatchSource : public train::BatchSource {
  public:
   VideoBatchSource(std::vector<VideoRecord> records, const ClipConfig& clip, const LoaderConfig& loader,
                    LoaderMode mode);
-  // Skipped batches are still decoded (the loader draws per position), then dropped.
+  // Skipped batches are not decoded: the loader keys every draw by position in the epoch.
   void start_epoch(int64_t epoch, int64_t skip_batches = 0) override;
   std::optional<train::ClipBatch> next() override;
   int64_t num_batches() const override { return loader_.num_batches(); }

@@ -1,0 +1,96 @@
+// Threaded batch loader: worker threads decode samples in parallel into a bounded prefetch
+// window; the consumer receives batches in a fixed order.
+// Owns: batching, prefetching, per-epoch order and rank sharding (data/sharding), determinism,
+// bad-data policy, and shutdown.
+//
+// Determinism: every random draw of a sample is keyed by (seed, epoch, global position in the
+// epoch, stream), never by thread or timing, so batches are identical for 1 or N workers.
+// Bad data (VideoError: missing, unreadable, truncated, zero-frame): each bad file is logged once
+// (util::log_warn, path and reason) and remembered.
+//   train: the sample is replaced by a deterministic other one (drawn from the whole dataset,
+//          keyed like the sample) and counted; when the distinct bad videos exceed
+//          max_bad_fraction of the dataset, next() throws.
+//   eval:  the sample is not silently skipped: it is left out of `video`/`label`/`index` and
+//          listed in Batch::failed with its reason, so reports can name it.
+// Any other exception in a worker (a bug) is rethrown by next() for the batch it belongs to.
+// Shutdown: the destructor (or a new start_epoch) abandons the epoch; workers finish the sample
+// they are decoding and exit; nothing blocks on an unconsumed queue.
+// Thread safety: one consumer thread calls start_epoch / next; the rest is internal.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vifi/data/dataset.h"
+#include "vifi/data/video_clip.h"
+
+namespace vifi::data {
+
+enum class LoaderMode { train, eval };
+
+struct LoaderConfig {
+  int64_t batch_size = 8;    // per rank
+  int num_workers = 4;       // decoding threads (>= 1)
+  int prefetch_batches = 4;  // bounded queue: batches decoded ahead of the consumer (>= 1)
+  int rank = 0;
+  int world_size = 1;
+  uint64_t seed = 0;               // SEED
+  bool shuffle = true;             // train only; eval keeps list order
+  bool drop_last = false;          // train only: drop the shard's last short batch (the reference
+                                   // trains with drop_last=True); eval never drops
+  double max_bad_fraction = 0.01;  // train: fail once more than this fraction of videos is bad
+  int max_replacement_tries = 16;  // train: replacements drawn before a sample fails
+};
+
+struct FailedSample {
+  int64_t index = -1;  // dataset index
+  std::string path;
+  std::string reason;  // VideoError::what()
+};
+
+struct Batch {
+  torch::Tensor video;               // [B,T,3,S,S] float32, or [B,V,T,3,S,S] with V eval views
+  torch::Tensor label;               // [B] int64
+  std::vector<int64_t> index;        // [B] dataset index of each row (a replacement's own index)
+  std::vector<FailedSample> failed;  // eval: samples of this batch that could not be loaded
+};
+
+struct BadDataStats {
+  int64_t bad_videos = 0;        // distinct files found bad so far
+  int64_t replaced_samples = 0;  // train: samples replaced (cumulative over epochs)
+  int64_t failed_samples = 0;    // eval: samples reported in Batch::failed (cumulative)
+};
+
+class VideoLoader {
+ public:
+  // Starts the worker threads; they wait for start_epoch. Throws std::invalid_argument on a bad
+  // config (naming the field) or an empty training set.
+  VideoLoader(std::vector<VideoRecord> records, ClipConfig clip, LoaderConfig cfg, LoaderMode mode);
+  ~VideoLoader();
+  VideoLoader(const VideoLoader&) = delete;
+  VideoLoader& operator=(const VideoLoader&) = delete;
+
+  // Begins epoch `epoch` (abandoning an unfinished one): computes this rank's order and lets the
+  // workers prefetch. `first_batch` > 0 resumes mid-epoch: the earlier batches are skipped
+  // without decoding, and the rest are identical to those of an uninterrupted epoch.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
+
+  // The next batch of the epoch, std::nullopt after the last. Throws std::logic_error before the
+  // first start_epoch, std::runtime_error past the bad-data limit, or a worker's exception.
+  std::optional<Batch> next();
+
+  int64_t dataset_size() const;
+  int64_t shard_size() const;   // samples this rank visits per epoch (before drop_last)
+  int64_t num_batches() const;  // batches per epoch on this rank
+  BadDataStats bad_data() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace vifi::data

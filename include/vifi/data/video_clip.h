@@ -1,0 +1,45 @@
+// One dataset sample end to end: open the video, sample frame indices, decode only those frames,
+// transform them into a normalised clip tensor.
+// Owns: the per-sample composition of data/video_reader, data/sampling and data/transforms, and
+// the layout of evaluation views. Bad data (missing, unreadable, truncated, zero-frame video)
+// surfaces as VideoError naming the file; what to do about it is the loader's business.
+//
+// Evaluation views: V = num_clips (TEST.NUM_CLIP) temporal views x C = num_crops (TEST.NUM_CROP)
+// spatial crops, ordered crop-major like the reference (view = crop * num_clips + clip, its
+// FormatShape/validate reshape); with V*C == 1 the view axis is dropped.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "vifi/data/dataset.h"
+#include "vifi/data/rng.h"
+#include "vifi/data/transforms.h"
+
+namespace vifi::data {
+
+struct ClipConfig {
+  int64_t num_frames = 8;    // DATA.NUM_FRAMES (T)
+  AugmentConfig augment;     // training transforms (augment.input_size = DATA.INPUT_SIZE)
+  EvalTransformConfig eval;  // evaluation crops (eval.input_size = DATA.INPUT_SIZE)
+  int64_t num_clips = 1;     // TEST.NUM_CLIP: temporal views at evaluation
+};
+
+// Throws std::invalid_argument naming the offending field.
+void validate(const ClipConfig& cfg);
+
+// Views per evaluation sample: num_clips * eval.num_crops.
+int64_t eval_num_views(const ClipConfig& cfg);
+
+// Shape of one sample: {T,3,S,S} for training, {V,T,3,S,S} or {T,3,S,S} for evaluation.
+std::vector<int64_t> train_sample_shape(const ClipConfig& cfg);
+std::vector<int64_t> eval_sample_shape(const ClipConfig& cfg);
+
+// [T,3,S,S]: train sampling drawn from `sampling`, augmentation drawn from `augment`.
+torch::Tensor load_train_clip(const VideoRecord& record, const ClipConfig& cfg, Rng& sampling, Rng& augment);
+
+// [V,T,3,S,S] (or [T,3,S,S] with one view): deterministic test sampling and crops.
+torch::Tensor load_eval_clip(const VideoRecord& record, const ClipConfig& cfg);
+
+}  // namespace vifi::data

@@ -1,0 +1,167 @@
+// Annotation lists, relabelling and K-shot subsets; the list syntax is described in the header.
+#include "vifi/data/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+
+#include "text_file.h"
+#include "vifi/data/rng.h"
+#include "vifi/util/atomic_file.h"
+
+namespace vifi::data {
+namespace {
+
+const char* const kSpace = " \t\r\v\f";
+
+std::string trim(const std::string& s) {
+  const auto begin = s.find_first_not_of(kSpace);
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
+}
+
+[[noreturn]] void fail(const std::string& source, size_t line, const std::string& what, const std::string& text) {
+  throw std::runtime_error(source + ":" + std::to_string(line) + ": " + what + ", got '" + text + "'");
+}
+
+std::optional<int64_t> parse_label(const std::string& token) {
+  if (token.empty() || token.size() > 18 || token.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoll(token);
+}
+
+// Splits a non-blank line into (path, label token).
+std::pair<std::string, std::string> split_line(const std::string& line, const std::string& source, size_t line_no) {
+  const std::string t = trim(line);
+  const char* expected = "expected 'relative/path label' with an integer label";
+  if (t.front() == '"') {
+    const auto close = t.find('"', 1);
+    if (close == std::string::npos) fail(source, line_no, "unterminated quoted path", line);
+    const std::string rest = trim(t.substr(close + 1));
+    if (rest.empty() || rest.find_first_of(kSpace) != std::string::npos) fail(source, line_no, expected, line);
+    if (close == 1) fail(source, line_no, "empty path", line);
+    return {t.substr(1, close - 1), rest};
+  }
+  const auto last_space = t.find_last_of(kSpace);
+  if (last_space == std::string::npos) fail(source, line_no, expected, line);
+  return {trim(t.substr(0, last_space)), t.substr(last_space + 1)};
+}
+
+bool needs_quotes(const std::string& relative) {
+  return relative.find_first_of(kSpace) != std::string::npos || (!relative.empty() && relative.front() == '"');
+}
+
+}  // namespace
+
+std::string join_root(const std::string& root, const std::string& relative) {
+  if (root.empty() || std::filesystem::path(relative).is_absolute()) return relative;
+  return (std::filesystem::path(root) / relative).string();
+}
+
+std::vector<VideoRecord> parse_annotation_list(const std::string& text, const std::string& source,
+                                               const std::string& root) {
+  std::vector<VideoRecord> records;
+  const auto lines = detail::split_lines(text);
+  for (size_t n = 0; n < lines.size(); ++n) {
+    if (trim(lines[n]).empty()) continue;
+    const auto [relative, label_token] = split_line(lines[n], source, n + 1);
+    const auto label = parse_label(label_token);
+    if (!label) fail(source, n + 1, "expected a non-negative integer label as the last token", lines[n]);
+    records.push_back({join_root(root, relative), relative, *label, static_cast<int64_t>(n + 1)});
+  }
+  return records;
+}
+
+std::vector<VideoRecord> load_annotation_list(const std::string& path, const std::string& root) {
+  return parse_annotation_list(detail::read_text_file(path), path, root);
+}
+
+std::string format_annotation_list(const std::vector<VideoRecord>& records) {
+  std::ostringstream out;
+  for (const VideoRecord& r : records) {
+    if (r.relative.empty()) throw std::invalid_argument("annotation list: a record has an empty path");
+    if (needs_quotes(r.relative)) {
+      if (r.relative.find('"', 1) != std::string::npos) {
+        throw std::invalid_argument("annotation list: cannot write path '" + r.relative +
+                                    "' (needs quotes and holds a quote)");
+      }
+      out << '"' << r.relative << "\" " << r.label << '\n';
+    } else {
+      out << r.relative << ' ' << r.label << '\n';
+    }
+  }
+  return out.str();
+}
+
+void write_annotation_list(const std::string& path, const std::vector<VideoRecord>& records) {
+  util::write_file_atomic(path, format_annotation_list(records));
+}
+
+void check_labels(const std::vector<VideoRecord>& records, int64_t num_classes, const std::string& source) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].label < 0 || records[i].label >= num_classes) {
+      const std::string where =
+          records[i].line > 0 ? ":" + std::to_string(records[i].line) : " (video " + std::to_string(i + 1) + ")";
+      throw std::runtime_error(source + where + ": '" + records[i].relative + "' has label " +
+                               std::to_string(records[i].label) + ", expected 0.." + std::to_string(num_classes - 1) +
+                               " (" + std::to_string(num_classes) + " classes)");
+    }
+  }
+}
+
+std::vector<VideoRecord> subset_labels_to_full(const std::vector<VideoRecord>& records, const SubsetMapping& mapping,
+                                               const std::string& source) {
+  check_labels(records, static_cast<int64_t>(mapping.subset_to_full.size()), source);
+  std::vector<VideoRecord> out = records;
+  for (VideoRecord& r : out) r.label = mapping.subset_to_full[static_cast<size_t>(r.label)];
+  return out;
+}
+
+std::vector<VideoRecord> select_subset(const std::vector<VideoRecord>& records, const SubsetMapping& mapping) {
+  std::vector<VideoRecord> out;
+  for (const VideoRecord& r : records) {
+    if (r.label < 0 || r.label >= static_cast<int64_t>(mapping.full_to_subset.size())) continue;
+    const int64_t sub = mapping.full_to_subset[static_cast<size_t>(r.label)];
+    if (sub < 0) continue;
+    out.push_back(r);
+    out.back().label = sub;
+  }
+  return out;
+}
+
+std::vector<VideoRecord> fewshot_subset(const std::vector<VideoRecord>& records, int64_t shots, uint64_t seed,
+                                        int64_t num_classes) {
+  if (shots < 1) throw std::invalid_argument("few-shot: shots must be >= 1, got " + std::to_string(shots));
+  if (num_classes <= 0) {
+    for (const VideoRecord& r : records) num_classes = std::max(num_classes, r.label + 1);
+  }
+  std::vector<std::vector<size_t>> by_class(static_cast<size_t>(std::max<int64_t>(num_classes, 0)));
+  for (size_t i = 0; i < records.size(); ++i) {
+    const int64_t label = records[i].label;
+    if (label >= num_classes) {
+      throw std::runtime_error("few-shot: video '" + records[i].relative + "' has label " + std::to_string(label) +
+                               ", expected < " + std::to_string(num_classes));
+    }
+    by_class[static_cast<size_t>(label)].push_back(i);
+  }
+  std::vector<VideoRecord> out;
+  for (size_t c = 0; c < by_class.size(); ++c) {
+    auto& pool = by_class[c];
+    if (static_cast<int64_t>(pool.size()) < shots) {
+      throw std::runtime_error("few-shot: class " + std::to_string(c) + " has " + std::to_string(pool.size()) +
+                               " videos, fewer than the " + std::to_string(shots) + " shots asked for");
+    }
+    Rng rng = Rng::keyed(seed, static_cast<int64_t>(c), 0, RngStream::fewshot);
+    for (int64_t k = 0; k < shots; ++k) {  // partial Fisher-Yates: the first `shots` are the draw
+      const auto j = static_cast<size_t>(k + rng.uniform_int(static_cast<int64_t>(pool.size()) - k));
+      std::swap(pool[static_cast<size_t>(k)], pool[j]);
+    }
+    std::sort(pool.begin(), pool.begin() + shots);
+    for (int64_t k = 0; k < shots; ++k) out.push_back(records[pool[static_cast<size_t>(k)]]);
+  }
+  return out;
+}
+
+}  // namespace vifi::data

@@ -1,0 +1,338 @@
+// Worker threads, the prefetch window and batch assembly; the policies are in the header.
+//
+// Work is handed out per sample in epoch order. A worker may claim sample p only while its batch
+// p / B is fewer than prefetch_batches ahead of the batch the consumer waits for, so at most
+// prefetch_batches batches (plus the samples in flight) are held in memory. Results land in
+// their batch's slot, so the output order never depends on which worker finished first. An epoch
+// carries a generation number; results of an abandoned epoch are dropped on arrival.
+#include "vifi/data/loader.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "vifi/data/rng.h"
+#include "vifi/data/sharding.h"
+#include "vifi/data/video_reader.h"
+#include "vifi/util/logging.h"
+
+namespace vifi::data {
+namespace {
+
+struct SampleResult {
+  torch::Tensor video;  // undefined when the sample failed
+  int64_t index = -1;   // dataset index of the video in `video`
+  int64_t label = -1;
+  std::optional<FailedSample> failed;  // eval: the sample could not be loaded
+  std::exception_ptr error;            // anything that is not bad data
+};
+
+struct PendingBatch {
+  std::vector<SampleResult> samples;
+  int64_t remaining = 0;
+};
+
+void validate(const LoaderConfig& cfg, LoaderMode mode) {
+  const auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument("LoaderConfig." + what);
+  };
+  require(cfg.batch_size >= 1, "batch_size must be >= 1, got " + std::to_string(cfg.batch_size));
+  require(cfg.num_workers >= 1, "num_workers must be >= 1, got " + std::to_string(cfg.num_workers));
+  require(cfg.prefetch_batches >= 1, "prefetch_batches must be >= 1, got " + std::to_string(cfg.prefetch_batches));
+  require(cfg.world_size >= 1 && cfg.rank >= 0 && cfg.rank < cfg.world_size,
+          "rank " + std::to_string(cfg.rank) + " / world_size " + std::to_string(cfg.world_size) +
+              ": expected 0 <= rank < world_size");
+  require(cfg.max_bad_fraction >= 0.0 && cfg.max_bad_fraction <= 1.0, "max_bad_fraction must be in [0, 1]");
+  require(cfg.max_replacement_tries >= 1, "max_replacement_tries must be >= 1");
+  require(mode == LoaderMode::train || !cfg.drop_last, "drop_last is for training; evaluation visits every sample");
+}
+
+}  // namespace
+
+struct VideoLoader::State {
+  // Fixed at construction.
+  std::vector<VideoRecord> records;
+  ClipConfig clip;
+  LoaderConfig cfg;
+  LoaderMode mode;
+
+  // Epoch progress, guarded by `mutex`.
+  std::mutex mutex;
+  std::condition_variable work_cv;   // workers: claimable work or stop
+  std::condition_variable ready_cv;  // consumer: its batch is complete
+  bool stop = false;
+  bool started = false;
+  uint64_t generation = 0;
+  int64_t epoch = 0;
+  std::vector<int64_t> order;  // this rank's dataset indices for the epoch
+  int64_t epoch_samples = 0;   // samples loaded this epoch (after drop_last)
+  int64_t next_claim = 0;      // next sample position a worker takes
+  int64_t next_batch = 0;      // next batch the consumer takes
+  std::map<int64_t, PendingBatch> pending;
+
+  // Bad-data bookkeeping, guarded by `bad_mutex`.
+  mutable std::mutex bad_mutex;
+  std::unordered_map<std::string, std::string> bad_reasons;  // path -> reason
+  BadDataStats stats;
+
+  std::vector<std::thread> workers;
+
+  int64_t n() const { return static_cast<int64_t>(records.size()); }
+  int64_t batch_size() const { return cfg.batch_size; }
+
+  int64_t shard_size() const {
+    if (mode == LoaderMode::eval) return (n() - cfg.rank + cfg.world_size - 1) / cfg.world_size;
+    return (n() + cfg.world_size - 1) / cfg.world_size;
+  }
+
+  int64_t samples_per_epoch() const {
+    const int64_t s = shard_size();
+    return cfg.drop_last ? s / batch_size() * batch_size() : s;
+  }
+
+  int64_t batches_per_epoch() const { return (samples_per_epoch() + batch_size() - 1) / batch_size(); }
+
+  int64_t batch_length(int64_t batch) const { return std::min(batch_size(), epoch_samples - batch * batch_size()); }
+
+  bool claimable() const {
+    return started && next_claim < epoch_samples && next_claim / batch_size() < next_batch + cfg.prefetch_batches;
+  }
+
+  // Known-bad files are not opened again; returns the reason if `path` is known bad.
+  std::optional<std::string> known_bad(const std::string& path) const {
+    std::lock_guard<std::mutex> lock(bad_mutex);
+    const auto it = bad_reasons.find(path);
+    if (it == bad_reasons.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void record_bad(const std::string& path, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(bad_mutex);
+    if (!bad_reasons.emplace(path, reason).second) return;
+    ++stats.bad_videos;
+    util::log_warn("bad video '" + path + "': " + reason +
+                   (mode == LoaderMode::train ? " (replaced by another sample in training)"
+                                              : " (reported as failed in evaluation)"));
+  }
+
+  // Loads dataset index `index`; returns the reason on bad data.
+  std::optional<std::string> try_load(int64_t index, int64_t epoch_no, int64_t position, torch::Tensor& out) {
+    const VideoRecord& record = records[static_cast<size_t>(index)];
+    if (auto reason = known_bad(record.path)) return reason;
+    try {
+      if (mode == LoaderMode::eval) {
+        out = load_eval_clip(record, clip);
+      } else {
+        Rng sampling = Rng::keyed(cfg.seed, epoch_no, position, RngStream::sampling);
+        Rng augment = Rng::keyed(cfg.seed, epoch_no, position, RngStream::augment);
+        out = load_train_clip(record, clip, sampling, augment);
+      }
+      return std::nullopt;
+    } catch (const VideoError& e) {
+      record_bad(record.path, e.what());
+      return std::string(e.what());
+    }
+  }
+
+  SampleResult load_train(int64_t index, int64_t epoch_no, int64_t position) {
+    SampleResult r;
+    if (!try_load(index, epoch_no, position, r.video)) {
+      r.index = index;
+    } else {
+      Rng pick = Rng::keyed(cfg.seed, epoch_no, position, RngStream::replace);
+      for (int t = 0; t < cfg.max_replacement_tries && !r.video.defined(); ++t) {
+        const int64_t candidate = pick.uniform_int(n());
+        if (!try_load(candidate, epoch_no, position, r.video)) r.index = candidate;
+      }
+      if (!r.video.defined()) {
+        throw std::runtime_error("training sample " + std::to_string(index) + " ('" +
+                                 records[static_cast<size_t>(index)].path +
+                                 "') is bad and no decodable replacement was found in " +
+                                 std::to_string(cfg.max_replacement_tries) + " tries");
+      }
+      std::lock_guard<std::mutex> lock(bad_mutex);
+      ++stats.replaced_samples;
+    }
+    r.label = records[static_cast<size_t>(r.index)].label;
+    return r;
+  }
+
+  SampleResult load_eval(int64_t index) {
+    SampleResult r;
+    r.index = index;
+    r.label = records[static_cast<size_t>(index)].label;
+    if (auto reason = try_load(index, 0, 0, r.video)) {
+      r.failed = FailedSample{index, records[static_cast<size_t>(index)].path, *reason};
+      std::lock_guard<std::mutex> lock(bad_mutex);
+      ++stats.failed_samples;
+    }
+    return r;
+  }
+
+  SampleResult load_sample(int64_t index, int64_t epoch_no, int64_t position) {
+    try {
+      return mode == LoaderMode::train ? load_train(index, epoch_no, position) : load_eval(index);
+    } catch (...) {
+      SampleResult r;
+      r.error = std::current_exception();
+      return r;
+    }
+  }
+
+  void worker_loop() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (true) {
+      work_cv.wait(lock, [this] { return stop || claimable(); });
+      if (stop) return;
+      const int64_t pos = next_claim++;
+      const int64_t batch = pos / batch_size();
+      const uint64_t gen = generation;
+      const int64_t epoch_no = epoch;
+      const int64_t index = order[static_cast<size_t>(pos)];
+      PendingBatch& slot = pending[batch];
+      if (slot.samples.empty()) {
+        slot.samples.resize(static_cast<size_t>(batch_length(batch)));
+        slot.remaining = batch_length(batch);
+      }
+      lock.unlock();
+      const int64_t position = cfg.rank + pos * cfg.world_size;  // global position in the epoch
+      SampleResult result = load_sample(index, epoch_no, position);
+      lock.lock();
+      if (gen != generation) continue;  // the epoch was abandoned meanwhile
+      PendingBatch& done = pending[batch];
+      done.samples[static_cast<size_t>(pos % batch_size())] = std::move(result);
+      if (--done.remaining == 0) ready_cv.notify_all();
+    }
+  }
+
+  Batch collate(PendingBatch&& pb) const {
+    Batch batch;
+    std::vector<torch::Tensor> videos;
+    std::vector<int64_t> labels;
+    for (SampleResult& s : pb.samples) {
+      if (s.error) std::rethrow_exception(s.error);
+      if (s.failed) {
+        batch.failed.push_back(std::move(*s.failed));
+        continue;
+      }
+      videos.push_back(std::move(s.video));
+      labels.push_back(s.label);
+      batch.index.push_back(s.index);
+    }
+    if (videos.empty()) {
+      std::vector<int64_t> shape = mode == LoaderMode::train ? train_sample_shape(clip) : eval_sample_shape(clip);
+      shape.insert(shape.begin(), 0);
+      batch.video = torch::empty(shape, torch::kFloat32);
+    } else {
+      batch.video = torch::stack(videos);
+    }
+    batch.label = torch::tensor(labels, torch::kInt64);
+    return batch;
+  }
+
+  void check_bad_limit() const {
+    if (mode != LoaderMode::train) return;
+    std::lock_guard<std::mutex> lock(bad_mutex);
+    if (static_cast<double>(stats.bad_videos) > cfg.max_bad_fraction * static_cast<double>(n())) {
+      throw std::runtime_error("too many bad training videos: " + std::to_string(stats.bad_videos) + " of " +
+                               std::to_string(n()) + " (limit max_bad_fraction = " +
+                               std::to_string(cfg.max_bad_fraction) + "); run `vifi data check` to list them");
+    }
+  }
+};
+
+VideoLoader::VideoLoader(std::vector<VideoRecord> records, ClipConfig clip, LoaderConfig cfg, LoaderMode mode)
+    : state_(std::make_unique<State>()) {
+  validate(cfg, mode);
+  validate(clip);
+  if (mode == LoaderMode::train && records.empty())
+    throw std::invalid_argument("VideoLoader: the training set is empty");
+  state_->records = std::move(records);
+  state_->clip = std::move(clip);
+  state_->cfg = cfg;
+  state_->mode = mode;
+  try {
+    for (int i = 0; i < cfg.num_workers; ++i) state_->workers.emplace_back([s = state_.get()] { s->worker_loop(); });
+  } catch (...) {  // std::thread can fail to start: stop the ones that did before unwinding
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      state_->stop = true;
+    }
+    state_->work_cv.notify_all();
+    for (std::thread& t : state_->workers) t.join();
+    throw;
+  }
+}
+
+VideoLoader::~VideoLoader() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stop = true;
+  }
+  state_->work_cv.notify_all();
+  for (std::thread& t : state_->workers) t.join();
+}
+
+void VideoLoader::start_epoch(int64_t epoch, int64_t first_batch) {
+  State& s = *state_;
+  if (first_batch < 0 || first_batch > s.batches_per_epoch()) {
+    throw std::invalid_argument("VideoLoader::start_epoch: first_batch " + std::to_string(first_batch) +
+                                " not in [0, " + std::to_string(s.batches_per_epoch()) + "]");
+  }
+  std::vector<int64_t> order = s.mode == LoaderMode::train
+                                   ? train_shard(s.n(), s.cfg.rank, s.cfg.world_size, s.cfg.shuffle, s.cfg.seed, epoch)
+                                   : eval_shard(s.n(), s.cfg.rank, s.cfg.world_size);
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    ++s.generation;
+    s.epoch = epoch;
+    s.order = std::move(order);
+    s.epoch_samples = s.samples_per_epoch();
+    s.next_claim = std::min(first_batch * s.batch_size(), s.epoch_samples);
+    s.next_batch = first_batch;
+    s.pending.clear();
+    s.started = true;
+  }
+  s.work_cv.notify_all();
+}
+
+std::optional<Batch> VideoLoader::next() {
+  State& s = *state_;
+  PendingBatch pb;
+  {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    if (!s.started) throw std::logic_error("VideoLoader::next called before start_epoch");
+    if (s.next_batch >= s.batches_per_epoch()) return std::nullopt;
+    s.ready_cv.wait(lock, [&s] {
+      const auto it = s.pending.find(s.next_batch);
+      return it != s.pending.end() && !it->second.samples.empty() && it->second.remaining == 0;
+    });
+    const auto it = s.pending.find(s.next_batch);
+    pb = std::move(it->second);
+    s.pending.erase(it);
+    ++s.next_batch;
+  }
+  s.work_cv.notify_all();  // the prefetch window moved
+  Batch batch = s.collate(std::move(pb));
+  s.check_bad_limit();
+  return batch;
+}
+
+int64_t VideoLoader::dataset_size() const { return state_->n(); }
+int64_t VideoLoader::shard_size() const { return state_->shard_size(); }
+int64_t VideoLoader::num_batches() const { return state_->batches_per_epoch(); }
+
+BadDataStats VideoLoader::bad_data() const {
+  std::lock_guard<std::mutex> lock(state_->bad_mutex);
+  return state_->stats;
+}
+
+}  // namespace vifi::data

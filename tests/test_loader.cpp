@@ -1,0 +1,403 @@
+// data/loader (with data/sharding, data/video_clip, data/check) on small synthetic videos:
+// determinism across thread counts, shard coverage, bad data in training and evaluation, clean
+// shutdown mid-epoch, and `vifi data check`.
+#include "vifi/data/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/test_paths.h"
+#include "vifi/data/check.h"
+#include "vifi/data/sampling.h"
+#include "vifi/data/sharding.h"
+#include "vifi/data/synthetic.h"
+#include "vifi/data/video_reader.h"
+
+namespace vifi::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kNumVideos = 7;  // odd on purpose: shards of 2 and 3 ranks do not divide it
+
+// Seven 48-frame 96x64 MPEG-4 videos (3 classes), a missing file, a corrupt file, a file
+// without frames and a truncated file, written once for the whole suite.
+class LoaderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / "vifi-tests" / "LoaderTest");
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_);
+    for (int i = 0; i < kNumVideos; ++i) {
+      SyntheticVideoSpec spec;
+      spec.label = i % 3;
+      spec.num_classes = 3;
+      spec.num_frames = 48;
+      spec.seed = static_cast<uint64_t>(i);
+      write_synthetic_video((*dir_ / ("v" + std::to_string(i) + ".avi")).string(), spec);
+    }
+    std::ofstream corrupt(*dir_ / "corrupt.avi", std::ios::binary);
+    for (int i = 0; i < 4096; ++i) corrupt.put(static_cast<char>((i * 7919 + 13) % 251));
+    SyntheticVideoSpec empty;
+    empty.num_frames = 0;
+    write_synthetic_video((*dir_ / "empty.avi").string(), empty);
+    fs::copy_file(*dir_ / "v0.avi", *dir_ / "truncated.avi");
+    fs::resize_file(*dir_ / "truncated.avi", fs::file_size(*dir_ / "v0.avi") * 6 / 10);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  static std::vector<VideoRecord> good_records() {
+    std::string list;
+    for (int i = 0; i < kNumVideos; ++i) list += "v" + std::to_string(i) + ".avi " + std::to_string(i % 3) + "\n";
+    return parse_annotation_list(list, "good.txt", dir_->string());
+  }
+
+  // The good videos with bad ones at indices 2 (missing), 5 (corrupt), 9 (no frames) and 10
+  // (truncated): 11 videos, 4 bad.
+  static std::vector<VideoRecord> mixed_records() {
+    auto records = good_records();
+    records.insert(records.begin() + 2, {(*dir_ / "missing.avi").string(), "missing.avi", 1});
+    records.insert(records.begin() + 5, {(*dir_ / "corrupt.avi").string(), "corrupt.avi", 2});
+    records.push_back({(*dir_ / "empty.avi").string(), "empty.avi", 0});
+    records.push_back({(*dir_ / "truncated.avi").string(), "truncated.avi", 0});
+    return records;
+  }
+
+  static ClipConfig clip_config() {
+    ClipConfig c;
+    c.num_frames = 4;
+    c.augment.input_size = 32;
+    c.eval.input_size = 32;
+    return c;
+  }
+
+  static LoaderConfig loader_config(int workers) {
+    LoaderConfig c;
+    c.batch_size = 3;
+    c.num_workers = workers;
+    c.prefetch_batches = 2;
+    c.seed = 11;
+    return c;
+  }
+
+  static std::vector<Batch> run_epoch(VideoLoader& loader, int64_t epoch) {
+    loader.start_epoch(epoch);
+    std::vector<Batch> out;
+    while (auto b = loader.next()) out.push_back(std::move(*b));
+    return out;
+  }
+
+  static fs::path* dir_;
+};
+
+fs::path* LoaderTest::dir_ = nullptr;
+
+void expect_same_batches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].index, b[i].index) << "batch " << i;
+    EXPECT_TRUE(torch::equal(a[i].label, b[i].label)) << "batch " << i;
+    EXPECT_TRUE(torch::equal(a[i].video, b[i].video)) << "batch " << i;
+  }
+}
+
+TEST_F(LoaderTest, TrainBatchesHaveTheContractShapes) {
+  VideoLoader loader(good_records(), clip_config(), loader_config(2), LoaderMode::train);
+  EXPECT_EQ(loader.shard_size(), 7);
+  EXPECT_EQ(loader.num_batches(), 3);
+  const auto batches = run_epoch(loader, 0);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].video.sizes(), (std::vector<int64_t>{3, 4, 3, 32, 32}));
+  EXPECT_EQ(batches[0].video.dtype(), torch::kFloat32);
+  EXPECT_EQ(batches[0].label.dtype(), torch::kInt64);
+  EXPECT_EQ(batches[2].video.size(0), 1);  // 7 = 3 + 3 + 1
+  std::vector<int64_t> seen;
+  for (const auto& b : batches) {
+    for (size_t r = 0; r < b.index.size(); ++r) {
+      seen.push_back(b.index[r]);
+      EXPECT_EQ(b.label[static_cast<int64_t>(r)].item<int64_t>(), b.index[r] % 3);
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+}
+
+TEST_F(LoaderTest, SameSeedSameBatchesWithOneOrThreeWorkers) {
+  VideoLoader one(good_records(), clip_config(), loader_config(1), LoaderMode::train);
+  VideoLoader three(good_records(), clip_config(), loader_config(3), LoaderMode::train);
+  const auto a0 = run_epoch(one, 0);
+  const auto b0 = run_epoch(three, 0);
+  expect_same_batches(a0, b0);
+  const auto a1 = run_epoch(one, 1);
+  expect_same_batches(a1, run_epoch(three, 1));
+  // A new epoch reshuffles and redraws.
+  bool differs = false;
+  for (size_t i = 0; i < a0.size(); ++i) differs |= a0[i].index != a1[i].index;
+  EXPECT_TRUE(differs);
+  // drop_last drops the short batch.
+  LoaderConfig cfg = loader_config(2);
+  cfg.drop_last = true;
+  VideoLoader dropping(good_records(), clip_config(), cfg, LoaderMode::train);
+  EXPECT_EQ(dropping.num_batches(), 2);
+  EXPECT_EQ(run_epoch(dropping, 0).size(), 2u);
+}
+
+TEST_F(LoaderTest, EvalClipIsTheTestPipelineOnTheSampledFrames) {
+  const VideoRecord record = good_records()[3];
+  ClipConfig cfg = clip_config();
+  VideoReader reader(record.path);
+  const auto frames = reader.read_frames(sample_test_indices(48, 4));
+  EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg), eval_transform(frames, cfg.eval)[0]));
+  // Views: 2 clips x 3 crops, crop-major.
+  cfg.num_clips = 2;
+  cfg.eval.num_crops = 3;
+  const torch::Tensor views = load_eval_clip(record, cfg);
+  ASSERT_EQ(views.sizes(), (std::vector<int64_t>{6, 4, 3, 32, 32}));
+  const auto clip1 = reader.read_frames(sample_view_indices(48, 4, 1, 2));
+  const torch::Tensor crops1 = eval_transform(clip1, cfg.eval);  // [3,T,3,S,S]
+  EXPECT_TRUE(torch::equal(views[1], crops1[0]));                // crop 0, clip 1
+  EXPECT_TRUE(torch::equal(views[5], crops1[2]));                // crop 2, clip 1
+}
+
+TEST_F(LoaderTest, EvalWithViewsStacksAViewAxis) {
+  ClipConfig cfg = clip_config();
+  cfg.num_clips = 2;
+  cfg.eval.num_crops = 3;
+  VideoLoader loader(good_records(), cfg, loader_config(2), LoaderMode::eval);
+  const auto batches = run_epoch(loader, 0);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].video.sizes(), (std::vector<int64_t>{3, 6, 4, 3, 32, 32}));
+  EXPECT_EQ(batches[2].video.sizes(), (std::vector<int64_t>{1, 6, 4, 3, 32, 32}));
+  EXPECT_EQ(batches[0].index, (std::vector<int64_t>{0, 1, 2}));  // eval keeps list order
+}
+
+TEST(Sharding, TrainShardsAreEqualAndCoverEverySample) {
+  for (int64_t n : {1, 7, 10, 11}) {
+    for (int world : {1, 2, 3}) {
+      std::vector<int64_t> all;
+      for (int rank = 0; rank < world; ++rank) {
+        const auto shard = train_shard(n, rank, world, true, 3, 2);
+        EXPECT_EQ(static_cast<int64_t>(shard.size()), (n + world - 1) / world) << n << " " << world;
+        all.insert(all.end(), shard.begin(), shard.end());
+      }
+      const std::set<int64_t> distinct(all.begin(), all.end());
+      EXPECT_EQ(static_cast<int64_t>(distinct.size()), n) << n << " " << world;
+      EXPECT_EQ(static_cast<int64_t>(all.size()) - n, (world - n % world) % world);  // padding
+    }
+  }
+  EXPECT_EQ(train_shard(5, 0, 1, false, 0, 0), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  // Unshuffled, 3 ranks, n = 7: padded order 0..6,0,1 -> rank 1 gets positions 1, 4, 7.
+  EXPECT_EQ(train_shard(7, 1, 3, false, 0, 0), (std::vector<int64_t>{1, 4, 0}));
+  EXPECT_NE(epoch_permutation(50, 1, 0), epoch_permutation(50, 1, 1));
+  EXPECT_EQ(epoch_permutation(50, 1, 4), epoch_permutation(50, 1, 4));
+}
+
+TEST(Sharding, EvalShardsVisitEverySampleOnce) {
+  for (int64_t n : {0, 1, 7, 10}) {
+    for (int world : {1, 2, 3}) {
+      std::vector<int64_t> all;
+      for (int rank = 0; rank < world; ++rank) {
+        const auto shard = eval_shard(n, rank, world);
+        all.insert(all.end(), shard.begin(), shard.end());
+      }
+      std::sort(all.begin(), all.end());
+      std::vector<int64_t> expected(static_cast<size_t>(n));
+      std::iota(expected.begin(), expected.end(), 0);
+      EXPECT_EQ(all, expected) << n << " " << world;
+    }
+  }
+  EXPECT_THROW(eval_shard(5, 3, 3), std::invalid_argument);
+}
+
+TEST_F(LoaderTest, ShardedLoadersCoverTheDataset) {
+  for (int world : {1, 2, 3}) {
+    std::vector<int64_t> eval_seen;
+    std::set<int64_t> train_lengths;
+    for (int rank = 0; rank < world; ++rank) {
+      LoaderConfig cfg = loader_config(2);
+      cfg.rank = rank;
+      cfg.world_size = world;
+      VideoLoader eval(good_records(), clip_config(), cfg, LoaderMode::eval);
+      for (const auto& b : run_epoch(eval, 0)) eval_seen.insert(eval_seen.end(), b.index.begin(), b.index.end());
+      VideoLoader train(good_records(), clip_config(), cfg, LoaderMode::train);
+      int64_t rows = 0;
+      for (const auto& b : run_epoch(train, 0)) rows += b.video.size(0);
+      train_lengths.insert(rows);
+    }
+    std::sort(eval_seen.begin(), eval_seen.end());
+    EXPECT_EQ(eval_seen, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6})) << "world " << world;
+    EXPECT_EQ(train_lengths.size(), 1u) << "world " << world;
+    EXPECT_EQ(*train_lengths.begin(), (kNumVideos + world - 1) / world);
+  }
+}
+
+TEST_F(LoaderTest, TrainingReplacesBadVideosDeterministicallyAndCountsThem) {
+  LoaderConfig cfg = loader_config(1);
+  cfg.max_bad_fraction = 0.5;
+  VideoLoader one(mixed_records(), clip_config(), cfg, LoaderMode::train);
+  cfg.num_workers = 3;
+  VideoLoader three(mixed_records(), clip_config(), cfg, LoaderMode::train);
+  const auto a = run_epoch(one, 0);
+  const auto b = run_epoch(three, 0);
+  expect_same_batches(a, b);
+  int64_t rows = 0;
+  for (const auto& batch : a) {
+    rows += batch.video.size(0);
+    EXPECT_TRUE(batch.failed.empty());
+    for (int64_t i : batch.index) {
+      EXPECT_NE(i, 2);
+      EXPECT_NE(i, 5);
+      EXPECT_NE(i, 9);
+      EXPECT_NE(i, 10);
+    }
+  }
+  EXPECT_EQ(rows, 11);  // every slot filled
+  EXPECT_EQ(one.bad_data().bad_videos, 4);
+  EXPECT_EQ(one.bad_data().replaced_samples, 4);
+  run_epoch(one, 1);  // known bad files are replaced again without being reopened
+  EXPECT_EQ(one.bad_data().bad_videos, 4);
+  EXPECT_EQ(one.bad_data().replaced_samples, 8);
+}
+
+TEST_F(LoaderTest, TrainingFailsLoudlyPastTheBadFraction) {
+  LoaderConfig cfg = loader_config(2);
+  cfg.max_bad_fraction = 0.2;  // 4 of 11 is too many
+  VideoLoader loader(mixed_records(), clip_config(), cfg, LoaderMode::train);
+  try {
+    run_epoch(loader, 0);
+    FAIL() << "expected the loader to stop";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("too many bad training videos"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(LoaderTest, EvaluationReportsBadVideosInTheBatch) {
+  const auto records = mixed_records();
+  VideoLoader loader(records, clip_config(), loader_config(3), LoaderMode::eval);
+  std::vector<int64_t> decoded;
+  std::vector<FailedSample> failed;
+  std::vector<size_t> batch_sizes;
+  for (const auto& b : run_epoch(loader, 0)) {
+    EXPECT_EQ(b.video.size(0), static_cast<int64_t>(b.index.size()));
+    EXPECT_EQ(b.label.size(0), static_cast<int64_t>(b.index.size()));
+    batch_sizes.push_back(b.index.size() + b.failed.size());
+    decoded.insert(decoded.end(), b.index.begin(), b.index.end());
+    failed.insert(failed.end(), b.failed.begin(), b.failed.end());
+  }
+  EXPECT_EQ(batch_sizes, (std::vector<size_t>{3, 3, 3, 2}));  // no drop_last, the last batch is short
+  EXPECT_EQ(decoded, (std::vector<int64_t>{0, 1, 3, 4, 6, 7, 8}));
+  ASSERT_EQ(failed.size(), 4u);
+  EXPECT_EQ(failed[0].index, 2);
+  EXPECT_EQ(failed[1].index, 5);
+  EXPECT_EQ(failed[2].index, 9);
+  EXPECT_EQ(failed[3].index, 10);
+  EXPECT_NE(failed[3].reason.find("truncated"), std::string::npos) << failed[3].reason;
+  for (const auto& f : failed) {
+    EXPECT_EQ(f.path, records[static_cast<size_t>(f.index)].path);
+    EXPECT_NE(f.reason.find(f.path), std::string::npos) << f.reason;
+  }
+  EXPECT_EQ(loader.bad_data().failed_samples, 4);
+}
+
+TEST_F(LoaderTest, DestroyingMidEpochDoesNotHang) {
+  const auto start = std::chrono::steady_clock::now();
+  {
+    LoaderConfig cfg = loader_config(3);
+    cfg.batch_size = 1;
+    VideoLoader loader(good_records(), clip_config(), cfg, LoaderMode::train);
+    loader.start_epoch(0);
+    ASSERT_TRUE(loader.next().has_value());
+  }  // workers are mid-prefetch here
+  { VideoLoader never_started(good_records(), clip_config(), loader_config(2), LoaderMode::eval); }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // Abandoning an epoch and restarting gives the same batches as a fresh loader.
+  VideoLoader restarted(good_records(), clip_config(), loader_config(3), LoaderMode::train);
+  restarted.start_epoch(0);
+  restarted.next();
+  restarted.start_epoch(4);
+  std::vector<Batch> after;
+  while (auto b = restarted.next()) after.push_back(std::move(*b));
+  VideoLoader fresh(good_records(), clip_config(), loader_config(1), LoaderMode::train);
+  expect_same_batches(after, run_epoch(fresh, 4));
+}
+
+TEST_F(LoaderTest, ResumingMidEpochGivesTheRemainingBatches) {
+  VideoLoader full(good_records(), clip_config(), loader_config(2), LoaderMode::train);
+  const auto all = run_epoch(full, 2);
+  VideoLoader resumed(good_records(), clip_config(), loader_config(3), LoaderMode::train);
+  resumed.start_epoch(2, 1);
+  std::vector<Batch> rest;
+  while (auto b = resumed.next()) rest.push_back(std::move(*b));
+  expect_same_batches(rest, std::vector<Batch>(all.begin() + 1, all.end()));
+  resumed.start_epoch(2, resumed.num_batches());
+  EXPECT_FALSE(resumed.next().has_value());
+  EXPECT_THROW(resumed.start_epoch(2, resumed.num_batches() + 1), std::invalid_argument);
+}
+
+TEST_F(LoaderTest, RejectsBadConfigsByName) {
+  LoaderConfig cfg = loader_config(2);
+  cfg.rank = 3;
+  cfg.world_size = 3;
+  try {
+    VideoLoader loader(good_records(), clip_config(), cfg, LoaderMode::train);
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 3 / world_size 3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(VideoLoader({}, clip_config(), loader_config(1), LoaderMode::train), std::invalid_argument);
+  VideoLoader unstarted(good_records(), clip_config(), loader_config(1), LoaderMode::eval);
+  EXPECT_THROW(unstarted.next(), std::logic_error);
+}
+
+TEST_F(LoaderTest, CheckListsEveryBadVideoWithItsReason) {
+  const auto records = mixed_records();
+  CheckOptions options;
+  options.num_threads = 3;
+  options.decode_ends = true;
+  const CheckReport report = check_videos(records, options);
+  EXPECT_EQ(report.num_videos, 11);
+  EXPECT_EQ(report.num_ok, 7);
+  EXPECT_EQ(report.total_frames, 7 * 48);
+  ASSERT_EQ(report.problems.size(), 4u);
+  EXPECT_EQ(report.problems[0].index, 2);
+  EXPECT_EQ(report.problems[1].index, 5);
+  EXPECT_EQ(report.problems[2].index, 9);
+  EXPECT_EQ(report.problems[3].index, 10);
+  for (const auto& p : report.problems) EXPECT_FALSE(p.reason.empty());
+  options.num_classes = 2;  // labels 2 are now out of range
+  EXPECT_GT(check_videos(good_records(), options).problems.size(), 0u);
+}
+
+TEST_F(LoaderTest, CheckCommandExitCodeAndReport) {
+  const auto dir = test::scratch_dir();
+  write_annotation_list((dir / "good.txt").string(), good_records());
+  write_annotation_list((dir / "mixed.txt").string(), mixed_records());
+  std::string log;
+  EXPECT_EQ(test::run_vifi("data check --list " + (dir / "good.txt").string() + " --root " + dir_->string(), &log), 0)
+      << log;
+  EXPECT_NE(log.find("checked 7 videos: 7 ok, 0 bad"), std::string::npos) << log;
+  EXPECT_EQ(
+      test::run_vifi("data check --list " + (dir / "mixed.txt").string() + " --root " + dir_->string() + " --threads 2",
+                     &log),
+      1)
+      << log;
+  EXPECT_NE(log.find("BAD " + (*dir_ / "missing.avi").string()), std::string::npos) << log;
+  EXPECT_NE(log.find("BAD " + (*dir_ / "corrupt.avi").string()), std::string::npos) << log;
+  EXPECT_NE(log.find("BAD " + (*dir_ / "empty.avi").string()), std::string::npos) << log;
+  EXPECT_NE(log.find("BAD " + (*dir_ / "truncated.avi").string()), std::string::npos) << log;
+  EXPECT_NE(log.find("11 videos: 7 ok, 4 bad"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace vifi::data
