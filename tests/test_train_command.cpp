@@ -70,6 +70,24 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
   EXPECT_NE(log.find("over 6 videos"), std::string::npos) << log;
 }
 
+TEST(TrainCommand, AutoResumePicksTheNewestCheckpointInOutput) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir);
+  const auto out = dir / "out";
+  std::string log;
+  ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out.string() + " --opts TRAIN.EPOCHS 1",
+                           &log),
+            0)
+      << log;
+  ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out.string() +
+                               " --opts TRAIN.AUTO_RESUME True TRAIN.EPOCHS 2",
+                           &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("resumed from " + (out / "ckpt_epoch_0.pth").string()), std::string::npos) << log;
+  EXPECT_TRUE(std::filesystem::exists(out / "ckpt_epoch_1.pth"));
+}
+
 TEST(TrainCommand, ConfigErrorsNameFileAndKey) {
   const auto dir = test::scratch_dir();
   const auto config = make_run(dir);
@@ -88,11 +106,36 @@ TEST(TrainCommand, ConfigErrorsNameFileAndKey) {
   EXPECT_NE(log.find("labels.csv: has 3 classes but DATA.NUM_CLASSES is 5"), std::string::npos) << log;
 }
 
+TEST(DataCheckCommand, ConfigFormChecksTheRunsListsAndNamesBadFiles) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir);
+  std::string log;
+  ASSERT_EQ(test::run_vifi("data check --config " + config.string(), &log), 0) << log;
+  EXPECT_NE(log.find("train.txt: checked 12 videos: 12 ok, 0 bad"), std::string::npos) << log;
+  EXPECT_NE(log.find("val.txt: checked 6 videos: 6 ok, 0 bad"), std::string::npos) << log;
+  // Truncate one training video to a few bytes: the check fails and names it.
+  std::string first;
+  std::ifstream(dir / "data" / "train.txt") >> first;
+  std::filesystem::resize_file(dir / "data" / first, 100);
+  EXPECT_EQ(test::run_vifi("data check --config " + config.string(), &log), 1);
+  EXPECT_NE(log.find("BAD " + (dir / "data" / first).string()), std::string::npos) << log;
+  EXPECT_NE(log.find("12 videos: 11 ok, 1 bad"), std::string::npos) << log;
+}
+
+TEST(BenchLoaderCommand, ConfigFormComparesSparseFullAndTheLoader) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir);
+  std::string log;
+  ASSERT_EQ(test::run_vifi("bench loader --config " + config.string() + " --frames 8 --repeat 1", &log), 0) << log;
+  for (const char* row : {"8       sparse", "8       full", "8       loader"})
+    EXPECT_NE(log.find(row), std::string::npos) << row << "\n" << log;
+}
+
 TEST(DemoCommand, RunsEndToEndAndPrintsTheTable) {
   const auto dir = test::scratch_dir();
   std::string log;
   ASSERT_EQ(test::run_vifi("demo --out " + dir.string() + " --classes 2 --epochs 1 --threads 1", &log), 0) << log;
-  EXPECT_NE(log.find("| chance                       |   50.0 |"), std::string::npos) << log;
+  EXPECT_NE(log.find("| chance                       |   50.0 |\n"), std::string::npos) << log;
   EXPECT_NE(log.find("ViFi-CLIP fine-tuned"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(dir / "run" / "best.pth"));
   EXPECT_TRUE(std::filesystem::exists(dir / "demo.yaml"));

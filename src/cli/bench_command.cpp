@@ -19,7 +19,11 @@
 #include <thread>
 
 #include "commands.h"
+#include "config_yaml.h"
+#include "vifi/data/dataset.h"
+#include "vifi/data/loader.h"
 #include "vifi/data/sampling.h"
+#include "vifi/data/video_batch_source.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/util/logging.h"
 
@@ -29,6 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct LoaderBenchOptions {
+  std::string config;  // run config: DATA.TRAIN_FILE under DATA.ROOT, and its transforms
   std::string videos;  // directory (searched recursively) or annotation list
   std::string root;    // for a list: directory its paths are relative to (default: the list's)
   std::vector<int64_t> frames = {8, 16};
@@ -52,12 +57,8 @@ std::vector<std::string> find_videos(const std::string& videos, const std::strin
     }
     std::sort(paths.begin(), paths.end());
   } else {
-    std::ifstream in(videos);
-    if (!in) throw std::runtime_error(videos + ": cannot open (expected a directory of videos or an annotation list)");
-    const fs::path base = root.empty() ? fs::path(videos).parent_path() : fs::path(root);
-    for (std::string line, first; std::getline(in, line);) {
-      if (std::istringstream(line) >> first) paths.push_back((base / first).string());
-    }
+    const std::string base = root.empty() ? fs::path(videos).parent_path().string() : root;
+    for (const auto& record : data::load_annotation_list(videos, base)) paths.push_back(record.path);
   }
   if (paths.empty()) throw std::runtime_error(videos + ": no videos found");
   return paths;
@@ -132,8 +133,31 @@ void print_row(int64_t frames, const char* mode, const Measurement& m, const std
               m.per_clip(m.frames_decoded), m.per_clip(m.seeks), speedup.c_str());
 }
 
+// The whole training input pipeline (data/loader: sampling, sparse decoding, transforms,
+// batching) over one epoch with `threads` workers.
+void measure_training_loader(const train::Config& config, int64_t frames, int threads) {
+  auto c = config;
+  c.data.num_frames = frames;
+  auto records = data::load_annotation_list(c.data.train_file, c.data.root);
+  auto loader_config = data::loader_config_from(c, data::LoaderMode::train, 0, 1);
+  loader_config.num_workers = threads;
+  data::VideoLoader loader(records, data::clip_config_from(c), loader_config, data::LoaderMode::train);
+  const auto start = std::chrono::steady_clock::now();
+  loader.start_epoch(0);
+  int64_t clips = 0;
+  while (auto batch = loader.next()) clips += batch->label.size(0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%-7lld %-7s %10.1f   (threaded loader with transforms to %lldx%lld, batch %lld)\n",
+              static_cast<long long>(frames), "loader", seconds > 0 ? clips / seconds : 0.0,
+              static_cast<long long>(c.data.input_size), static_cast<long long>(c.data.input_size),
+              static_cast<long long>(c.train.batch_size));
+}
+
 void run_loader_bench(const LoaderBenchOptions& o) {
-  const auto videos = find_videos(o.videos, o.root);
+  std::optional<train::Config> config;
+  if (!o.config.empty()) config = load_config(o.config);
+  if (!config && o.videos.empty()) throw std::runtime_error("bench loader: give --config or --videos");
+  const auto videos = config ? find_videos(config->data.train_file, config->data.root) : find_videos(o.videos, o.root);
   std::printf("bench loader: %s; %d pass(es), %d thread(s); decoding only (no transforms)\n",
               describe_videos(videos).c_str(), o.repeat, o.threads);
   std::printf("%-7s %-7s %10s %14s %11s %9s\n", "frames", "mode", "clips/s", "decoded/clip", "seeks/clip", "speed-up");
@@ -145,6 +169,7 @@ void run_loader_bench(const LoaderBenchOptions& o) {
     std::snprintf(ratio, sizeof(ratio), "%.1fx", full.clips_per_second() > 0 ? sparse.clips_per_second() / full.clips_per_second() : 0.0);
     print_row(t, "sparse", sparse, ratio);
     print_row(t, "full", full, "1.0x");
+    if (config) measure_training_loader(*config, t, o.threads);
     failures += sparse.failures + full.failures;
   }
   const Measurement open = measure(videos, 1, Mode::open, o.threads, o.repeat);
@@ -158,8 +183,9 @@ void run_loader_bench(const LoaderBenchOptions& o) {
 void add_bench_loader_command(CLI::App& bench) {
   auto o = std::make_shared<LoaderBenchOptions>();
   auto* cmd = bench.add_subcommand("loader", "Clips/s and frames decoded per clip: sparse decoding vs full decode");
-  cmd->add_option("--videos", o->videos, "Directory of videos (recursive) or annotation list")
-      ->required()
+  cmd->add_option("--config", o->config, "Run config: benchmark DATA.TRAIN_FILE, plus the threaded loader with its transforms")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--videos", o->videos, "Directory of videos (recursive) or annotation list (instead of --config)")
       ->check(CLI::ExistingPath);
   cmd->add_option("--root", o->root, "For a list: directory its paths are relative to (default: the list's)");
   cmd->add_option("--frames", o->frames, "Frames per clip (TSN segments), one row pair each")

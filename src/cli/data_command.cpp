@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "config_yaml.h"
 #include "vifi/data/check.h"
 #include "vifi/data/dataset.h"
 #include "vifi/data/labels.h"
@@ -52,32 +53,50 @@ void add_fewshot_command(CLI::App& data_app) {
 
 struct CheckCommandOptions {
   std::string list;
+  std::string config;
   std::string root;
   std::string labels;
   int threads = 4;
   bool decode = false;
 };
 
+// Checks one list; returns the number of bad videos.
+size_t check_list(const std::string& list, const std::string& root, const data::CheckOptions& options) {
+  const auto records = data::load_annotation_list(list, root);
+  const data::CheckReport report = data::check_videos(records, options);
+  for (const auto& p : report.problems) {
+    std::cout << "BAD " << p.path << " (" << list << " video " << p.index + 1 << "): " << p.reason << "\n";
+  }
+  std::cout << list << ": checked " << report.num_videos << " videos: " << report.num_ok << " ok, "
+            << report.problems.size() << " bad; " << report.total_frames << " frames in the readable ones\n";
+  return report.problems.size();
+}
+
 void run_check(const CheckCommandOptions& o) {
-  const auto records = data::load_annotation_list(o.list, o.root);
   data::CheckOptions options;
   options.num_threads = o.threads;
   options.decode_ends = o.decode;
-  if (!o.labels.empty()) options.num_classes = static_cast<int64_t>(data::load_class_names(o.labels).size());
-  const data::CheckReport report = data::check_videos(records, options);
-  for (const auto& p : report.problems) {
-    std::cout << "BAD " << p.path << " (" << o.list << " video " << p.index + 1 << "): " << p.reason << "\n";
+  size_t bad = 0;
+  if (!o.config.empty()) {
+    // The lists a run would read, under its DATA.ROOT, labels checked against NUM_CLASSES.
+    const auto config = load_config(o.config);
+    options.num_classes = config.data.num_classes;
+    for (const auto& list : {config.data.train_file, config.data.val_file})
+      if (!list.empty()) bad += check_list(list, config.data.root, options);
+  } else {
+    if (o.list.empty()) throw std::runtime_error("data check: give --config or --list");
+    if (!o.labels.empty()) options.num_classes = static_cast<int64_t>(data::load_class_names(o.labels).size());
+    bad += check_list(o.list, o.root, options);
   }
-  std::cout << "checked " << report.num_videos << " videos: " << report.num_ok << " ok, " << report.problems.size()
-            << " bad; " << report.total_frames << " frames in the readable ones\n";
-  if (!report.problems.empty()) throw CLI::RuntimeError(1);  // exit code 1, nothing more printed
+  if (bad > 0) throw CLI::RuntimeError(1);  // exit code 1, nothing more printed
 }
 
 void add_check_command(CLI::App& data_app) {
   auto o = std::make_shared<CheckCommandOptions>();
   auto* cmd = data_app.add_subcommand("check", "Open every video of a list and report each bad one (exit 1 if any)");
-  cmd->add_option("--list", o->list, "Annotation list (\"relative/path label\" lines)")
-      ->required()
+  cmd->add_option("--config", o->config, "Run config: check DATA.TRAIN_FILE and DATA.VAL_FILE under DATA.ROOT")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--list", o->list, "Annotation list (\"relative/path label\" lines), instead of --config")
       ->check(CLI::ExistingFile);
   cmd->add_option("--root", o->root, "DATA.ROOT: directory the list's paths are relative to");
   cmd->add_option("--labels", o->labels, "Label CSV or class-name list: labels must be below its class count")
