@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -33,7 +35,7 @@ constexpr int kNumVideos = 7;  // odd on purpose: shards of 2 and 3 ranks do not
 class LoaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / "vifi-tests" / "LoaderTest");
+    dir_ = new fs::path(fs::temp_directory_path() / "vifi-tests" / ("LoaderTest." + std::to_string(::getpid())));
     fs::remove_all(*dir_);
     fs::create_directories(*dir_);
     for (int i = 0; i < kNumVideos; ++i) {

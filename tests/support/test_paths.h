@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -12,11 +13,12 @@ namespace vifi::test {
 
 inline std::string fixture(const std::string& relative) { return std::string(VIFI_FIXTURES) + "/" + relative; }
 
-// A fresh empty directory under the system temp dir, named after the running test.
+// A fresh empty directory under the system temp dir, named after the running test and process
+// (ctest runs tests in parallel processes, and several checkouts may test at once).
 inline std::filesystem::path scratch_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   auto dir = std::filesystem::temp_directory_path() / "vifi-tests" /
-             (std::string(info->test_suite_name()) + "." + info->name());
+             (std::string(info->test_suite_name()) + "." + info->name() + "." + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
