@@ -41,6 +41,7 @@ int run(int argc, char** argv) {
   add_tokenize_command(app);
   add_data_command(app);
   add_bench_command(app);
+  add_eval_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "commands.h"
-#include "vifi/clip/openai_weights.h"
+#include "vifi/model/weights.h"
 #include "vifi/clip/tokenizer.h"
 #include "vifi/util/logging.h"
 #include "vifi/util/npy.h"
@@ -54,7 +54,7 @@ void run_embed(const EmbedOptions& o) {
   if (o.images.empty() && o.videos.empty() && o.texts.empty())
     throw std::runtime_error("embed: nothing to do: give --images, --videos and/or --texts");
   c10::InferenceMode inference;
-  auto model = clip::load_openai_clip(o.weights);
+  auto model = model::load_clip(o.weights);  // any weights file: OpenAI, vifi, converted reference
   model->eval();
   const auto res = model->config().image_resolution;
   std::filesystem::create_directories(o.out);
@@ -90,7 +90,7 @@ void run_embed(const EmbedOptions& o) {
 void add_embed_command(CLI::App& app) {
   auto options = std::make_shared<EmbedOptions>();
   auto* cmd = app.add_subcommand("embed", "Export CLIP image, video and text features (.npy) and their logits");
-  cmd->add_option("--weights", options->weights, "OpenAI CLIP TorchScript archive (e.g. ViT-B-16.pt)")->required();
+  cmd->add_option("--weights", options->weights, "OpenAI CLIP archive (ViT-B-16.pt), vifi checkpoint or converted reference checkpoint")->required();
   cmd->add_option("--images", options->images, "normalised images, float32 .npy [N,3,R,R]");
   cmd->add_option("--videos", options->videos, "normalised videos, float32 .npy [B,T,3,R,R]");
   cmd->add_option("--texts", options->texts, "text file, one text per line");

@@ -1,6 +1,7 @@
 // Where a model's weights come from: an OpenAI TorchScript archive (ViT-B-16.pt), a vifi
-// training checkpoint, or nothing (random initialisation from an architecture preset, for tests
-// and the synthetic demo). One entry point, so every command accepts the same files.
+// training checkpoint, the authors' converted checkpoint, or nothing (random initialisation from
+// an architecture preset, for tests and the synthetic demo). One entry point, so every command
+// accepts the same files.
 #pragma once
 #include <string>
 
@@ -8,7 +9,8 @@
 
 namespace vifi::model {
 
-enum class WeightsKind { openai_archive, vifi_checkpoint };
+// reference_checkpoint: the authors' released file after tools/convert_checkpoint.py.
+enum class WeightsKind { openai_archive, vifi_checkpoint, reference_checkpoint };
 
 WeightsKind detect_weights_kind(const std::string& path);
 

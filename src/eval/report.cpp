@@ -1,0 +1,151 @@
+// Evaluation reports (see header).
+#include "vifi/eval/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "vifi/util/atomic_file.h"
+
+namespace vifi::eval {
+namespace {
+
+// Class names may hold commas or quotes (the paper's CSVs quote them the same way).
+std::string csv_cell(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// JSON has no NaN: a class without videos is null.
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
+  std::ostringstream s;
+  s.precision(10);
+  s << value;
+  return s.str();
+}
+
+std::string run_json(const RunReport& run) {
+  const auto& c = run.result.counts;
+  std::string failed;
+  for (const auto& f : run.result.failed)
+    failed += (failed.empty() ? "" : ",") + std::string("{\"path\":") + json_string(f.path) +
+              ",\"reason\":" + json_string(f.reason) + "}";
+  return "{\"name\":" + json_string(run.name) + ",\"list\":" + json_string(run.list_file) +
+         ",\"classes\":" + std::to_string(c.num_classes()) + ",\"videos\":" + std::to_string(c.total()) +
+         ",\"views\":" + std::to_string(run.result.num_views) + ",\"top1\":" + json_number(c.top1()) +
+         ",\"top5\":" + json_number(c.top5()) + ",\"failed\":[" + failed + "]}";
+}
+
+}  // namespace
+
+std::string format_percent(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", value);
+  return buf;
+}
+
+std::string format_mean_std(double mean, double std) { return format_percent(mean) + " ± " + format_percent(std); }
+
+std::string markdown_table(const Table& table) {
+  auto line = [](const std::vector<std::string>& cells) {
+    std::string out = "|";
+    for (const auto& c : cells) out += " " + c + " |";
+    return out + "\n";
+  };
+  std::string out = line(table.header) + "|";
+  for (size_t i = 0; i < table.header.size(); ++i) out += "---|";
+  out += "\n";
+  for (const auto& row : table.rows) out += line(row);
+  return out;
+}
+
+std::string per_class_csv(const ClassificationCounts& counts, const std::vector<std::string>& class_names) {
+  TORCH_CHECK(static_cast<int64_t>(class_names.size()) == counts.num_classes(), "per_class_csv: ",
+              class_names.size(), " names for ", counts.num_classes(), " classes");
+  const auto accuracy = counts.per_class_accuracy();
+  const auto videos = counts.confusion().sum(1);
+  std::string out = "class_id,class,videos,top1\n";
+  for (size_t i = 0; i < class_names.size(); ++i) {
+    const auto i64 = static_cast<int64_t>(i);
+    out += std::to_string(i) + "," + csv_cell(class_names[i]) + "," + std::to_string(videos[i64].item<int64_t>()) +
+           "," + (std::isfinite(accuracy[i]) ? json_number(accuracy[i]) : "") + "\n";
+  }
+  return out;
+}
+
+std::string confusion_csv(const ClassificationCounts& counts, const std::vector<std::string>& class_names) {
+  TORCH_CHECK(static_cast<int64_t>(class_names.size()) == counts.num_classes(), "confusion_csv: ",
+              class_names.size(), " names for ", counts.num_classes(), " classes");
+  const auto m = counts.confusion().contiguous();
+  const auto* data = m.data_ptr<int64_t>();
+  const auto n = counts.num_classes();
+  std::string out = "true\\predicted";
+  for (const auto& name : class_names) out += "," + csv_cell(name);
+  out += "\n";
+  for (int64_t i = 0; i < n; ++i) {
+    out += csv_cell(class_names[static_cast<size_t>(i)]);
+    for (int64_t j = 0; j < n; ++j) out += "," + std::to_string(data[i * n + j]);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string failed_list(const std::vector<train::FailedVideo>& failed) {
+  std::string out;
+  for (const auto& f : failed) out += f.path + "\t" + f.reason + "\n";
+  return out;
+}
+
+std::string results_json(const Summary& summary) {
+  std::string metrics, runs;
+  for (const auto& [key, value] : summary.metrics)
+    metrics += (metrics.empty() ? "" : ",") + json_string(key) + ":" + json_number(value);
+  for (const auto& run : summary.runs) runs += (runs.empty() ? "" : ",\n  ") + run_json(run);
+  return "{\"setting\":" + json_string(summary.setting) + ",\n \"metrics\":{" + metrics + "},\n \"runs\":[\n  " +
+         runs + "]}\n";
+}
+
+std::string results_markdown(const Summary& summary) {
+  std::string out = "# " + summary.setting + "\n\n" + markdown_table(summary.table);
+  for (const auto& run : summary.runs)
+    if (!run.result.failed.empty())
+      out += "\n" + run.name + ": " + std::to_string(run.result.failed.size()) +
+             " videos failed to decode and were not counted (" + run.name + ".failed.txt)\n";
+  return out;
+}
+
+void write_report(const std::string& dir, const Summary& summary) {
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path root(dir);
+  util::write_file_atomic((root / "results.json").string(), results_json(summary));
+  util::write_file_atomic((root / "results.md").string(), results_markdown(summary));
+  for (const auto& run : summary.runs) {
+    const auto& names = run.class_names;
+    util::write_file_atomic((root / (run.name + ".per_class.csv")).string(), per_class_csv(run.result.counts, names));
+    util::write_file_atomic((root / (run.name + ".confusion.csv")).string(), confusion_csv(run.result.counts, names));
+    util::write_file_atomic((root / (run.name + ".failed.txt")).string(), failed_list(run.result.failed));
+  }
+}
+
+}  // namespace vifi::eval
