@@ -160,5 +160,20 @@ TEST(ClipPresets, UnknownPresetListsValidNames) {
   }
 }
 
+// The MLP runs QuickGELU as SiLU with 1.702 folded into the weights; the result must equal the
+// plain formula with and without gradients and after in-place weight updates (an optimiser step).
+TEST(Transformer, FoldedMlpMatchesQuickGeluAndFollowsWeightUpdates) {
+  torch::manual_seed(0);
+  clip::Mlp mlp(8, 32);
+  const auto x = torch::randn({2, 3, 8});
+  auto unfolded = [&] { return mlp->c_proj(clip::quick_gelu(mlp->c_fc(x))); };
+  EXPECT_TRUE(torch::allclose(mlp(x), unfolded(), 1e-5, 1e-6));
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(mlp(x), unfolded(), 1e-5, 1e-6));
+  mlp->c_fc->weight.add_(0.1);
+  mlp->c_proj->weight.mul_(0.5);
+  EXPECT_TRUE(torch::allclose(mlp(x), unfolded(), 1e-5, 1e-6));
+}
+
 }  // namespace
 }  // namespace vifi

@@ -3,8 +3,13 @@
 //           TSN test-mode indices) against decoding every frame (read_frames_full_decode), on
 //           the same files, for 8 and 16 frames per clip by default, plus the cost of opening
 //           alone. Worker threads each own a reader and take whole clips, as the loader does.
+//   model   images/s (inference) or frames/s (--train: a full step, both towers, AdamW) of a
+//           random-weight CLIP driven as ViFi-CLIP, its FLOP rate and the fraction of
+//           `bench gemm`; tools/bench/compare.sh sets it against tools/bench/reference.py.
+//   gemm    the device's square-GEMM rate, the ceiling for `model`.
 // The threaded data loader (data/loader, with transforms) plugs in as another row of the
-// loader table; `bench model` is registered next to `loader` in add_bench_command.
+// loader table. `model` and `gemm` live in vifi_core (vifi/bench) so the core-only `vifi_bench`
+// executable runs the same code.
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -25,6 +30,8 @@
 #include "vifi/data/sampling.h"
 #include "vifi/data/video_batch_source.h"
 #include "vifi/data/video_reader.h"
+#include "vifi/bench/gemm_benchmark.h"
+#include "vifi/bench/model_benchmark.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::cli {
@@ -201,12 +208,59 @@ void add_bench_loader_command(CLI::App& bench) {
   cmd->callback([o] { run_loader_bench(*o); });
 }
 
+void add_device_options(CLI::App& cmd, std::string& device, std::string& dtype, int& threads, int& iters, int& warmup) {
+  cmd.add_option("--device", device, "cpu or cuda")->capture_default_str();
+  cmd.add_option("--dtype", dtype, "fp32, or bf16/fp16 autocast on CUDA")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
+  cmd.add_option("--threads", threads, "Intra-op threads (0: LibTorch's default)")->capture_default_str()->check(CLI::Range(0, 1024));
+  cmd.add_option("--iters", iters, "Timed iterations (the median is reported)")->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd.add_option("--warmup", warmup, "Untimed iterations first")->capture_default_str()->check(CLI::Range(0, 10000));
+}
+
+void run_model_bench(const bench::ModelBenchOptions& o, bool with_gemm) {
+  const auto result = bench::run_model_benchmark(o);
+  std::printf("%s\n", bench::format_model_result(o, result).c_str());
+  if (!with_gemm) return;
+  bench::GemmBenchOptions g;
+  g.device = o.device;
+  g.dtype = o.dtype;
+  g.threads = o.threads;
+  const auto gemm = bench::run_gemm_benchmark(g);
+  std::printf("%s\n", bench::format_gemm_result(g, gemm).c_str());
+  std::printf("achieved %.4f TFLOP/s = %.1f%% of the measured GEMM rate\n", result.tflops, 100.0 * result.tflops / gemm.tflops);
+}
+
+void add_bench_model_command(CLI::App& bench) {
+  auto o = std::make_shared<bench::ModelBenchOptions>();
+  auto with_gemm = std::make_shared<bool>(false);
+  auto* cmd = bench.add_subcommand("model", "Images/s (inference) or frames/s (--train) of ViFi-CLIP, random weights");
+  cmd->add_option("--arch", o->arch, "CLIP architecture preset")->capture_default_str();
+  cmd->add_option("--frames", o->frames, "Frames per clip (T)")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1024}));
+  cmd->add_option("--batch", o->batch, "Clips per step (B)")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  cmd->add_option("--classes", o->classes, "Class prompts through the text tower (C)")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  cmd->add_flag("--train", o->train, "Time a full training step instead of inference");
+  cmd->add_flag("--gemm", *with_gemm, "Also measure the GEMM rate and print the fraction reached");
+  add_device_options(*cmd, o->device, o->dtype, o->threads, o->iters, o->warmup);
+  cmd->callback([o, with_gemm] { run_model_bench(*o, *with_gemm); });
+}
+
+void add_bench_gemm_command(CLI::App& bench) {
+  auto o = std::make_shared<bench::GemmBenchOptions>();
+  auto* cmd = bench.add_subcommand("gemm", "Square-GEMM rate of the device (the ceiling for bench model)");
+  cmd->add_option("--size", o->size, "n of n x n x n (0: 2048 on CPU, 8192 on CUDA)")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{65536}));
+  add_device_options(*cmd, o->device, o->dtype, o->threads, o->iters, o->warmup);
+  cmd->callback([o] { std::printf("%s\n", bench::format_gemm_result(*o, bench::run_gemm_benchmark(*o)).c_str()); });
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Throughput benchmarks, each against a baseline in the same run");
   bench->require_subcommand(1);
   add_bench_loader_command(*bench);
+  add_bench_model_command(*bench);
+  add_bench_gemm_command(*bench);
 }
 
 }  // namespace vifi::cli

@@ -17,7 +17,8 @@ torch::Tensor causal_bias(int64_t length, const torch::TensorOptions& options) {
 
 torch::Tensor attention_probs(const torch::Tensor& q, const torch::Tensor& k, AttentionMask mask) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);  // [N,H,L,L]
+  // Scaling q ([N,H,L,hd]) is a smaller pass than scaling the scores ([N,H,L,L]) when L > hd.
+  auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [N,H,L,L]
   if (mask == AttentionMask::causal) scores.add_(causal_bias(q.size(2), scores.options()));
   return torch::softmax(scores, -1);
 }
@@ -27,7 +28,15 @@ torch::Tensor scaled_dot_product(const torch::Tensor& q, const torch::Tensor& k,
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0,
                                           /*is_causal=*/mask == AttentionMask::causal);
 #else
-  return torch::matmul(attention_probs(q, k, mask), v);
+  // q, k, v are contiguous here (project_qkv): fold [N,H] into bmm's batch without copies, as
+  // nn.MultiheadAttention does, with the scale and the causal mask inside one baddbmm.
+  const auto n = q.size(0), heads = q.size(1), length = q.size(2), dim = q.size(3);
+  const auto q3 = q.reshape({n * heads, length, dim}), k3 = k.reshape({n * heads, length, dim});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
+  auto scores = mask == AttentionMask::causal
+                    ? torch::baddbmm(causal_bias(length, q.options()), q3, k3.transpose(1, 2), 1.0, scale)
+                    : torch::bmm(q3 * scale, k3.transpose(1, 2));  // [N*H,L,L]
+  return torch::bmm(torch::softmax(scores, -1), v.reshape({n * heads, length, dim})).view({n, heads, length, dim});
 #endif
 }
 
@@ -80,7 +89,14 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::project_q
   auto qkv = torch::linear(x, in_proj_weight, in_proj_bias)
                  .view({n, length, 3, heads_, width / heads_})
                  .permute({2, 0, 3, 1, 4});  // [3,N,H,L,hd]
-  return {qkv[0], qkv[1], qkv[2]};
+#if TORCH_VERSION_MAJOR < 2
+  // The matmul fallback would copy q, k and v one by one to fold them into bmm's 3-d layout;
+  // one copy of the packed tensor makes all three contiguous at once (SDPA takes the strides).
+  qkv = qkv.contiguous();
+#endif
+  // unbind, not qkv[i]: each select's backward would fill a zero tensor the size of all three.
+  auto parts = qkv.unbind(0);
+  return {parts[0], parts[1], parts[2]};
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, AttentionMask mask) {
@@ -102,7 +118,14 @@ MlpImpl::MlpImpl(int64_t width, int64_t hidden) {
   c_proj = register_module("c_proj", torch::nn::Linear(hidden, width));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return c_proj(quick_gelu(c_fc(x))); }
+namespace {
+constexpr double kQuickGeluScale = 1.702;
+}  // namespace
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  auto h = torch::silu(torch::linear(x, c_fc->weight * kQuickGeluScale, c_fc->bias * kQuickGeluScale));
+  return torch::linear(h, c_proj->weight / kQuickGeluScale, c_proj->bias);
+}
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t heads) {
   attn = register_module("attn", Attention(width, heads));
@@ -112,6 +135,10 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
 }
 
 torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, AttentionMask mask) {
+  if (!torch::GradMode::is_enabled()) {  // no graph to keep: add the residuals into the fresh outputs
+    auto h = attn(ln_1(x), mask).add_(x);
+    return mlp(ln_2(h)).add_(h);
+  }
   auto h = x + attn(ln_1(x), mask);
   return h + mlp(ln_2(h));
 }
