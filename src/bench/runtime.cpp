@@ -2,14 +2,14 @@
 // CPU-only LibTorch (Debian's) lacks: they are compiled in only with VIFI_CUDA_STATS.
 #include "runtime.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <vector>
+
+#include "vifi/util/memory.h"
 
 #ifdef VIFI_CUDA_STATS
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -18,35 +18,8 @@
 namespace vifi::bench {
 namespace {
 
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-void set_cuda_autocast(bool on, torch::ScalarType dtype) {
-  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
-}
-#else
-void set_cuda_autocast(bool on, torch::ScalarType dtype) {
-  at::autocast::set_autocast_gpu_dtype(dtype);
-  at::autocast::set_enabled(on);
-}
-#endif
-
 void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
-}
-
-// Peak resident set (VmHWM) of this process, from /proc; 0 where there is no /proc.
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmHWM:") {
-      double kb = 0;
-      status >> kb;
-      return kb / 1024.0;
-    }
-    status.ignore(1 << 12, '\n');
-  }
-  return 0.0;
 }
 
 }  // namespace
@@ -67,19 +40,6 @@ torch::ScalarType parse_dtype(const std::string& name) {
 
 void set_threads(int threads) {
   if (threads > 0) torch::set_num_threads(threads);
-}
-
-BenchAutocast::BenchAutocast(const torch::Device& device, torch::ScalarType dtype) {
-  if (dtype == torch::kFloat32) return;
-  TORCH_CHECK(device.is_cuda(), "bf16/fp16 benchmarks run under CUDA autocast; the CPU runs fp32");
-  set_cuda_autocast(true, dtype);
-  active_ = true;
-}
-
-BenchAutocast::~BenchAutocast() {
-  if (!active_) return;
-  set_cuda_autocast(false, torch::kBFloat16);
-  at::autocast::clear_cache();
 }
 
 double median_step_seconds(const std::function<void()>& step, int warmup, int iters, const torch::Device& device) {
@@ -104,7 +64,7 @@ void reset_peak_memory([[maybe_unused]] const torch::Device& device) {
 }
 
 double peak_memory_mb(const torch::Device& device) {
-  if (!device.is_cuda()) return peak_rss_mb();
+  if (!device.is_cuda()) return util::peak_resident_memory_mib();
 #ifdef VIFI_CUDA_STATS
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
   return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);

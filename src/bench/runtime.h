@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "vifi/train/mixed_precision.h"
+
 #include <functional>
 #include <string>
 
@@ -13,17 +15,8 @@ torch::Device parse_device(const std::string& name);       // "cpu" | "cuda" | "
 torch::ScalarType parse_dtype(const std::string& name);    // "fp32" | "bf16" | "fp16"
 void set_threads(int threads);                             // 0 leaves LibTorch's default
 
-// Autocast to `dtype` on CUDA for the guard's lifetime; nothing for fp32 (the CPU runs fp32).
-class BenchAutocast {
- public:
-  BenchAutocast(const torch::Device& device, torch::ScalarType dtype);
-  ~BenchAutocast();
-  BenchAutocast(const BenchAutocast&) = delete;
-  BenchAutocast& operator=(const BenchAutocast&) = delete;
-
- private:
-  bool active_ = false;
-};
+// Autocast to a benchmark's dtype: the trainer's guard (train/mixed_precision).
+using BenchAutocast = train::AutocastGuard;
 
 // Runs `step` warmup times, then iters times; the median wall time of one step (CUDA
 // synchronised around each so queued kernels count against the step that launched them).

@@ -8,13 +8,13 @@ namespace vifi::train {
 namespace {
 
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-void set_cuda_autocast(bool on) {
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+void set_cuda_autocast(bool on, torch::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
   at::autocast::set_autocast_enabled(at::kCUDA, on);
 }
 #else
-void set_cuda_autocast(bool on) {
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+void set_cuda_autocast(bool on, torch::ScalarType dtype) {
+  at::autocast::set_autocast_gpu_dtype(dtype);
   at::autocast::set_enabled(on);
 }
 #endif
@@ -22,13 +22,18 @@ void set_cuda_autocast(bool on) {
 }  // namespace
 
 AutocastGuard::AutocastGuard(OptLevel level, const torch::Device& device)
-    : active_(device.is_cuda() && level != OptLevel::O0) {
-  if (active_) set_cuda_autocast(true);
+    : AutocastGuard(device, device.is_cuda() && level != OptLevel::O0 ? torch::kBFloat16 : torch::kFloat32) {}
+
+AutocastGuard::AutocastGuard(const torch::Device& device, torch::ScalarType dtype) {
+  if (dtype == torch::kFloat32) return;
+  TORCH_CHECK(device.is_cuda(), "bf16/fp16 run under CUDA autocast; the CPU runs fp32");
+  set_cuda_autocast(true, dtype);
+  active_ = true;
 }
 
 AutocastGuard::~AutocastGuard() {
   if (!active_) return;
-  set_cuda_autocast(false);
+  set_cuda_autocast(false, torch::kBFloat16);
   at::autocast::clear_cache();
 }
 

@@ -14,6 +14,7 @@
 #include "vifi/train/optimizer.h"
 #include "vifi/util/interrupt.h"
 #include "vifi/util/logging.h"
+#include "vifi/util/memory.h"
 
 namespace vifi::train {
 namespace {
@@ -38,13 +39,6 @@ torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targe
   const auto frames = logits.size(1);
   auto per_frame_targets = targets.repeat_interleave(frames, 0);  // [B*T] or [B*T,C]
   return classification_loss(logits.flatten(0, 1), per_frame_targets, label_smoothing);
-}
-
-double peak_memory_mib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0.0;
 }
 
 Trainer::Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, BatchSource* val_data,
@@ -194,7 +188,7 @@ void Trainer::log_progress(int64_t epoch, int64_t micro, double loss, double avg
   msg << "train [" << epoch << "/" << config_.train.epochs << "][" << micro + 1 << "/" << num_batches << "] eta "
       << format_duration(eta) << " lr " << std::scientific << std::setprecision(3) << lr << std::fixed
       << std::setprecision(4) << " loss " << loss << " (" << avg_loss << ") " << std::setprecision(1) << fps
-      << " frames/s mem " << std::setprecision(0) << peak_memory_mib() << "MiB";
+      << " frames/s mem " << std::setprecision(0) << util::peak_resident_memory_mib() << "MiB";
   util::log_info(msg.str());
   std::ostringstream line;
   line << std::setprecision(8) << "{\"type\":\"train\",\"epoch\":" << epoch << ",\"step\":" << micro

@@ -10,6 +10,9 @@ namespace vifi::train {
 class AutocastGuard {
  public:
   AutocastGuard(OptLevel level, const torch::Device& device);
+  // Autocast to `dtype` (bf16 or fp16) on CUDA; fp32 is a no-op. Throws for a reduced dtype on
+  // the CPU, which runs fp32 (benchmarks name the dtype directly).
+  AutocastGuard(const torch::Device& device, torch::ScalarType dtype);
   ~AutocastGuard();
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;

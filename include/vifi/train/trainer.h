@@ -86,7 +86,4 @@ class Trainer {
 // clip's target). Targets are labels [B] or soft targets [B,C].
 torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing);
 
-// Peak resident memory of this process in MiB (Linux /proc), for progress lines.
-double peak_memory_mib();
-
 }  // namespace vifi::train
