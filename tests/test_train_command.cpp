@@ -88,6 +88,38 @@ TEST(TrainCommand, AutoResumePicksTheNewestCheckpointInOutput) {
   EXPECT_TRUE(std::filesystem::exists(out / "ckpt_epoch_1.pth"));
 }
 
+// A real SIGINT while training: the run stops at the next step boundary, writes interrupted.pth
+// and exits 130; resuming from it finishes the run.
+TEST(TrainCommand, SigintWritesAResumableCheckpoint) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir);
+  const auto out = dir / "out";
+  const std::string train = std::string(VIFI_BINARY) + " train --config " + config.string() + " --output " +
+                            out.string() + " --threads 1 --opts TRAIN.EPOCHS 500 SAVE_FREQ 1000";
+  const std::string script = "(" + train + " > " + (dir / "log.txt").string() + " 2>&1 & pid=$!; " +
+                             "for i in $(seq 600); do grep -q 'train \\[1/' " + (dir / "log.txt").string() +
+                             " && break; sleep 0.05; done; kill -INT $pid; wait $pid; echo rc=$?)";
+  std::string output;
+  FILE* pipe = popen(script.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buf[256];
+  while (fgets(buf, sizeof buf, pipe)) output += buf;
+  pclose(pipe);
+  EXPECT_NE(output.find("rc=130"), std::string::npos) << output;
+  ASSERT_TRUE(std::filesystem::exists(out / "interrupted.pth"));
+  const auto progress = train::read_checkpoint_progress((out / "interrupted.pth").string());
+  EXPECT_GE(progress.epoch, 1);
+  EXPECT_LT(progress.epoch, 500);
+  std::string log;
+  ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out.string() + " --resume " +
+                               (out / "interrupted.pth").string() + " --opts TRAIN.EPOCHS " +
+                               std::to_string(progress.epoch + 1) + " SAVE_FREQ 1000",
+                           &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("resumed from"), std::string::npos) << log;
+}
+
 TEST(TrainCommand, ConfigErrorsNameFileAndKey) {
   const auto dir = test::scratch_dir();
   const auto config = make_run(dir);
