@@ -6,6 +6,8 @@ namespace vifi::util {
 
 void install_interrupt_handler();
 bool interrupt_requested();
+// The signal that raised the flag (SIGINT or SIGTERM; 0 if none): `vifi launch` forwards it.
+int interrupt_signal();
 // For tests: raise or clear the flag as a signal would.
 void request_interrupt();
 void clear_interrupt();
