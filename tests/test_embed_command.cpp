@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "support/test_paths.h"
+#include "vifi/data/synthetic.h"
 #include "vifi/util/npy.h"
 
 namespace vifi {
@@ -50,6 +53,37 @@ TEST(EmbedCommand, WrongImageShapeIsReportedWithThePath) {
                                 &log);
   EXPECT_EQ(rc, 1);
   EXPECT_NE(log.find("video.npy: expected a float32 array of shape [N,3,32,32]"), std::string::npos) << log;
+}
+
+TEST(EmbedCommand, VideoListGivesEmbeddingsLabelsAndATsnePlot) {
+  const auto dir = test::scratch_dir();
+  data::SyntheticDatasetSpec spec;
+  spec.num_classes = 3;
+  spec.train_per_class = 1;
+  spec.val_per_class = 3;
+  spec.num_frames = 8;
+  data::write_synthetic_dataset((dir / "data").string(), spec);
+  std::string log;
+  ASSERT_EQ(test::run_vifi("embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --videos-from " +
+                               (dir / "data" / "val.txt").string() + " --label-file " +
+                               (dir / "data" / "labels.csv").string() + " --frames 4 --plot --out " + (dir / "e").string(),
+                           &log),
+            0)
+      << log;
+  EXPECT_EQ(util::load_npy((dir / "e" / "video_features.npy").string()).sizes(), (std::vector<int64_t>{9, 32}));
+  EXPECT_TRUE(torch::equal(util::load_npy((dir / "e" / "labels.npy").string()),
+                           torch::tensor({0, 0, 0, 1, 1, 1, 2, 2, 2}, torch::kLong)));
+  EXPECT_EQ(util::load_npy((dir / "e" / "tsne.npy").string()).sizes(), (std::vector<int64_t>{9, 2}));
+  EXPECT_EQ(cv::imread((dir / "e" / "tsne.png").string()).size(), cv::Size(720, 560));
+}
+
+TEST(EmbedCommand, PlotNeedsAVideoList) {
+  std::string log;
+  EXPECT_EQ(test::run_vifi("embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --texts " +
+                               fixture("clip_tiny/texts.txt") + " --plot --out /tmp/x",
+                           &log),
+            1);
+  EXPECT_NE(log.find("--plot needs --videos-from"), std::string::npos) << log;
 }
 
 TEST(EmbedCommand, MissingWeightsFileIsNamed) {

@@ -1,14 +1,21 @@
 // `vifi embed`: features and scaled-cosine logits from an OpenAI CLIP archive, as .npy files.
 // Inputs are already-normalised float32 arrays: images [N,3,R,R], videos [B,T,3,R,R], and a
-// text file with one text per line.
+// text file with one text per line. Or a dataset's annotation list (--videos-from): each video
+// read as evaluation reads it, its embedding and label saved, and with --plot a t-SNE scatter of
+// the embeddings coloured by class (the paper's Fig. 1).
 #include <filesystem>
 #include <fstream>
 
 #include "commands.h"
+#include "video_inference.h"
+#include "vifi/data/dataset.h"
+#include "vifi/eval/tsne.h"
 #include "vifi/model/weights.h"
 #include "vifi/clip/tokenizer.h"
 #include "vifi/util/logging.h"
 #include "vifi/util/npy.h"
+#include "vifi/viz/charts.h"
+#include "vifi/viz/image_io.h"
 
 namespace vifi::cli {
 namespace {
@@ -20,6 +27,11 @@ struct EmbedOptions {
   std::string texts;
   std::string out;
   int64_t batch_size = 64;
+  std::string videos_from;  // annotation list ("path label" lines)
+  std::string root;         // its DATA.ROOT; default: the list's folder
+  std::string label_file;   // class names for the plot's legend
+  int64_t frames = 8;
+  bool plot = false;
 };
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -50,9 +62,54 @@ torch::Tensor load_images(const std::string& path, int64_t dims, int64_t resolut
   return t;
 }
 
+// Temporal pooling of frame embeddings, as ViFi-CLIP's embedding fusion: [B,T,3,R,R] -> [B,D].
+torch::Tensor encode_videos(clip::CLIP& model, const torch::Tensor& videos, int64_t batch) {
+  auto frames = in_chunks(videos.flatten(0, 1), batch, [&](const torch::Tensor& x) { return model->encode_image(x); });
+  return frames.view({videos.size(0), videos.size(1), -1}).mean(1);
+}
+
+// Embeddings [N,D] and labels [N] of every video of an annotation list, read as evaluation
+// reads them; clips are decoded a few videos at a time to bound memory.
+std::pair<torch::Tensor, torch::Tensor> embed_video_list(clip::CLIP& model, const EmbedOptions& o) {
+  const auto root = o.root.empty() ? std::filesystem::path(o.videos_from).parent_path().string() : o.root;
+  const auto records = data::load_annotation_list(o.videos_from, root);
+  if (records.empty()) throw std::runtime_error(o.videos_from + ": no videos");
+  const auto group = std::max<size_t>(1, static_cast<size_t>(o.batch_size / o.frames));
+  std::vector<torch::Tensor> features, clips;
+  std::vector<int64_t> labels;
+  for (size_t i = 0; i < records.size(); ++i) {
+    clips.push_back(read_video_clip(records[i].path, o.frames, model->config().image_resolution));
+    labels.push_back(records[i].label);
+    if (clips.size() == group || i + 1 == records.size()) {
+      features.push_back(encode_videos(model, torch::stack(clips), o.batch_size));
+      clips.clear();
+      util::log_info("embed: " + std::to_string(i + 1) + "/" + std::to_string(records.size()) + " videos");
+    }
+  }
+  return {torch::cat(features), torch::tensor(labels, torch::kLong)};
+}
+
+// t-SNE of the embeddings: tsne.npy [N,2] and tsne.png coloured by class.
+void plot_embeddings(const torch::Tensor& features, const torch::Tensor& labels, const EmbedOptions& o,
+                     const std::string& npy, const std::string& png) {
+  const auto xy = eval::tsne(torch::nn::functional::normalize(features, torch::nn::functional::NormalizeFuncOptions().dim(-1)));
+  util::save_npy(npy, xy);
+  viz::ScatterPlot plot;
+  plot.title = "t-SNE of video embeddings (" + std::filesystem::path(o.weights).stem().string() + ")";
+  for (int64_t i = 0; i < xy.size(0); ++i) {
+    plot.points.emplace_back(xy[i][0].item<float>(), xy[i][1].item<float>());
+    plot.labels.push_back(labels[i].item<int64_t>());
+  }
+  if (!o.label_file.empty()) plot.class_names = data::load_class_names(o.label_file);
+  viz::write_png(png, viz::draw_scatter_plot(plot));
+}
+
 void run_embed(const EmbedOptions& o) {
-  if (o.images.empty() && o.videos.empty() && o.texts.empty())
-    throw std::runtime_error("embed: nothing to do: give --images, --videos and/or --texts");
+  if (o.images.empty() && o.videos.empty() && o.texts.empty() && o.videos_from.empty())
+    throw std::runtime_error("embed: nothing to do: give --images, --videos, --videos-from and/or --texts");
+  if (!o.videos.empty() && !o.videos_from.empty())
+    throw std::runtime_error("embed: give --videos (an array) or --videos-from (a list), not both");
+  if (o.plot && o.videos_from.empty()) throw std::runtime_error("embed: --plot needs --videos-from");
   c10::InferenceMode inference;
   auto model = model::load_clip(o.weights);  // any weights file: OpenAI, vifi, converted reference
   model->eval();
@@ -67,10 +124,15 @@ void run_embed(const EmbedOptions& o) {
     util::save_npy(out("image_features.npy"), image_features);
   }
   if (!o.videos.empty()) {
-    auto videos = load_images(o.videos, 5, res);  // [B,T,3,R,R]
-    auto frames = in_chunks(videos.flatten(0, 1), o.batch_size, encode_frames);
-    video_features = frames.view({videos.size(0), videos.size(1), -1}).mean(1);  // temporal pooling
+    video_features = encode_videos(model, load_images(o.videos, 5, res), o.batch_size);
     util::save_npy(out("video_features.npy"), video_features);
+  }
+  if (!o.videos_from.empty()) {
+    torch::Tensor labels;
+    std::tie(video_features, labels) = embed_video_list(model, o);
+    util::save_npy(out("video_features.npy"), video_features);
+    util::save_npy(out("labels.npy"), labels);
+    if (o.plot) plot_embeddings(video_features, labels, o, out("tsne.npy"), out("tsne.png"));
   }
   if (!o.texts.empty()) {
     const clip::Tokenizer tokenizer;
@@ -96,6 +158,11 @@ void add_embed_command(CLI::App& app) {
   cmd->add_option("--texts", options->texts, "text file, one text per line");
   cmd->add_option("--out", options->out, "output directory")->required();
   cmd->add_option("--batch-size", options->batch_size, "images or texts per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--videos-from", options->videos_from, "annotation list (\"path label\" lines): video_features.npy + labels.npy");
+  cmd->add_option("--root", options->root, "folder the list's paths are relative to (default: the list's folder)");
+  cmd->add_option("--label-file", options->label_file, "class names for the plot legend (label CSV or one per line)");
+  cmd->add_option("--frames", options->frames, "frames sampled per video of --videos-from")->check(CLI::PositiveNumber);
+  cmd->add_flag("--plot", options->plot, "with --videos-from: 2-D t-SNE of the embeddings, tsne.npy + tsne.png");
   cmd->callback([options] { run_embed(*options); });
 }
 

@@ -19,6 +19,8 @@ std::string csv_cell(const std::string& text) {
   return out + "\"";
 }
 
+}  // namespace
+
 std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (unsigned char c : text) {
@@ -35,6 +37,8 @@ std::string json_string(const std::string& text) {
   }
   return out + "\"";
 }
+
+namespace {
 
 // JSON has no NaN: a class without videos is null.
 std::string json_number(double value) {

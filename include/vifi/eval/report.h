@@ -43,6 +43,8 @@ struct Summary {
 // "51.3" and "51.3 ± 0.6": the precision the paper's tables use.
 std::string format_percent(double value);
 std::string format_mean_std(double mean, double std);
+// `text` as a quoted JSON string (quotes, backslashes and control characters escaped).
+std::string json_string(const std::string& text);
 
 std::string markdown_table(const Table& table);
 std::string per_class_csv(const ClassificationCounts& counts, const std::vector<std::string>& class_names);

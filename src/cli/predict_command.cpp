@@ -1,0 +1,118 @@
+// `vifi predict VIDEO... --weights W [--prompts P] (--labels "a,b" | --label-file CSV)`: the
+// top-k classes of each video with their probabilities (softmax over the given labels of the
+// model's scaled cosine logits), as text or JSON. A video that cannot be read is reported by name and the
+// others are still predicted; the exit code is then 1.
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "video_inference.h"
+#include "vifi/data/video_reader.h"
+#include "vifi/eval/report.h"
+#include "vifi/util/logging.h"
+
+namespace vifi::cli {
+namespace {
+
+struct PredictOptions {
+  std::vector<std::string> videos;
+  std::string weights;
+  std::string labels;
+  std::string label_file;
+  std::string prompt_prefix = "a photo of a";
+  std::string prompts;  // prompt checkpoint learned on `weights` (vifi prompt)
+  int64_t topk = 5;
+  int64_t frames = 32;
+  bool json = false;
+};
+
+struct Prediction {
+  std::string video;
+  std::string error;                                   // set when the video could not be read
+  std::vector<std::pair<std::string, double>> top;     // (label, probability), best first
+};
+
+Prediction predict_one(model::ViFiCLIP& model, const std::string& video, const PredictOptions& o) {
+  Prediction p{video, {}, {}};
+  torch::Tensor clip;
+  try {
+    clip = read_video_clip(video, o.frames, model->clip()->config().image_resolution);  // [T,3,R,R]
+  } catch (const data::VideoError& e) {
+    p.error = e.what();
+    return p;
+  }
+  const auto probs = torch::softmax(model->forward(clip.unsqueeze(0)), -1)[0];  // [C]
+  const auto k = std::min<int64_t>(o.topk, probs.size(0));
+  const auto [values, indices] = probs.topk(k);
+  for (int64_t i = 0; i < k; ++i)
+    p.top.emplace_back(model->class_names()[static_cast<size_t>(indices[i].item<int64_t>())], values[i].item<double>());
+  return p;
+}
+
+std::string as_json(const std::vector<Prediction>& predictions) {
+  std::ostringstream out;
+  out << "{\"videos\":[";
+  for (size_t v = 0; v < predictions.size(); ++v) {
+    const auto& p = predictions[v];
+    out << (v ? "," : "") << "{\"video\":" << eval::json_string(p.video);
+    if (!p.error.empty()) out << ",\"error\":" << eval::json_string(p.error);
+    out << ",\"top\":[";
+    for (size_t i = 0; i < p.top.size(); ++i)
+      out << (i ? "," : "") << "{\"label\":" << eval::json_string(p.top[i].first)
+          << ",\"probability\":" << std::setprecision(6) << p.top[i].second << "}";
+    out << "]}";
+  }
+  out << "]}\n";
+  return out.str();
+}
+
+std::string as_text(const Prediction& p) {
+  std::ostringstream out;
+  out << p.video << "\n";
+  if (!p.error.empty()) return out.str() + "  error: " + p.error + "\n";
+  for (size_t i = 0; i < p.top.size(); ++i)
+    out << "  " << i + 1 << ". " << std::fixed << std::setprecision(1) << std::setw(5) << 100.0 * p.top[i].second
+        << "%  " << p.top[i].first << "\n";
+  return out.str();
+}
+
+void run_predict(const PredictOptions& o) {
+  const auto labels = labels_from(o.labels, o.label_file);
+  c10::InferenceMode inference;
+  auto model = load_video_classifier(o.weights, labels, o.prompt_prefix, o.prompts);
+  std::vector<Prediction> predictions;
+  size_t failed = 0;
+  for (const auto& video : o.videos) {
+    predictions.push_back(predict_one(model, video, o));
+    if (!predictions.back().error.empty()) {
+      ++failed;
+      util::log_error(predictions.back().error);
+    }
+    if (!o.json) std::cout << as_text(predictions.back()) << std::flush;
+  }
+  if (o.json) std::cout << as_json(predictions);
+  if (failed)
+    throw std::runtime_error("predict: " + std::to_string(failed) + " of " + std::to_string(o.videos.size()) +
+                             " videos could not be read");
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  auto* cmd = app.add_subcommand("predict", "Top-k classes of videos for a list of labels");
+  cmd->add_option("videos", o->videos, "video files")->required();
+  cmd->add_option("--weights", o->weights, "OpenAI CLIP archive, vifi checkpoint or converted reference checkpoint")->required();
+  cmd->add_option("--labels", o->labels, "class names, comma-separated: \"run,jump,swim\"");
+  cmd->add_option("--label-file", o->label_file, "class names: label CSV (id,name) or one name per line");
+  cmd->add_option("--prompt-prefix", o->prompt_prefix, "text before each class name (TRAINER.ViFi_CLIP.CTX_INIT)");
+  cmd->add_option("--prompts", o->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
+  cmd->add_option("--topk", o->topk, "classes shown per video")->check(CLI::PositiveNumber);
+  cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", o->json, "print one JSON object instead of text");
+  cmd->callback([o] { run_predict(*o); });
+}
+
+}  // namespace vifi::cli

@@ -1,0 +1,77 @@
+// Model and clip loading for the single-video commands (see header).
+#include "video_inference.h"
+
+#include <memory>
+#include <stdexcept>
+
+#include "vifi/data/labels.h"
+#include "vifi/data/transforms.h"
+#include "vifi/data/video_clip.h"
+#include "vifi/model/prompt_checkpoint.h"
+#include "vifi/model/weights.h"
+
+namespace vifi::cli {
+
+std::vector<std::string> split_labels(const std::string& text, const std::string& option) {
+  std::vector<std::string> labels;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = std::min(text.find(',', start), text.size());
+    auto label = text.substr(start, end - start);
+    label.erase(0, label.find_first_not_of(" \t"));
+    label.erase(label.find_last_not_of(" \t") + 1);
+    if (!label.empty()) labels.push_back(label);
+    start = end + 1;
+  }
+  if (labels.empty()) throw std::runtime_error(option + " '" + text + "': no labels (expected e.g. \"run,jump,swim\")");
+  return labels;
+}
+
+std::vector<std::string> labels_from(const std::string& labels, const std::string& label_file) {
+  if (labels.empty() == label_file.empty()) throw std::runtime_error("give the class names with exactly one of --labels or --label-file");
+  if (!labels.empty()) return split_labels(labels, "--labels");
+  auto names = data::load_class_names(label_file);
+  if (names.empty()) throw std::runtime_error(label_file + ": no class names");
+  return names;
+}
+
+model::ViFiCLIP load_video_classifier(const std::string& weights, const std::vector<std::string>& labels,
+                                      const std::string& prompt_prefix, const std::string& prompts) {
+  model::ViFiCLIPOptions options;
+  options.ctx_init = prompt_prefix;
+  if (!prompts.empty()) {
+    options.prompt = model::read_prompt_info(prompts).options;
+    options.ctx_init = options.prompt.ctx_init;
+  }
+  model::ViFiCLIP classifier(model::load_clip(weights), std::make_shared<const clip::Tokenizer>(), labels, options);
+  if (!prompts.empty()) model::load_prompts(prompts, *classifier);
+  classifier->eval();
+  return classifier;
+}
+
+torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t resolution) {
+  data::ClipConfig config;
+  config.num_frames = frames;
+  config.augment.input_size = static_cast<int>(resolution);
+  config.eval.input_size = static_cast<int>(resolution);
+  data::validate(config);
+  data::VideoRecord record;
+  record.path = path;
+  record.relative = path;
+  return data::load_eval_clip(record, config);
+}
+
+std::vector<cv::Mat> clip_to_rgb_frames(const torch::Tensor& clip) {
+  const auto mean = torch::tensor({data::kPixelMean[0], data::kPixelMean[1], data::kPixelMean[2]}).view({1, 3, 1, 1});
+  const auto std = torch::tensor({data::kPixelStd[0], data::kPixelStd[1], data::kPixelStd[2]}).view({1, 3, 1, 1});
+  const auto pixels = (clip.to(torch::kCPU, torch::kFloat) * std + mean).round().clamp(0, 255).to(torch::kUInt8)
+                          .permute({0, 2, 3, 1}).contiguous();  // [T,R,R,3]
+  std::vector<cv::Mat> frames;
+  for (int64_t t = 0; t < pixels.size(0); ++t) {
+    cv::Mat view(static_cast<int>(pixels.size(1)), static_cast<int>(pixels.size(2)), CV_8UC3, pixels[t].data_ptr());
+    frames.push_back(view.clone());
+  }
+  return frames;
+}
+
+}  // namespace vifi::cli
