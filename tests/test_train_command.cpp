@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "support/synthetic_run.h"
 #include "support/test_paths.h"
 #include "vifi/data/synthetic.h"
 #include "vifi/train/checkpoint.h"
@@ -13,19 +14,9 @@ namespace {
 
 // 3 classes x 4 training / 2 validation videos of 16 frames, and a config for the tiny model.
 std::filesystem::path make_run(const std::filesystem::path& dir) {
-  data::SyntheticDatasetSpec spec;
-  spec.num_classes = 3;
-  spec.train_per_class = 4;
-  spec.val_per_class = 2;
-  spec.num_frames = 16;
-  spec.width = 48;
-  spec.height = 32;
-  data::write_synthetic_dataset((dir / "data").string(), spec);
-  std::ofstream(dir / "run.yaml") << "DATA:\n  ROOT: data\n  TRAIN_FILE: data/train.txt\n  VAL_FILE: data/val.txt\n"
-                                     "  LABEL_LIST: data/labels.csv\n  NUM_CLASSES: 3\n  NUM_FRAMES: 2\n  INPUT_SIZE: 32\n"
-                                     "  NUM_WORKERS: 2\nMODEL:\n  ARCH: vifi-tiny\nTRAIN:\n  EPOCHS: 2\n  WARMUP_EPOCHS: 1\n"
-                                     "  BATCH_SIZE: 4\n  LR: 1.0e-4\nAUG:\n  MIXUP: 0.8\nSAVE_FREQ: 1\nPRINT_FREQ: 1\n";
-  return dir / "run.yaml";
+  test::SyntheticRun run;
+  run.extra_yaml = "AUG:\n  MIXUP: 0.8\n";
+  return test::make_synthetic_run(dir, run);
 }
 
 int count_lines(const std::filesystem::path& file, const std::string& needle) {
@@ -46,6 +37,11 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
     EXPECT_TRUE(std::filesystem::exists(out / f)) << f << "\n" << log;
   EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"val\""), 2);
   EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"train\""), 2 * 3);  // 3 batches per epoch, PRINT_FREQ 1
+  // The same scalars as TensorBoard events (format checked in test_tensorboard): loss, lr, acc1, acc5.
+  int event_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out))
+    event_files += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0 && entry.file_size() > 0;
+  EXPECT_EQ(event_files, 1);
   EXPECT_NE(log.find("eta "), std::string::npos);
   EXPECT_NE(log.find("frames/s"), std::string::npos);
   EXPECT_EQ(train::read_checkpoint_progress((out / "ckpt_epoch_1.pth").string()).epoch, 2);

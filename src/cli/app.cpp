@@ -42,6 +42,11 @@ int run(int argc, char** argv) {
   add_data_command(app);
   add_bench_command(app);
   add_eval_command(app);
+  add_launch_command(app);
+  add_predict_command(app);
+  add_explain_command(app);
+  add_plot_command(app);
+  add_prompt_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

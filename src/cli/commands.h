@@ -14,6 +14,11 @@ void add_data_command(CLI::App& app);  // data_command.cpp: fewshot, check (+ sy
 void add_data_synth_command(CLI::App& data_app);  // data_synth_command.cpp: `data synth`
 void add_bench_command(CLI::App& app);  // bench_command.cpp: bench loader (decode sparse vs full)
 void add_eval_command(CLI::App& app);  // eval_command.cpp: the paper's four protocols and reports
+void add_launch_command(CLI::App& app);  // launch_command.cpp: torchrun-style multi-process runs
+void add_predict_command(CLI::App& app);  // predict_command.cpp: top-k labels of videos
+void add_explain_command(CLI::App& app);  // explain_command.cpp: attention-rollout heatmaps
+void add_plot_command(CLI::App& app);     // plot_command.cpp: training curves from metrics.jsonl
+void add_prompt_command(CLI::App& app);   // prompt_command.cpp: prompt learning on a frozen CLIP
 
 
 }  // namespace vifi::cli

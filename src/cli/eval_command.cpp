@@ -7,15 +7,19 @@
 //   fewshot     --config K2.yaml K4.yaml K8.yaml K16.yaml [--shots 2 4 8 16]
 //   supervised  --config k400.yaml        1 view, and NUM_CLIP x NUM_CROP (4x3 with MULTI_VIEW_INFERENCE)
 // Weights: --weights W (one for all, or one per --config); else MODEL.RESUME, else
-// MODEL.PRETRAINED. --train (base2novel, fewshot) first trains on each config's TRAIN_FILE with
+// MODEL.PRETRAINED; --prompts P adds prompts learned by `vifi prompt` on that base (refused over
+// any other base). --train (base2novel, fewshot) first trains on each config's TRAIN_FILE with
 // the Trainer, then evaluates the trained model. The protocol arithmetic is eval/protocols.
 #include <filesystem>
+#include <tuple>
 
 #include "commands.h"
 #include "config_yaml.h"
 #include "experiment.h"
+#include "vifi/dist/torchrun_env.h"
 #include "vifi/eval/protocols.h"
 #include "vifi/eval/report.h"
+#include "vifi/model/prompt_checkpoint.h"
 #include "vifi/train/checkpoint.h"
 #include "vifi/train/trainer.h"
 #include "vifi/util/atomic_file.h"
@@ -32,6 +36,7 @@ struct EvalCommandOptions {
   std::vector<int64_t> shots{2, 4, 8, 16};
   std::vector<std::string> opts;
   std::string output;
+  std::string prompts;  // a `vifi prompt` prompts.pth
   bool train = false;
   int threads = 0;
 };
@@ -47,30 +52,22 @@ train::Config config_for(const EvalCommandOptions& o, const std::string& path, s
     config.model.resume.clear();
   }
   if (config.data.val_file.empty()) throw std::runtime_error(path + ": DATA.VAL_FILE is not set");
+  if (!o.prompts.empty()) {  // the prompt learner's shape is the file's, whatever the YAML says
+    const auto p = model::read_prompt_info(o.prompts).options;
+    auto& t = config.trainer;
+    std::tie(t.prompt_model, t.n_ctx_vision, t.n_ctx_text, t.ctx_init, t.prompt_depth_vision, t.prompt_depth_text) =
+        std::tie(p.enabled, p.n_ctx_vision, p.n_ctx_text, p.ctx_init, p.depth_vision, p.depth_text);
+  }
   return config;
 }
 
-model::ViFiCLIP model_for(const train::Config& config) {
+model::ViFiCLIP model_for(const train::Config& config, const std::string& prompts) {
   auto model = build_model(config, load_class_names(config));
   if (!config.model.resume.empty())
     util::load_state_dict(*model, train::read_checkpoint_model(config.model.resume), {config.model.resume, {}, false});
+  if (!prompts.empty()) model::load_prompts(prompts, *model);
   model->clear_text_cache();
   return model;
-}
-
-// The model on the config's classes and VAL_FILE; every video counted once.
-eval::RunReport evaluate_config(model::ViFiCLIP& model, const train::Config& config, const std::string& name) {
-  const auto names = load_class_names(config);
-  model->set_class_names(names);
-  auto source = make_batch_source(config, config.data.val_file, data::LoaderMode::eval);
-  const auto device = pick_device();
-  model->to(device);
-  auto result = eval::evaluate(model, *source, {device, {}});
-  util::log_info(name + ": top-1 " + eval::format_percent(result.counts.top1()) + "%, top-5 " +
-                 eval::format_percent(result.counts.top5()) + "% over " + std::to_string(result.counts.total()) +
-                 " videos x " + std::to_string(result.num_views) + " views");
-  for (const auto& f : result.failed) util::log_warn("not evaluated: " + f.path + ": " + f.reason);
-  return {name, config.data.val_file, names, std::move(result)};
 }
 
 // Trains `model` on the config's TRAIN_FILE into OUTPUT/train_<name> (no validation on the way:
@@ -89,7 +86,7 @@ void train_model(model::ViFiCLIP& model, train::Config config, const std::string
 // One config: optionally train, then evaluate on its VAL_FILE.
 eval::RunReport train_and_evaluate(const EvalCommandOptions& o, const train::Config& config, const std::string& name) {
   if (o.train) torch::manual_seed(static_cast<uint64_t>(config.seed));
-  auto model = model_for(config);
+  auto model = model_for(config, o.prompts);
   if (o.train) train_model(model, config, o.output, name);
   return evaluate_config(model, config, name);
 }
@@ -98,7 +95,7 @@ eval::Summary run_zeroshot(const EvalCommandOptions& o) {
   std::vector<eval::RunReport> runs;
   for (size_t i = 0; i < o.configs.size(); ++i) {
     const auto config = config_for(o, o.configs[i], i);
-    auto model = model_for(config);
+    auto model = model_for(config, o.prompts);
     runs.push_back(evaluate_config(model, config, "split" + std::to_string(i + 1)));
   }
   return eval::zeroshot_summary(std::move(runs));
@@ -113,7 +110,7 @@ eval::Summary run_base2novel(const EvalCommandOptions& o) {
   for (size_t i = 0; i < o.configs.size(); ++i) {
     const auto seed = "s" + std::to_string(i + 1);
     const auto config = config_for(o, o.configs[i], i);
-    auto model = model_for(config);
+    auto model = model_for(config, o.prompts);
     if (o.train) train_model(model, config, o.output, seed);
     base.push_back(evaluate_config(model, config, seed + "_base"));
     const auto& novel_config = o.novel_configs[o.novel_configs.size() == 1 ? 0 : i];
@@ -142,7 +139,7 @@ eval::Summary run_supervised(const EvalCommandOptions& o) {
   auto single = multi;
   single.test.num_clip = 1;
   single.test.num_crop = 1;
-  auto model = model_for(multi);
+  auto model = model_for(multi, o.prompts);
   auto one = evaluate_config(model, single, "single_view");
   return eval::supervised_summary(std::move(one), evaluate_config(model, multi, "multi_view"));
 }
@@ -152,6 +149,11 @@ int run_eval(EvalCommandOptions o) {
   if (o.output.empty()) throw std::runtime_error("vifi eval: --output DIR is required");
   if (o.train && (setting == eval::Setting::zeroshot || setting == eval::Setting::supervised))
     throw std::runtime_error("--train applies to base2novel and fewshot (train zero-shot/supervised models with vifi train)");
+  // Not sharded yet: N ranks would each evaluate everything and race on the report files.
+  if (const auto env = dist::read_torchrun_env())
+    throw std::runtime_error("vifi eval runs as one process, but WORLD_SIZE=" + std::to_string(env->world_size) +
+                             " (vifi launch/torchrun); evaluate across ranks with: vifi launch ... -- train "
+                             "--config C.yaml --only-test --resume CKPT");
   set_threads(o.threads);
   add_log_file(o.output, 0);
   eval::Summary summary;
@@ -178,6 +180,7 @@ void add_eval_command(CLI::App& app) {
       ->required();
   cmd->add_option("--novel-config", o->novel_configs, "base2novel: the novel-class YAML of each seed");
   cmd->add_option("--weights", o->weights, "OpenAI archive, vifi checkpoint or converted reference checkpoint");
+  cmd->add_option("--prompts", o->prompts, "prompts.pth from `vifi prompt`, learned on the --weights base");
   cmd->add_option("--shots", o->shots, "fewshot: K of each --config (default 2 4 8 16)");
   cmd->add_option("--opts", o->opts, "KEY VALUE ... overrides applied to every config");
   cmd->add_option("--output", o->output, "report directory (results.json, results.md, CSVs)")->required();

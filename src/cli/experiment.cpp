@@ -11,6 +11,7 @@
 #include "vifi/data/labels.h"
 #include "vifi/data/video_batch_source.h"
 #include "vifi/model/weights.h"
+#include "vifi/util/logging.h"
 
 namespace vifi::cli {
 
@@ -27,6 +28,8 @@ model::ViFiCLIPOptions vificlip_options(const train::Config& config) {
   o.zero_shot_prompt = config.trainer.zs_eval;
   o.use = config.trainer.use;
   o.fusion = config.trainer.fusion;
+  const auto& t = config.trainer;
+  o.prompt = {t.prompt_model, t.n_ctx_vision, t.n_ctx_text, t.ctx_init, t.prompt_depth_vision, t.prompt_depth_text};
   return o;
 }
 
@@ -57,11 +60,27 @@ std::unique_ptr<train::BatchSource> make_batch_source(const train::Config& confi
                                                   data::loader_config_from(config, mode, rank, world_size), mode);
 }
 
+eval::RunReport evaluate_config(model::ViFiCLIP& model, const train::Config& config, const std::string& name) {
+  const auto names = load_class_names(config);
+  model->set_class_names(names);
+  auto source = make_batch_source(config, config.data.val_file, data::LoaderMode::eval);
+  const auto device = pick_device();
+  model->to(device);
+  auto result = eval::evaluate(model, *source, {device, {}});
+  util::log_info(name + ": top-1 " + eval::format_percent(result.counts.top1()) + "%, top-5 " +
+                 eval::format_percent(result.counts.top5()) + "% over " + std::to_string(result.counts.total()) +
+                 " videos x " + std::to_string(result.num_views) + " views");
+  for (const auto& f : result.failed) util::log_warn("not evaluated: " + f.path + ": " + f.reason);
+  return {name, config.data.val_file, names, std::move(result)};
+}
+
 void add_log_file(const std::string& output_dir, int rank) {
   std::filesystem::create_directories(output_dir);
   const auto path = (std::filesystem::path(output_dir) / ("log_rank" + std::to_string(rank) + ".txt")).string();
   auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
   spdlog::default_logger()->sinks().push_back(sink);
 }
+
+void set_log_rank(int rank) { spdlog::set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] [%^%l%$] %v"); }
 
 }  // namespace vifi::cli

@@ -7,6 +7,7 @@
 
 #include "vifi/clip/tokenizer.h"
 #include "vifi/data/loader.h"
+#include "vifi/eval/report.h"
 #include "vifi/model/vificlip.h"
 #include "vifi/train/batch_source.h"
 #include "vifi/train/config.h"
@@ -32,7 +33,13 @@ model::ViFiCLIP build_model(const train::Config& config, const std::vector<std::
 std::unique_ptr<train::BatchSource> make_batch_source(const train::Config& config, const std::string& list_file,
                                                       data::LoaderMode mode, int rank = 0, int world_size = 1);
 
+// The model on the config's classes and VAL_FILE (every video once), logged as `name`.
+eval::RunReport evaluate_config(model::ViFiCLIP& model, const train::Config& config, const std::string& name);
+
 // Logs additionally to OUTPUT/log_rank{rank}.txt.
 void add_log_file(const std::string& output_dir, int rank);
+
+// Log lines name the rank ("[rank 1]") in a multi-process run.
+void set_log_rank(int rank);
 
 }  // namespace vifi::cli

@@ -2,6 +2,8 @@
 // model trained from scratch (tests, the demo) starts where the reference would.
 #include "vifi/clip/clip.h"
 
+#include "vifi/util/batch_parallel.h"
+
 #include <cmath>
 
 namespace vifi::clip {
@@ -38,10 +40,31 @@ void CLIPImpl::initialize_parameters() {
 }
 
 torch::Tensor CLIPImpl::encode_image(const torch::Tensor& images, const VisionPromptHooks& hooks) {
-  return visual(images, hooks);
+  // Checkpointed blocks write their parameters' gradients straight into .grad from each chunk's
+  // thread, in thread order, which would make training non-reproducible: they train unsplit.
+  if (visual->transformer->gradient_checkpointing() && torch::GradMode::is_enabled()) return visual(images, hooks);
+  auto params = visual->parameters();
+  params.insert(params.end(), hooks.parameters.begin(), hooks.parameters.end());
+  return util::map_batch_across_cores(
+      images, [&](const torch::Tensor& chunk) { return visual(chunk, hooks); }, params);
 }
 
 torch::Tensor CLIPImpl::encode_text(const torch::Tensor& tokens, const TextPromptHooks& hooks) {
+  if (transformer->gradient_checkpointing() && torch::GradMode::is_enabled()) return encode_text_serial(tokens, hooks);
+  auto params = text_parameters();
+  params.insert(params.end(), hooks.parameters.begin(), hooks.parameters.end());
+  return util::map_batch_across_cores(
+      tokens, [&](const torch::Tensor& chunk) { return encode_text_serial(chunk, hooks); }, params);
+}
+
+std::vector<torch::Tensor> CLIPImpl::text_parameters() const {
+  std::vector<torch::Tensor> params = {token_embedding->weight, positional_embedding, text_projection};
+  for (const auto& p : transformer->parameters()) params.push_back(p);
+  for (const auto& p : ln_final->parameters()) params.push_back(p);
+  return params;
+}
+
+torch::Tensor CLIPImpl::encode_text_serial(const torch::Tensor& tokens, const TextPromptHooks& hooks) {
   TORCH_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kLong, "encode_text expects int64 tokens [N,L], got ",
               tokens.scalar_type(), " ", tokens.sizes());
   TORCH_CHECK(tokens.size(1) <= config_.context_length, "text has ", tokens.size(1), " tokens; the model's context is ",

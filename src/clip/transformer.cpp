@@ -107,8 +107,12 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, AttentionMask mask)
 }
 
 torch::Tensor AttentionImpl::attention_weights(const torch::Tensor& x, AttentionMask mask) {
+  return attention_probabilities(x, mask).mean(1);
+}
+
+torch::Tensor AttentionImpl::attention_probabilities(const torch::Tensor& x, AttentionMask mask) {
   auto [q, k, v] = project_qkv(x);
-  return attention_probs(q, k, mask).mean(1);
+  return attention_probs(q, k, mask);
 }
 
 torch::Tensor quick_gelu(const torch::Tensor& x) { return x * torch::sigmoid(1.702 * x); }

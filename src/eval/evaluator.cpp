@@ -1,6 +1,9 @@
 // The evaluation loop. Runs under InferenceMode and restores the model's train/eval mode.
 #include "vifi/eval/evaluator.h"
 
+#include "vifi/dist/eval_reduce.h"
+#include "vifi/train/device_prefetcher.h"
+
 namespace vifi::eval {
 
 EvalResult evaluate(model::ViFiCLIP& model, train::BatchSource& source, const EvalOptions& options) {
@@ -9,9 +12,10 @@ EvalResult evaluate(model::ViFiCLIP& model, train::BatchSource& source, const Ev
   c10::InferenceMode inference;
   const auto text = model->text_features();
   EvalResult result{ClassificationCounts(text.size(0)), {}, 1};
-  source.start_epoch(0);
+  train::DevicePrefetcher batches(source, options.device);
+  batches.start_epoch(0);
   int64_t done = 0;
-  while (auto batch = source.next()) {
+  while (auto batch = batches.next()) {
     result.failed.insert(result.failed.end(), batch->failed.begin(), batch->failed.end());
     if (batch->label.numel() > 0) {
       auto video = batch->video.to(options.device);
@@ -24,7 +28,7 @@ EvalResult evaluate(model::ViFiCLIP& model, train::BatchSource& source, const Ev
     if (options.progress) options.progress(++done, source.num_batches());
   }
   model->train(was_training);
-  return result;
+  return options.group ? dist::all_reduce_eval(result, *options.group) : result;
 }
 
 }  // namespace vifi::eval

@@ -35,6 +35,12 @@ ViFiCLIPImpl::ViFiCLIPImpl(clip::CLIP clip, std::shared_ptr<const clip::Tokenize
   register_module("ln_final", clip_->ln_final);
   register_parameter("text_projection", clip_->text_projection);
   register_parameter("logit_scale", clip_->logit_scale);
+  // Text context replaces the tokens after the start token, which a bare class name does not have.
+  TORCH_CHECK(!(options_.zero_shot_prompt && options_.prompt.text_active()),
+              "TRAINER.ViFi_CLIP.ZS_EVAL (bare class-name prompts) cannot be combined with text prompts (N_CTX_TEXT ",
+              options_.prompt.n_ctx_text, ", PROMPT_DEPTH_TEXT ", options_.prompt.depth_text, ")");
+  if (options_.prompt.enabled)
+    prompt_learner_ = register_module("prompt_learner", PromptLearner(clip_, *tokenizer_, options_.prompt));
   set_class_names(class_names);
   apply_trainable_encoders();
 }
@@ -43,7 +49,9 @@ void ViFiCLIPImpl::set_class_names(const std::vector<std::string>& class_names) 
   TORCH_CHECK(!class_names.empty(), "ViFi-CLIP needs at least one class name");
   class_names_ = class_names;
   prompts_.clear();
-  for (const auto& name : class_names) prompts_.push_back(class_prompt(name, options_));
+  auto prompt_options = options_;
+  if (prompt_learner_) prompt_options.ctx_init = prompt_learner_->text_prefix();
+  for (const auto& name : class_names) prompts_.push_back(class_prompt(name, prompt_options));
   prompt_tokens_ = tokenizer_->tokenize(prompts_, clip_->config().context_length);
   cached_text_.reset();
 }
@@ -52,6 +60,10 @@ void ViFiCLIPImpl::apply_trainable_encoders() {
   for (auto& p : named_parameters(true)) {
     const auto& name = p.key();
     bool train = false;
+    if (options_.prompt.enabled) {
+      p.value().set_requires_grad(starts_with(name, "prompt_learner."));
+      continue;
+    }
     switch (options_.use) {
       case TrainableEncoders::both: train = name != "token_embedding.weight"; break;
       case TrainableEncoders::image: train = is_image_parameter(name); break;
@@ -70,13 +82,24 @@ std::vector<std::string> ViFiCLIPImpl::trainable_parameter_names() const {
 }
 
 bool ViFiCLIPImpl::text_side_frozen() const {
-  return !clip_->text_projection.requires_grad() && !clip_->positional_embedding.requires_grad();
+  const bool text_prompts_train = prompt_learner_ && prompt_learner_->text_ctx.defined() &&
+                                  prompt_learner_->text_ctx.requires_grad();
+  return !clip_->text_projection.requires_grad() && !clip_->positional_embedding.requires_grad() &&
+         !text_prompts_train;
+}
+
+clip::TextPromptHooks ViFiCLIPImpl::text_hooks() {
+  return prompt_learner_ ? prompt_learner_->text_hooks() : clip::TextPromptHooks{};
+}
+
+clip::VisionPromptHooks ViFiCLIPImpl::vision_hooks() {
+  return prompt_learner_ ? prompt_learner_->vision_hooks() : clip::VisionPromptHooks{};
 }
 
 torch::Tensor ViFiCLIPImpl::frame_features(const torch::Tensor& video) {
   TORCH_CHECK(video.dim() == 5, "ViFi-CLIP expects videos [B,T,3,H,W], got ", video.sizes());
   const auto b = video.size(0), t = video.size(1);
-  return clip_->encode_image(video.flatten(0, 1)).view({b, t, -1});
+  return clip_->encode_image(video.flatten(0, 1), vision_hooks()).view({b, t, -1});
 }
 
 torch::Tensor ViFiCLIPImpl::encode_video(const torch::Tensor& video) { return frame_features(video).mean(1); }
@@ -85,11 +108,11 @@ torch::Tensor ViFiCLIPImpl::text_features() {
   const auto tokens = prompt_tokens_.to(clip_->text_projection.device());
   // Inference tensors cannot enter a later training graph, so results under InferenceMode
   // are never cached.
-  if (!text_side_frozen() || c10::InferenceMode::is_enabled()) return clip_->encode_text(tokens);
+  if (!text_side_frozen() || c10::InferenceMode::is_enabled()) return clip_->encode_text(tokens, text_hooks());
   // Frozen text side: the features cannot change until the class set or weights change.
   if (!cached_text_) {
     torch::NoGradGuard no_grad;
-    cached_text_ = clip_->encode_text(tokens);
+    cached_text_ = clip_->encode_text(tokens, text_hooks());
   }
   return *cached_text_;
 }

@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "vifi/train/device_prefetcher.h"
 #include "vifi/train/losses.h"
 #include "vifi/train/mixed_precision.h"
 #include "vifi/train/mixup.h"
@@ -53,6 +54,7 @@ Trainer::Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, 
   model_->clip()->transformer->set_gradient_checkpointing(config_.train.use_checkpoint);
   params_ = trainable_parameters(*model_);
   optimizer_ = make_adamw(params_, config_.train);
+  if (options_.process_group) grad_sync_ = std::make_unique<dist::GradSync>(params_, options_.process_group);
   schedule_ = make_lr_schedule(config_.train, steps_per_epoch());
   progress_.config_yaml = to_yaml(config_);
 }
@@ -64,7 +66,8 @@ int64_t Trainer::steps_per_epoch() const {
 
 void Trainer::resume(const std::string& checkpoint) {
   const auto yaml = progress_.config_yaml;
-  progress_ = load_checkpoint(checkpoint, *model_, optimizer_.get());
+  auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
+  progress_ = load_checkpoint(checkpoint, saved, optimizer_.get());
   progress_.config_yaml = yaml;
   model_->clear_text_cache();
   util::log_info("resumed from " + checkpoint + " at epoch " + std::to_string(progress_.epoch) + ", step " +
@@ -72,6 +75,12 @@ void Trainer::resume(const std::string& checkpoint) {
 }
 
 TrainingProgress Trainer::fit() {
+  // Ranks may differ after random init or a rank-local load: rank 0's weights win (resume loads
+  // the same checkpoint everywhere, so this is a no-op there, and cheap).
+  if (options_.process_group) {
+    dist::broadcast_module(*model_, *options_.process_group, 0);
+    model_->clear_text_cache();
+  }
   while (progress_.epoch < config_.train.epochs) train_epoch(progress_.epoch);  // end_epoch advances
   return progress_;
 }
@@ -96,6 +105,7 @@ torch::Tensor Trainer::micro_step(const ClipBatch& batch, int64_t micro_index, i
 }
 
 void Trainer::optimizer_step() {
+  if (grad_sync_) grad_sync_->finish();  // every rank now holds the mean gradient
   if (config_.train.clip_grad > 0) torch::nn::utils::clip_grad_norm_(params_, config_.train.clip_grad);
   set_learning_rate(*optimizer_, lr_at(schedule_, progress_.optimizer_steps));
   optimizer_->step();
@@ -107,25 +117,28 @@ void Trainer::train_epoch(int64_t epoch) {
   model_->train();
   const auto accum = config_.train.accumulation_steps;
   const auto num_batches = train_data_.num_batches();
-  train_data_.start_epoch(epoch, progress_.step_in_epoch);
+  DevicePrefetcher data(train_data_, options_.device);  // batch n+1's copy queued during step n
+  data.start_epoch(epoch, progress_.step_in_epoch);
   optimizer_->zero_grad();
   // Losses stay on the device; the host reads them only when it prints.
   auto loss_sum = torch::zeros({}, torch::TensorOptions().device(options_.device));
   int64_t loss_count = 0;
   auto start = Clock::now();
   for (int64_t micro = progress_.step_in_epoch; micro < num_batches; ++micro) {
-    if (micro % accum == 0 && util::interrupt_requested()) {
+    if (micro % accum == 0 && interrupt_agreed()) {
       progress_.step_in_epoch = micro;
       save("interrupted.pth");
       throw Interrupted(output_path("interrupted.pth"));
     }
-    auto batch = train_data_.next();
+    auto batch = data.next();
     TORCH_CHECK(batch, "training data ended after ", micro, " of ", num_batches, " batches in epoch ", epoch);
     const auto group_size = std::min(accum, num_batches - micro / accum * accum);
+    const bool last_of_group = (micro + 1) % accum == 0 || micro + 1 == num_batches;
+    if (grad_sync_ && last_of_group) grad_sync_->arm();  // reduce during this backward
     const auto loss = micro_step(*batch, epoch * num_batches + micro, group_size);
     loss_sum += loss;
     ++loss_count;
-    if ((micro + 1) % accum == 0 || micro + 1 == num_batches) optimizer_step();
+    if (last_of_group) optimizer_step();
     if (micro % config_.print_freq == 0 || micro + 1 == num_batches) {
       const auto done = micro - progress_.step_in_epoch + 1;
       log_progress(epoch, micro, loss.item<double>(), loss_sum.item<double>() / loss_count,
@@ -150,6 +163,8 @@ void Trainer::end_epoch(int64_t epoch, double mean_loss) {
          << ",\"acc5\":" << summary.validation->counts.top5() << ",\"videos\":" << summary.validation->counts.total()
          << ",\"failed\":" << summary.validation->failed.size() << "}";
     append_metrics(line.str());
+    add_scalar("val/acc1", acc1, epoch);
+    add_scalar("val/acc5", summary.validation->counts.top5(), epoch);
     util::log_info("epoch " + std::to_string(epoch) + ": top-1 " + std::to_string(acc1) + "% top-5 " +
                    std::to_string(summary.validation->counts.top5()) + "% (best " +
                    std::to_string(progress_.best_acc1) + "%)");
@@ -164,7 +179,16 @@ void Trainer::end_epoch(int64_t epoch, double mean_loss) {
 
 eval::EvalResult Trainer::validate() {
   TORCH_CHECK(val_data_, "no validation data configured (DATA.VAL_FILE)");
-  return eval::evaluate(model_, *val_data_, {options_.device, {}});
+  return eval::evaluate(model_, *val_data_, {options_.device, {}, options_.process_group.get()});
+}
+
+// Ranks get a signal at slightly different steps; all must stop at the same boundary, or the
+// others would wait in an all-reduce that never comes. One tiny all-reduce per boundary.
+bool Trainer::interrupt_agreed() {
+  if (!options_.process_group) return util::interrupt_requested();
+  auto flag = torch::tensor({util::interrupt_requested() ? 1 : 0}, torch::kInt);
+  options_.process_group->all_reduce_max(flag);
+  return flag.item<int>() > 0;
 }
 
 std::string Trainer::output_path(const std::string& name) const {
@@ -173,7 +197,8 @@ std::string Trainer::output_path(const std::string& name) const {
 
 void Trainer::save(const std::string& name) {
   if (!options_.write_outputs || config_.output.empty()) return;
-  save_checkpoint(output_path(name), *model_, optimizer_.get(), progress_);
+  const auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
+  save_checkpoint(output_path(name), saved, optimizer_.get(), progress_);
   util::log_info("saved " + output_path(name));
 }
 
@@ -195,6 +220,8 @@ void Trainer::log_progress(int64_t epoch, int64_t micro, double loss, double avg
        << ",\"optimizer_step\":" << progress_.optimizer_steps << ",\"lr\":" << lr << ",\"loss\":" << loss
        << ",\"frames_per_s\":" << fps << "}";
   append_metrics(line.str());
+  add_scalar("train/loss", loss, progress_.optimizer_steps);
+  add_scalar("train/lr", lr, progress_.optimizer_steps);
 }
 
 void Trainer::append_metrics(const std::string& json_line) {
@@ -202,6 +229,12 @@ void Trainer::append_metrics(const std::string& json_line) {
   std::filesystem::create_directories(config_.output);
   std::ofstream out(output_path("metrics.jsonl"), std::ios::app);
   out << json_line << "\n";
+}
+
+void Trainer::add_scalar(const std::string& tag, double value, int64_t step) {
+  if (!options_.write_outputs || config_.output.empty()) return;
+  if (!tensorboard_) tensorboard_ = std::make_unique<util::TensorBoardWriter>(config_.output);
+  tensorboard_->add_scalar(tag, value, step);
 }
 
 }  // namespace vifi::train

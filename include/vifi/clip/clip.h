@@ -15,6 +15,10 @@ struct TextPromptHooks {
   // the embeddings to use (e.g. with learned context vectors in place of placeholder tokens).
   std::function<torch::Tensor(const torch::Tensor&)> on_embeddings;
   BeforeBlockHook before_block;
+  // Every tensor the hooks read that may need a gradient (a split backward pass differentiates
+  // exactly the tensors it is told about; see util/batch_parallel.h). Rows must stay
+  // independent, as for VisionPromptHooks.
+  std::vector<torch::Tensor> parameters;
 };
 
 struct CLIPOutput {
@@ -26,7 +30,8 @@ class CLIPImpl : public torch::nn::Module {
  public:
   explicit CLIPImpl(const CLIPConfig& config);
 
-  // Unnormalised image embeddings: [N,3,R,R] -> [N,D].
+  // Unnormalised image embeddings: [N,3,R,R] -> [N,D]. On the CPU the batch is split across
+  // cores (util/batch_parallel.h), so the hooks must treat rows independently.
   torch::Tensor encode_image(const torch::Tensor& images, const VisionPromptHooks& hooks = {});
   // Unnormalised text embeddings pooled at the end-of-text token (argmax id): [N,L] int64 -> [N,D].
   // Runs only the first max(eot)+1 positions: under the causal mask the pooled output does not
@@ -46,6 +51,8 @@ class CLIPImpl : public torch::nn::Module {
 
  private:
   void initialize_parameters();
+  torch::Tensor encode_text_serial(const torch::Tensor& tokens, const TextPromptHooks& hooks);
+  std::vector<torch::Tensor> text_parameters() const;  // every text-tower tensor encode_text reads
   CLIPConfig config_;
 };
 TORCH_MODULE(CLIP);

@@ -22,6 +22,9 @@ class AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, AttentionMask mask);  // [N,L,D] -> [N,L,D]
   // Attention probabilities averaged over heads, for attention rollout: [N,L,L].
   torch::Tensor attention_weights(const torch::Tensor& x, AttentionMask mask);
+  // Per-head attention probabilities [N,H,L,L] of input x [N,L,D] (eval/attention_rollout).
+  // Opt-in and recomputed from x: forward() never materialises them (SDPA on LibTorch 2.x).
+  torch::Tensor attention_probabilities(const torch::Tensor& x, AttentionMask mask);
 
   torch::Tensor in_proj_weight;  // [3D, D]
   torch::Tensor in_proj_bias;    // [3D]

@@ -8,12 +8,16 @@
 
 namespace vifi::clip {
 
-// Hooks through which prompt learning adds tokens without touching the encoder's code.
+// Hooks through which prompt learning adds tokens without touching the encoder's code. They
+// must act on each image (row) independently and only read shared state: gradient-free CPU
+// forwards run chunks of the batch on several threads at once (util/batch_parallel.h).
 struct VisionPromptHooks {
   // Runs on the embedded sequence [N, 1+P, W] (after the positional embedding, before ln_pre);
   // returns the sequence to encode, e.g. with learned prompt tokens appended.
   std::function<torch::Tensor(const torch::Tensor&)> on_embeddings;
   BeforeBlockHook before_block;
+  // Every tensor the hooks read that may need a gradient (util/batch_parallel.h).
+  std::vector<torch::Tensor> parameters;
 };
 
 class VisionTransformerImpl : public torch::nn::Module {

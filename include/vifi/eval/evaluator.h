@@ -11,6 +11,10 @@
 #include "vifi/model/vificlip.h"
 #include "vifi/train/batch_source.h"
 
+namespace vifi::dist {
+class ProcessGroup;
+}
+
 namespace vifi::eval {
 
 struct EvalResult {
@@ -23,6 +27,9 @@ struct EvalOptions {
   torch::Device device = torch::kCPU;
   // Called after each batch with (batches done, batches total).
   std::function<void(int64_t, int64_t)> progress;
+  // Several ranks: `source` holds this rank's eval shard and the result is merged over ranks
+  // (collective; every rank gets the totals).
+  dist::ProcessGroup* group = nullptr;
 };
 
 EvalResult evaluate(model::ViFiCLIP& model, train::BatchSource& source, const EvalOptions& options);

@@ -6,7 +6,8 @@
 // Parameter names are OpenAI's (the CLIP's modules are registered at the top level), so a vifi
 // checkpoint's model state maps 1:1 onto a released archive plus any prompt_learner.* entries.
 // As in the reference, prompt token embeddings are computed once without gradient, so
-// token_embedding never trains.
+// token_embedding never trains. With PROMPT_MODEL (model/prompt_learner) only prompt_learner.*
+// trains and the class prompts are "<text_prefix> <class>.".
 #pragma once
 #include <torch/torch.h>
 
@@ -15,6 +16,7 @@
 
 #include "vifi/clip/clip.h"
 #include "vifi/clip/tokenizer.h"
+#include "vifi/model/prompt_learner.h"
 #include "vifi/train/config.h"
 
 namespace vifi::model {
@@ -30,6 +32,7 @@ struct ViFiCLIPOptions {
   bool zero_shot_prompt = false;          // ZS_EVAL: the prompt is the bare class name
   TrainableEncoders use = TrainableEncoders::both;
   Fusion fusion = Fusion::embedding;
+  PromptOptions prompt;                   // prompt.enabled: a prompt_learner submodule, CLIP frozen
 };
 
 class ViFiCLIPImpl : public torch::nn::Module {
@@ -58,11 +61,15 @@ class ViFiCLIPImpl : public torch::nn::Module {
   void clear_text_cache() { cached_text_.reset(); }
 
   clip::CLIP& clip() { return clip_; }
+  // Null unless options().prompt.enabled.
+  PromptLearner& prompt_learner() { return prompt_learner_; }
   const ViFiCLIPOptions& options() const { return options_; }
 
  private:
   torch::Tensor fuse(const torch::Tensor& frames, const torch::Tensor& text);  // [B,T,D] x [C,D]
   bool text_side_frozen() const;
+  clip::TextPromptHooks text_hooks();
+  clip::VisionPromptHooks vision_hooks();
 
   clip::CLIP clip_;
   std::shared_ptr<const clip::Tokenizer> tokenizer_;
@@ -71,6 +78,7 @@ class ViFiCLIPImpl : public torch::nn::Module {
   std::vector<std::string> prompts_;
   torch::Tensor prompt_tokens_;  // [C,77] int64, not a parameter
   c10::optional<torch::Tensor> cached_text_;
+  PromptLearner prompt_learner_{nullptr};
 };
 TORCH_MODULE(ViFiCLIP);
 

@@ -1,7 +1,8 @@
 // The training loop (ViFi-CLIP Sec. 4): micro-batches through the model, loss (CE, label
 // smoothing or mixup/cutmix soft targets), gradient accumulation, optional clipping, AdamW with
 // the per-update cosine schedule, validation every SAVE_FREQ epochs, atomic checkpoints, resume
-// (bitwise identical on CPU), Ctrl-C checkpointing, progress lines and metrics.jsonl.
+// (bitwise identical on CPU), Ctrl-C checkpointing, progress lines, metrics.jsonl and the same
+// scalars as TensorBoard events (util/tensorboard).
 //
 // Determinism: data order comes from the batch source per (seed, epoch); mixing draws from
 // mix_generator(seed, micro-step); nothing else is random, so resuming from any checkpoint
@@ -14,12 +15,14 @@
 #include <optional>
 #include <string>
 
+#include "vifi/dist/grad_sync.h"
 #include "vifi/eval/evaluator.h"
 #include "vifi/model/vificlip.h"
 #include "vifi/train/batch_source.h"
 #include "vifi/train/checkpoint.h"
 #include "vifi/train/config.h"
 #include "vifi/train/lr_schedule.h"
+#include "vifi/util/tensorboard.h"
 
 namespace vifi::train {
 
@@ -42,6 +45,13 @@ struct TrainerOptions {
   bool write_outputs = true;  // rank 0: checkpoints, metrics.jsonl
   // Called after every epoch (the CLI prints tables; tests inspect).
   std::function<void(const EpochSummary&)> on_epoch_end;
+  // Several ranks (data parallel): each rank's batch source holds its shard; parameters start
+  // from rank 0's, gradients are averaged once per optimiser step, validation is merged and
+  // Ctrl-C is agreed on. Null: one process, and nothing of dist/ is touched.
+  std::shared_ptr<dist::ProcessGroup> process_group = nullptr;
+  // What checkpoints hold and resume restores: null = the whole model. Prompting passes the
+  // prompt learner, so its checkpoints are the prompts, not another copy of the frozen CLIP.
+  std::shared_ptr<torch::nn::Module> checkpoint_module = nullptr;
 };
 
 class Trainer {
@@ -64,12 +74,15 @@ class Trainer {
   void train_epoch(int64_t epoch);
   torch::Tensor micro_step(const ClipBatch& batch, int64_t micro_index, int64_t group_size);
   void optimizer_step();
+  bool interrupt_agreed();
   void end_epoch(int64_t epoch, double mean_loss);
   void save(const std::string& name);
   std::string output_path(const std::string& name) const;
   void log_progress(int64_t epoch, int64_t micro, double loss, double avg_loss, double seconds_per_batch,
                     int64_t frames_per_batch);
   void append_metrics(const std::string& json_line);
+  // The same scalars as metrics.jsonl, for `tensorboard --logdir OUTPUT` (rank 0 only).
+  void add_scalar(const std::string& tag, double value, int64_t step);
 
   Config config_;
   model::ViFiCLIP model_;
@@ -80,6 +93,8 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   LrSchedule schedule_;
   TrainingProgress progress_;
+  std::unique_ptr<dist::GradSync> grad_sync_;  // null in a single process
+  std::unique_ptr<util::TensorBoardWriter> tensorboard_;  // created with the first scalar
 };
 
 // The loss for logits [B,C] or per-frame logits [B,T,C] (Fusion::image: every frame carries its
