@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <mutex>
+#include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "support/tiny_model.h"
 #include "vifi/util/batch_parallel.h"
@@ -50,6 +54,29 @@ TEST_F(BatchParallel, SplitsOnlyCpuBatchesWithSeveralThreads) {
   EXPECT_EQ(util::batch_parallel_workers(torch::zeros({1, 3})), 1);
   torch::set_num_threads(1);
   EXPECT_EQ(util::batch_parallel_workers(torch::zeros({5, 3})), 1);
+}
+
+// The split itself: one chunk per core, each on its own thread with serial kernels inside.
+TEST_F(BatchParallel, RunsOneSerialChunkPerThread) {
+  std::mutex mutex;
+  std::vector<int64_t> sizes;
+  std::set<std::thread::id> threads;
+  std::vector<int> inner_threads;
+  const util::BatchFunction record = [&](const torch::Tensor& chunk) {
+    std::lock_guard<std::mutex> lock(mutex);
+    sizes.push_back(chunk.size(0));
+    threads.insert(std::this_thread::get_id());
+    inner_threads.push_back(torch::get_num_threads());
+    return chunk + 1;
+  };
+  torch::NoGradGuard no_grad;
+  const auto out = util::map_batch_across_cores(torch::arange(5.0), record);
+  EXPECT_TRUE(torch::equal(out, torch::arange(5.0) + 1));
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(threads.size(), 2u);
+  EXPECT_EQ(inner_threads, (std::vector<int>{1, 1}));
+  EXPECT_EQ(torch::get_num_threads(), 2);
 }
 
 TEST_F(BatchParallel, InferenceEqualsUnsplitEncoders) {

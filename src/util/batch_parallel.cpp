@@ -23,6 +23,12 @@ struct OpenBlasThreads {
   bool present() const { return get != nullptr && set != nullptr; }
 };
 
+// The symbols do not change while the process runs: look them up once.
+const OpenBlasThreads& openblas_threads() {
+  static const OpenBlasThreads lookup;
+  return lookup;
+}
+
 // Serial kernels for the duration of a scope: one ATen intra-op thread, one BLAS thread.
 class SerialKernelsGuard {
  public:
@@ -39,7 +45,7 @@ class SerialKernelsGuard {
   SerialKernelsGuard& operator=(const SerialKernelsGuard&) = delete;
 
  private:
-  OpenBlasThreads blas_;
+  const OpenBlasThreads& blas_ = openblas_threads();
   int aten_threads_;
   int blas_threads_ = 1;
 };
