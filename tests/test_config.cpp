@@ -7,15 +7,15 @@
 #include <set>
 #include <string>
 
-#include "../src/cli/config_yaml.h"
+#include "vifi/config/config_yaml.h"
 #include "support/test_paths.h"
-#include "vifi/train/config.h"
+#include "vifi/config/config.h"
 
 namespace {
 namespace fs = std::filesystem;
-using vifi::cli::load_config;
-using vifi::train::Config;
-using vifi::train::ConfigError;
+using vifi::load_config;
+using vifi::Config;
+using vifi::ConfigError;
 
 const fs::path kFixtures = fs::path(VIFI_FIXTURES) / "configs";
 
@@ -51,7 +51,7 @@ TEST(ConfigKeys, DefaultsAreTheReferences) {
   EXPECT_DOUBLE_EQ(c.aug.cutmix, 1.0);
   EXPECT_EQ(c.trainer.ctx_init, "a photo of a");
   EXPECT_EQ(c.trainer.prompt_depth_text, 1);
-  EXPECT_EQ(c.trainer.use, vifi::train::EncoderUse::both);
+  EXPECT_EQ(c.trainer.use, vifi::EncoderUse::both);
   EXPECT_EQ(c.seed, 1024);
   EXPECT_EQ(c.print_freq, 50);
 }
@@ -59,7 +59,7 @@ TEST(ConfigKeys, DefaultsAreTheReferences) {
 TEST(ConfigKeys, TableIsUniqueAndSectionsContiguous) {
   std::set<std::string> names, closed_sections;
   std::string previous_section = "<start>";
-  for (const auto& k : vifi::train::config_keys()) {
+  for (const auto& k : vifi::config_keys()) {
     EXPECT_TRUE(names.insert(k.name).second) << k.name;
     const auto dot = k.name.rfind('.');
     const std::string section = dot == std::string::npos ? "" : k.name.substr(0, dot);
@@ -69,14 +69,14 @@ TEST(ConfigKeys, TableIsUniqueAndSectionsContiguous) {
       previous_section = section;
     }
   }
-  EXPECT_TRUE(vifi::train::is_config_section("TRAINER.ViFi_CLIP"));
-  EXPECT_TRUE(vifi::train::is_config_section("TRAINER"));
-  EXPECT_FALSE(vifi::train::is_config_section("TRAIN.LR"));
-  EXPECT_FALSE(vifi::train::is_config_section("TRAI"));
+  EXPECT_TRUE(vifi::is_config_section("TRAINER.ViFi_CLIP"));
+  EXPECT_TRUE(vifi::is_config_section("TRAINER"));
+  EXPECT_FALSE(vifi::is_config_section("TRAIN.LR"));
+  EXPECT_FALSE(vifi::is_config_section("TRAI"));
 }
 
 TEST(ConfigKeys, ClosestKeyByEditDistance) {
-  using vifi::train::closest_config_key;
+  using vifi::closest_config_key;
   EXPECT_EQ(closest_config_key("DATA.NUM_FRAME"), "DATA.NUM_FRAMES");
   EXPECT_EQ(closest_config_key("data.num_frames"), "DATA.NUM_FRAMES");
   EXPECT_EQ(closest_config_key("TRAIN.LRR"), "TRAIN.LR");
@@ -84,7 +84,7 @@ TEST(ConfigKeys, ClosestKeyByEditDistance) {
 }
 
 TEST(ConfigKeys, EnumsFromString) {
-  using namespace vifi::train;
+  using namespace vifi;
   EXPECT_EQ(from_string<Fusion>("decision"), Fusion::decision);
   EXPECT_EQ(to_string(EncoderUse::text), "text");
   try {
@@ -100,8 +100,8 @@ TEST(ConfigYaml, BaseInheritanceOverrideOrder) {
   EXPECT_EQ(c.data.num_frames, 16);    // from base.yaml
   EXPECT_DOUBLE_EQ(c.train.lr, 3e-5);  // base2.yaml, listed after base.yaml, wins
   EXPECT_EQ(c.train.epochs, 7);        // the file itself overrides its bases
-  EXPECT_EQ(c.trainer.use, vifi::train::EncoderUse::image);
-  EXPECT_EQ(c.trainer.fusion, vifi::train::Fusion::decision);
+  EXPECT_EQ(c.trainer.use, vifi::EncoderUse::image);
+  EXPECT_EQ(c.trainer.fusion, vifi::Fusion::decision);
   EXPECT_EQ(c.data.num_classes, 400);  // untouched default
   EXPECT_EQ(fs::path(c.data.label_list), fs::absolute(kFixtures / "labels.csv").lexically_normal());
 }
@@ -116,7 +116,7 @@ TEST(ConfigYaml, BaseIsRelativeToTheIncludingFile) {
 }
 
 TEST(ConfigYaml, OptsOverrideFilesAndFlagsOverrideOpts) {
-  vifi::train::ConfigFlags flags;
+  vifi::ConfigFlags flags;
   flags.batch_size = 3;
   flags.only_test = true;
   flags.output = "run_dir";
@@ -126,7 +126,7 @@ TEST(ConfigYaml, OptsOverrideFilesAndFlagsOverrideOpts) {
                                flags);
   EXPECT_DOUBLE_EQ(c.train.lr, 1e-5);
   EXPECT_EQ(c.train.batch_size, 3);  // --batch-size after --opts, as the reference
-  EXPECT_EQ(c.trainer.use, vifi::train::EncoderUse::text);
+  EXPECT_EQ(c.trainer.use, vifi::EncoderUse::text);
   EXPECT_EQ(c.test.num_crop, 3);
   EXPECT_TRUE(c.test.only_test);
   EXPECT_EQ(fs::path(c.output), fs::absolute("run_dir").lexically_normal());
@@ -209,22 +209,22 @@ TEST(ConfigYaml, ToYamlRoundTripsExactly) {
   c.trainer.ctx_init = "quote \" back\\slash\ttab\nnewline: # not a comment";
   c.data.dataset = "";
   c.model.drop_path_rate = 1.0 / 3.0;
-  write(dir / "resolved.yaml", vifi::train::to_yaml(c));
+  write(dir / "resolved.yaml", vifi::to_yaml(c));
   const Config back = load_config((dir / "resolved.yaml").string());
-  EXPECT_TRUE(vifi::train::same_config(c, back)) << vifi::train::to_yaml(back);
+  EXPECT_TRUE(vifi::same_config(c, back)) << vifi::to_yaml(back);
   EXPECT_EQ(back.trainer.ctx_init, c.trainer.ctx_init);
   EXPECT_EQ(back.model.drop_path_rate, c.model.drop_path_rate);
-  EXPECT_EQ(vifi::train::to_yaml(back), vifi::train::to_yaml(c));
+  EXPECT_EQ(vifi::to_yaml(back), vifi::to_yaml(c));
   // Defaults too (relative default LABEL_LIST becomes absolute once, then stays).
   write(dir / "empty.yaml", "");
   const Config defaults = load_config((dir / "empty.yaml").string());
-  write(dir / "defaults.yaml", vifi::train::to_yaml(defaults));
-  EXPECT_TRUE(vifi::train::same_config(defaults, load_config((dir / "defaults.yaml").string())));
+  write(dir / "defaults.yaml", vifi::to_yaml(defaults));
+  EXPECT_TRUE(vifi::same_config(defaults, load_config((dir / "defaults.yaml").string())));
   fs::remove_all(dir);
 }
 
 TEST(ConfigYaml, ToYamlLayout) {
-  const std::string text = vifi::train::to_yaml(Config{});
+  const std::string text = vifi::to_yaml(Config{});
   EXPECT_NE(text.find("TRAINER:\n  ViFi_CLIP:\n    PROMPT_MODEL: false\n"), std::string::npos);
   EXPECT_NE(text.find("  LR: 8e-06\n"), std::string::npos);
   EXPECT_NE(text.find("  WEIGHT_DECAY: 0.001\n"), std::string::npos);
@@ -260,7 +260,7 @@ TEST(ShippedConfigs, ParseAndNameExistingFiles) {
   EXPECT_TRUE(full.test.multi_view_inference);
   const Config zs_text =
       load_config((configs / "zero_shot/train/k400/16_32_text_tuned_clip.yaml").string());
-  EXPECT_EQ(zs_text.trainer.use, vifi::train::EncoderUse::text);
+  EXPECT_EQ(zs_text.trainer.use, vifi::EncoderUse::text);
   EXPECT_EQ(zs_text.data.num_frames, 32);
   EXPECT_EQ(zs_text.train.epochs, 10);
 }

@@ -214,5 +214,20 @@ TEST(FewShotCommand, WritesTheSubsetAtomically) {
   EXPECT_FALSE(std::filesystem::exists(bad_out));
 }
 
+TEST(Labels, HmdbBaseNovelLabelMapping) {
+  const std::string labels = std::string(VIFI_SOURCE_DIR) + "/configs/labels/";
+  const auto full = data::load_label_csv(labels + "hmdb_51_labels.csv");
+  const auto base = data::load_label_csv(labels + "hmdb_51_base_labels.csv");
+  const auto novel = data::load_label_csv(labels + "hmdb_51_novel_labels.csv");
+  const auto b = data::map_subset(full, base, "hmdb_51_base_labels.csv");
+  const auto n = data::map_subset(full, novel, "hmdb_51_novel_labels.csv");
+  ASSERT_EQ(base[0], "pour");
+  EXPECT_EQ(b.subset_to_full[0], 25);  // local base id 0 is "pour", id 25 of the full list
+  EXPECT_EQ(full[25], "pour");
+  ASSERT_EQ(base.size() + novel.size(), full.size());
+  for (size_t j = 0; j < full.size(); ++j)  // base and novel split the full list exactly
+    EXPECT_NE(b.full_to_subset[j] >= 0, n.full_to_subset[j] >= 0) << full[j];
+}
+
 }  // namespace
 }  // namespace vifi::data

@@ -1,22 +1,22 @@
-// The device prefetcher (train/device_prefetcher): the same batches in the same order as its
+// The device prefetcher (batch/device_prefetcher): the same batches in the same order as its
 // source, fetched one ahead, the epoch's skip passed through; on the CPU no copy is made.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "vifi/train/device_prefetcher.h"
+#include "vifi/batch/device_prefetcher.h"
 
 namespace vifi {
 namespace {
 
 // Counts how far the consumer has pulled the source.
-class CountingSource : public train::TensorBatchSource {
+class CountingSource : public vifi::TensorBatchSource {
  public:
   using TensorBatchSource::TensorBatchSource;
   void start_epoch(int64_t epoch, int64_t skip_batches) override {
     skipped = skip_batches;
     TensorBatchSource::start_epoch(epoch, skip_batches);
   }
-  std::optional<train::ClipBatch> next() override {
+  std::optional<vifi::ClipBatch> next() override {
     ++pulled;
     return TensorBatchSource::next();
   }
@@ -33,7 +33,7 @@ TEST(DevicePrefetcher, YieldsTheSourceBatchesOneAhead) {
   auto reference = make_source();
   reference.start_epoch(3, 0);
   auto source = make_source();
-  train::DevicePrefetcher prefetcher(source, torch::kCPU);
+  vifi::DevicePrefetcher prefetcher(source, torch::kCPU);
   prefetcher.start_epoch(3);
   EXPECT_EQ(source.pulled, 1);  // the first batch is queued before anyone asks
   for (int i = 0; i < 3; ++i) {
@@ -51,7 +51,7 @@ TEST(DevicePrefetcher, YieldsTheSourceBatchesOneAhead) {
 
 TEST(DevicePrefetcher, PassesTheResumeSkipToTheSource) {
   auto source = make_source();
-  train::DevicePrefetcher prefetcher(source, torch::kCPU);
+  vifi::DevicePrefetcher prefetcher(source, torch::kCPU);
   prefetcher.start_epoch(0, 2);
   EXPECT_EQ(source.skipped, 2);
   auto last = prefetcher.next();
@@ -61,9 +61,12 @@ TEST(DevicePrefetcher, PassesTheResumeSkipToTheSource) {
 }
 
 TEST(DevicePrefetcher, CpuBatchesAreNotCopied) {
-  train::ClipBatch batch{torch::ones({1, 2, 3, 4, 4}), torch::zeros({1}, torch::kLong), {0}, {}};
+  vifi::ClipBatch batch;
+  batch.video = torch::ones({1, 2, 3, 4, 4});
+  batch.label = torch::zeros({1}, torch::kLong);
+  batch.index = {0};
   const auto* data = batch.video.data_ptr<float>();
-  const auto moved = train::to_device(batch, torch::kCPU);
+  const auto moved = vifi::to_device(batch, torch::kCPU);
   EXPECT_EQ(moved.video.data_ptr<float>(), data);
 }
 

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "support/test_paths.h"
@@ -22,6 +24,26 @@ std::string read(const fs::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// results.json parsed: every check below reads values, not the file's layout.
+nlohmann::json read_results(const fs::path& dir) { return nlohmann::json::parse(read(dir / "results.json")); }
+
+// runs[i].top1 of the runs whose name ends with `suffix`, in file order.
+std::vector<double> run_top1s(const nlohmann::json& results, const std::string& suffix = "") {
+  std::vector<double> out;
+  for (const auto& run : results.at("runs")) {
+    const auto name = run.at("name").get<std::string>();
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(run.at("top1").get<double>());
+  }
+  return out;
+}
+
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
 }
 
 void write_labels(const fs::path& path, const std::vector<std::string>& names) {
@@ -95,14 +117,30 @@ TEST_F(EvalCommand, ZeroShotMeanStdOverSplits) {
   const auto out = dir_ / "zs";
   const auto md = run("--setting zeroshot --config " + s1 + " " + s2 + " " + s3, out);
   EXPECT_NE(md.find("| mean ± std |"), std::string::npos) << md;
-  const auto json = read(out / "results.json");
-  EXPECT_NE(json.find("\"name\":\"split1\",\"list\":\"" + (dir_ / "data/val.txt").string() +
-                      "\",\"classes\":4,\"videos\":12,"),
-            std::string::npos)
-      << json;  // 12 videos in batches of 4: each counted once
-  EXPECT_NE(json.find("\"classes\":2,\"videos\":6,"), std::string::npos) << json;  // 6 = 4 + 2 (odd last batch)
+  const auto json = read_results(out);
+  EXPECT_EQ(json.at("setting"), "zeroshot");
+  const auto& runs = json.at("runs");
+  ASSERT_EQ(runs.size(), 3U) << json;
+  EXPECT_EQ(runs[0].at("name"), "split1");
+  EXPECT_EQ(runs[0].at("list"), (dir_ / "data/val.txt").string());
+  EXPECT_EQ(runs[0].at("classes"), 4);
+  EXPECT_EQ(runs[0].at("videos"), 12);  // 12 videos in batches of 4: each counted once
+  EXPECT_EQ(runs[1].at("classes"), 2);
+  EXPECT_EQ(runs[1].at("videos"), 6);  // 6 = 4 + 2 (odd last batch)
   // The undecodable video is listed, not counted: split3 scores the same 12 videos as split1.
-  EXPECT_NE(json.find("\"classes\":4,\"videos\":12,\"views\":1,"), std::string::npos) << json;
+  EXPECT_EQ(runs[2].at("name"), "split3");
+  EXPECT_EQ(runs[2].at("videos"), 12);
+  EXPECT_EQ(runs[2].at("views"), 1);
+  ASSERT_EQ(runs[2].at("failed").size(), 1U) << json;
+  EXPECT_NE(runs[2].at("failed")[0].at("path").get<std::string>().find("broken.avi"), std::string::npos);
+  // The protocol's numbers, recomputed from the runs: mean and population std over the splits.
+  const auto top1 = run_top1s(json);
+  const double m = mean(top1);
+  double var = 0;
+  for (double t : top1) var += (t - m) * (t - m);
+  EXPECT_NEAR(json.at("metrics").at("top1_mean").get<double>(), m, 1e-9) << json;
+  EXPECT_NEAR(json.at("metrics").at("top1_std").get<double>(), std::sqrt(var / static_cast<double>(top1.size())), 1e-9)
+      << json;
   EXPECT_NE(read(out / "split3.failed.txt").find("broken.avi\t"), std::string::npos);
   EXPECT_EQ(read(out / "split1.failed.txt"), "");
   EXPECT_NE(md.find("split3: 1 videos failed to decode"), std::string::npos) << md;
@@ -121,6 +159,16 @@ TEST_F(EvalCommand, Base2NovelTrainsEachSeedThenReportsHM) {
   for (const char* f : {"s1_base.per_class.csv", "s2_novel.per_class.csv", "train_s1/config.yaml"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
   EXPECT_NE(read(out / "s1_novel.per_class.csv").find("0," + data::synthetic_class_name(2) + ",3,"), std::string::npos);
+  // base, novel = the mean top-1 of the seeds' base and novel runs; HM = their harmonic mean.
+  const auto json = read_results(out);
+  const auto base = run_top1s(json, "_base"), novel = run_top1s(json, "_novel");
+  ASSERT_EQ(base.size(), 2U) << json;
+  ASSERT_EQ(novel.size(), 2U) << json;
+  const double b = mean(base), n = mean(novel);
+  const auto& metrics = json.at("metrics");
+  EXPECT_NEAR(metrics.at("base").get<double>(), b, 1e-9) << json;
+  EXPECT_NEAR(metrics.at("novel").get<double>(), n, 1e-9) << json;
+  EXPECT_NEAR(metrics.at("hm").get<double>(), b + n > 0 ? 2 * b * n / (b + n) : 0.0, 1e-9) << json;
 }
 
 TEST_F(EvalCommand, FewShotRowOverK) {
@@ -128,7 +176,8 @@ TEST_F(EvalCommand, FewShotRowOverK) {
   const auto k2 = config("fs2", "train_few_shot_2.txt", "data/val.txt", "data/labels.csv", 4);
   const auto md = run("--setting fewshot --train --shots 1 2 --config " + k1 + " " + k2, dir_ / "fs");
   EXPECT_NE(md.find("| K=1 | K=2 |"), std::string::npos) << md;
-  EXPECT_NE(read(dir_ / "fs/results.json").find("\"top1_K2\":"), std::string::npos);
+  const auto json = read_results(dir_ / "fs");
+  EXPECT_EQ(json.at("metrics").at("top1_K2").get<double>(), run_top1s(json).at(1)) << json;
 }
 
 TEST_F(EvalCommand, SupervisedSingleAndMultiView) {
@@ -137,7 +186,9 @@ TEST_F(EvalCommand, SupervisedSingleAndMultiView) {
   const auto md = run("--setting supervised --config " + c + " --opts TEST.NUM_CLIP 2 TEST.NUM_CROP 3", out);
   EXPECT_NE(md.find("| 1x1 | 12 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 6 views | 12 |"), std::string::npos) << md;
-  EXPECT_NE(read(out / "results.json").find("\"views\":6"), std::string::npos);
+  const auto json = read_results(out);
+  EXPECT_EQ(json.at("runs").at(1).at("views"), 6) << json;
+  EXPECT_EQ(json.at("metrics").at("top1").get<double>(), run_top1s(json).at(1)) << json;
 }
 
 TEST_F(EvalCommand, ErrorsNameTheProblem) {

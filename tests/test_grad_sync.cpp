@@ -19,7 +19,7 @@ const std::vector<std::string> kClasses = {"red", "green", "blue"};
 class TwoRanks : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!dist::distributed_available()) GTEST_SKIP() << "built without c10d (VIFI_DISTRIBUTED=OFF)";
+    test::skip_unless_distributed();
   }
 };
 
@@ -84,8 +84,8 @@ std::pair<torch::Tensor, torch::Tensor> colour_clips(int64_t n) {
   return {video, label};
 }
 
-train::Config equivalence_config(int64_t accumulation) {
-  train::Config c;
+vifi::Config equivalence_config(int64_t accumulation) {
+  vifi::Config c;
   c.model.arch = "vifi-tiny";
   c.data.input_size = 32;
   c.data.num_frames = 2;
@@ -108,10 +108,10 @@ std::vector<torch::Tensor> trained_parameters(train::Trainer& trainer) {
 }
 
 // One rank x batch 2b over all clips, in order.
-std::vector<torch::Tensor> train_single(const train::Config& config, const torch::Tensor& video,
+std::vector<torch::Tensor> train_single(const vifi::Config& config, const torch::Tensor& video,
                                         const torch::Tensor& label, int64_t b) {
-  train::TensorBatchSource data(video, label, 2 * b, false, 0);
-  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, false, {}});
+  vifi::TensorBatchSource data(video, label, 2 * b, false, 0);
+  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
   trainer.fit();
   return trained_parameters(trainer);
 }
@@ -164,9 +164,9 @@ void expect_two_ranks_equal_one(int64_t accumulation, int64_t n, int64_t b) {
   std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kClasses, {}, 0), test::tiny_vificlip(kClasses, {}, 99)};
   test::run_ranks(2, [&](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
     auto [v, l] = half_batches(video, label, b, rank);
-    train::TensorBatchSource data(v, l, b, false, 0);
+    vifi::TensorBatchSource data(v, l, b, false, 0);
     train::TrainerOptions options;
-    options.write_outputs = false;
+    options.outputs = train::Outputs::none;
     options.process_group = g;
     train::Trainer trainer(config, models[static_cast<size_t>(rank)], data, nullptr, options);
     trainer.fit();

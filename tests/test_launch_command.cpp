@@ -147,7 +147,7 @@ std::filesystem::path make_run(const std::filesystem::path& dir) {
 class Distributed : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!dist::distributed_available()) GTEST_SKIP() << "built without c10d (VIFI_DISTRIBUTED=OFF)";
+    test::skip_unless_distributed();
   }
 };
 

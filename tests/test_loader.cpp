@@ -93,9 +93,9 @@ class LoaderTest : public ::testing::Test {
     return c;
   }
 
-  static std::vector<Batch> run_epoch(VideoLoader& loader, int64_t epoch) {
+  static std::vector<ClipBatch> run_epoch(VideoLoader& loader, int64_t epoch) {
     loader.start_epoch(epoch);
-    std::vector<Batch> out;
+    std::vector<ClipBatch> out;
     while (auto b = loader.next()) out.push_back(std::move(*b));
     return out;
   }
@@ -105,7 +105,7 @@ class LoaderTest : public ::testing::Test {
 
 fs::path* LoaderTest::dir_ = nullptr;
 
-void expect_same_batches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
+void expect_same_batches(const std::vector<ClipBatch>& a, const std::vector<ClipBatch>& b) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].index, b[i].index) << "batch " << i;
@@ -160,7 +160,7 @@ TEST_F(LoaderTest, EvalClipIsTheTestPipelineOnTheSampledFrames) {
   ClipConfig cfg = clip_config();
   VideoReader reader(record.path);
   const auto frames = reader.read_frames(sample_test_indices(48, 4));
-  EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg), eval_transform(frames, cfg.eval)[0]));
+  EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(frames, cfg.eval)[0]));
   // Views: 2 clips x 3 crops, crop-major.
   cfg.num_clips = 2;
   cfg.eval.num_crops = 3;
@@ -288,7 +288,7 @@ TEST_F(LoaderTest, EvaluationReportsBadVideosInTheBatch) {
   const auto records = mixed_records();
   VideoLoader loader(records, clip_config(), loader_config(3), LoaderMode::eval);
   std::vector<int64_t> decoded;
-  std::vector<FailedSample> failed;
+  std::vector<FailedVideo> failed;
   std::vector<size_t> batch_sizes;
   for (const auto& b : run_epoch(loader, 0)) {
     EXPECT_EQ(b.video.size(0), static_cast<int64_t>(b.index.size()));
@@ -328,7 +328,7 @@ TEST_F(LoaderTest, DestroyingMidEpochDoesNotHang) {
   restarted.start_epoch(0);
   restarted.next();
   restarted.start_epoch(4);
-  std::vector<Batch> after;
+  std::vector<ClipBatch> after;
   while (auto b = restarted.next()) after.push_back(std::move(*b));
   VideoLoader fresh(good_records(), clip_config(), loader_config(1), LoaderMode::train);
   expect_same_batches(after, run_epoch(fresh, 4));
@@ -339,9 +339,9 @@ TEST_F(LoaderTest, ResumingMidEpochGivesTheRemainingBatches) {
   const auto all = run_epoch(full, 2);
   VideoLoader resumed(good_records(), clip_config(), loader_config(3), LoaderMode::train);
   resumed.start_epoch(2, 1);
-  std::vector<Batch> rest;
+  std::vector<ClipBatch> rest;
   while (auto b = resumed.next()) rest.push_back(std::move(*b));
-  expect_same_batches(rest, std::vector<Batch>(all.begin() + 1, all.end()));
+  expect_same_batches(rest, std::vector<ClipBatch>(all.begin() + 1, all.end()));
   resumed.start_epoch(2, resumed.num_batches());
   EXPECT_FALSE(resumed.next().has_value());
   EXPECT_THROW(resumed.start_epoch(2, resumed.num_batches() + 1), std::invalid_argument);
@@ -377,8 +377,14 @@ TEST_F(LoaderTest, CheckListsEveryBadVideoWithItsReason) {
   EXPECT_EQ(report.problems[2].index, 9);
   EXPECT_EQ(report.problems[3].index, 10);
   for (const auto& p : report.problems) EXPECT_FALSE(p.reason.empty());
-  options.num_classes = 2;  // labels 2 are now out of range
-  EXPECT_GT(check_videos(good_records(), options).problems.size(), 0u);
+  // With 2 classes label 2 is out of range: the good videos are labelled i % 3, so v2 and v5.
+  options.num_classes = 2;
+  const CheckReport labels = check_videos(good_records(), options);
+  EXPECT_EQ(labels.num_ok, kNumVideos - 2);
+  ASSERT_EQ(labels.problems.size(), 2u);
+  EXPECT_EQ(labels.problems[0].index, 2);
+  EXPECT_EQ(labels.problems[1].index, 5);
+  for (const auto& p : labels.problems) EXPECT_NE(p.reason.find("label 2"), std::string::npos) << p.reason;
 }
 
 TEST_F(LoaderTest, CheckCommandExitCodeAndReport) {

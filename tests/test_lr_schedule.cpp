@@ -13,8 +13,8 @@ using vifi::train::make_lr_schedule;
 const double kPi = std::acos(-1.0);
 const double kTol = 1e-18;  // LR ~1e-5: a few ulps
 
-vifi::train::TrainConfig train_config() {
-  vifi::train::TrainConfig t;
+vifi::TrainConfig train_config() {
+  vifi::TrainConfig t;
   t.lr = 2.2e-5;
   t.epochs = 30;
   t.warmup_epochs = 5;

@@ -1,10 +1,12 @@
 // train/metrics_log: reads back what the trainer writes to metrics.jsonl and names bad lines.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "support/test_paths.h"
 #include "vifi/train/metrics_log.h"
+#include "vifi/util/json.h"
 
 namespace vifi {
 namespace {
@@ -18,6 +20,30 @@ TEST(MetricsLog, ParsesTheTrainersLines) {
   const auto v = train::parse_metrics_line(R"( { "type" : "val", "epoch": 4, "acc1": 77.5 } )", "m:2");
   EXPECT_EQ(v.type, "val");
   EXPECT_DOUBLE_EQ(v.values.at("acc1"), 77.5);
+}
+
+TEST(MetricsLog, NullValuesAreAbsentNotErrors) {
+  const auto r = train::parse_metrics_line(R"({"type":"train","step":3,"loss":null,"lr":1e-05})", "m:1");
+  EXPECT_EQ(r.type, "train");
+  EXPECT_EQ(r.values.count("loss"), 0U);
+  EXPECT_DOUBLE_EQ(r.values.at("lr"), 1e-05);
+  EXPECT_DOUBLE_EQ(r.values.at("step"), 3);
+}
+
+// What the trainer does with a diverged loss: util/json writes NaN and inf as null, and the
+// reader gives back a record without that field (so curves skip the point).
+TEST(MetricsLog, NonFiniteMetricIsWrittenAsNullAndReadBackAsAbsent) {
+  const auto line = util::json_text(util::Json{{"type", "train"},
+                                               {"optimizer_step", 4},
+                                               {"loss", util::json_number(std::nan(""))},
+                                               {"frames_per_s", util::json_number(HUGE_VAL)},
+                                               {"lr", util::json_number(2.5e-06)}});
+  EXPECT_EQ(line, R"({"type":"train","optimizer_step":4,"loss":null,"frames_per_s":null,"lr":2.5e-06})");
+  const auto r = train::parse_metrics_line(line, "m:1");
+  EXPECT_EQ(r.values.count("loss"), 0U);
+  EXPECT_EQ(r.values.count("frames_per_s"), 0U);
+  EXPECT_DOUBLE_EQ(r.values.at("lr"), 2.5e-06);
+  EXPECT_TRUE(train::metric_series({r}, "train", "optimizer_step", "loss").empty());
 }
 
 TEST(MetricsLog, SeriesPicksRecordsOfOneTypeInFileOrder) {
@@ -34,12 +60,32 @@ TEST(MetricsLog, SeriesPicksRecordsOfOneTypeInFileOrder) {
   EXPECT_EQ(train::metric_series(records, "val", "epoch", "acc1").size(), 1U);
 }
 
-TEST(MetricsLog, ErrorsNameTheLine) {
+// The message of the std::runtime_error `line` throws ("" when it parses).
+std::string parse_error(const std::string& line, const std::string& source) {
   try {
-    train::parse_metrics_line(R"({"type":"train","loss":[1,2]})", "metrics.jsonl:7");
-    FAIL() << "nested value accepted";
+    train::parse_metrics_line(line, source);
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("metrics.jsonl:7"), std::string::npos) << e.what();
+    return e.what();
+  }
+  return "";
+}
+
+TEST(MetricsLog, ErrorsNameTheLine) {
+  const auto nested = parse_error(R"({"type":"train","loss":[1,2]})", "metrics.jsonl:7");
+  EXPECT_EQ(nested.rfind("metrics.jsonl:7: 'loss' holds a JSON array", 0), 0U) << nested;
+  EXPECT_NE(parse_error(R"({"type":"val","acc":{"top1":1}})", "metrics.jsonl:2").find("metrics.jsonl:2: 'acc'"),
+            std::string::npos);
+  for (const char* bad : {R"({"type":"train","loss":)", "[1,2]", R"({"loss":1} x)", "{'loss':1}"}) {
+    const auto what = parse_error(bad, "metrics.jsonl:3");
+    EXPECT_EQ(what.rfind("metrics.jsonl:3: ", 0), 0U) << bad << " -> " << what;
+  }
+  const auto dir = test::scratch_dir();
+  std::ofstream(dir / "metrics.jsonl") << R"({"type":"train","loss":1})" << "\n\n" << R"({"type":"train",)" << "\n";
+  try {
+    train::load_metrics_log((dir / "metrics.jsonl").string());
+    FAIL() << "truncated line accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.jsonl:3: "), std::string::npos) << e.what();
   }
   EXPECT_THROW(train::load_metrics_log("/nonexistent/metrics.jsonl"), std::runtime_error);
 }

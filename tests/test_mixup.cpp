@@ -8,6 +8,7 @@
 #include "vifi/train/mixup.h"
 
 namespace {
+using namespace vifi;
 using namespace vifi::train;
 
 MixupOptions options(int64_t num_classes) {

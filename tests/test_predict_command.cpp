@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "support/test_paths.h"
 #include "support/tiny_model.h"
@@ -30,15 +34,55 @@ std::string synthetic_video(const std::filesystem::path& dir) {
   return path;
 }
 
-// (label, probability) in the order the JSON lists them.
-std::vector<std::pair<std::string, double>> parse_top(const std::string& json) {
-  std::vector<std::pair<std::string, double>> top;
-  for (size_t at = json.find("\"label\":\""); at != std::string::npos; at = json.find("\"label\":\"", at + 1)) {
-    const auto begin = at + 9, end = json.find('"', begin);
-    const auto prob = json.find("\"probability\":", end) + 14;
-    top.emplace_back(json.substr(begin, end - begin), std::stod(json.substr(prob)));
+// The object `predict --json` prints: the output's line that starts with {"videos" (run_vifi
+// also captures the log on stderr). Null when there is none; a parse error throws.
+nlohmann::json predict_json(const std::string& output) {
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("{\"videos\"", 0) == 0) return nlohmann::json::parse(line);
+  return nullptr;
+}
+
+// (label, probability) of the only video, in the order the JSON lists them, after checking the
+// JSON's shape: one video named `video`, no error, the labels exactly `labels` (all of them: the
+// callers' --topk covers every label, so the softmax probabilities sum to 1).
+std::vector<std::pair<std::string, double>> parse_top(const std::string& output, const std::string& video,
+                                                      std::vector<std::string> labels) {
+  const auto json = predict_json(output);
+  if (!json.is_object() || json.at("videos").size() != 1) {
+    ADD_FAILURE() << "expected one line {\"videos\":[one video]}:\n" << output;
+    return {};
   }
+  const auto& entry = json.at("videos").at(0);
+  EXPECT_EQ(entry.at("video"), video);
+  EXPECT_FALSE(entry.contains("error")) << output;
+  std::vector<std::pair<std::string, double>> top;
+  std::vector<std::string> listed;
+  double sum = 0;
+  for (const auto& t : entry.at("top")) {
+    top.emplace_back(t.at("label").get<std::string>(), t.at("probability").get<double>());
+    listed.push_back(top.back().first);
+    sum += top.back().second;
+  }
+  std::sort(listed.begin(), listed.end());
+  std::sort(labels.begin(), labels.end());
+  EXPECT_EQ(listed, labels) << output;
+  EXPECT_NEAR(sum, 1.0, 1e-5) << output;
   return top;
+}
+
+// The clip-tiny model's class probabilities for `video` read as `vifi predict` reads it: [C].
+torch::Tensor reference_probabilities(const std::string& video, const std::vector<std::string>& labels,
+                                      int64_t frames) {
+  c10::InferenceMode inference;
+  model::ViFiCLIP model(model::load_clip(fixture("clip_tiny/clip_tiny.pt")), test::shared_tokenizer(), labels,
+                        model::ViFiCLIPOptions{});
+  model->eval();
+  data::ClipConfig config;
+  config.num_frames = frames;
+  config.augment.input_size = config.eval.input_size = 32;
+  const auto clip = data::load_eval_clip({video, video, 0, 0}, config)[0];
+  return torch::softmax(model->forward(clip.unsqueeze(0)), -1)[0];
 }
 
 TEST(PredictCommand, RankingEqualsTheOrderOfTheLogits) {
@@ -52,18 +96,10 @@ TEST(PredictCommand, RankingEqualsTheOrderOfTheLogits) {
                            &out),
             0)
       << out;
-  const auto top = parse_top(out);
+  const auto top = parse_top(out, video, kLabels);
   ASSERT_EQ(top.size(), 5U) << out;
 
-  c10::InferenceMode inference;
-  model::ViFiCLIP model(model::load_clip(fixture("clip_tiny/clip_tiny.pt")), test::shared_tokenizer(), kLabels,
-                        model::ViFiCLIPOptions{});
-  model->eval();
-  data::ClipConfig config;
-  config.num_frames = 8;
-  config.augment.input_size = config.eval.input_size = 32;
-  const auto clip = data::load_eval_clip({video, video, 0, 0}, config);
-  const auto probs = torch::softmax(model->forward(clip.unsqueeze(0)), -1)[0];
+  const auto probs = reference_probabilities(video, kLabels, 8);
   const auto order = probs.argsort(0, /*descending=*/true);
   for (int64_t i = 0; i < 5; ++i) {
     const auto want = order[i].item<int64_t>();
@@ -92,17 +128,33 @@ TEST(PredictCommand, PromptCheckpointIsApplied) {
                            &out),
             0)
       << out;
-  const auto top = parse_top(out);
+  const auto top = parse_top(out, video, labels);
   ASSERT_EQ(top.size(), 3U) << out;
   c10::InferenceMode inference;
   prompted->eval();
   data::ClipConfig config;
   config.num_frames = 8;
   config.augment.input_size = config.eval.input_size = 32;
-  const auto probs = torch::softmax(prompted->forward(data::load_eval_clip({video, video, 0, 0}, config).unsqueeze(0)), -1)[0];
+  const auto probs = torch::softmax(prompted->forward(data::load_eval_clip({video, video, 0, 0}, config)[0].unsqueeze(0)), -1)[0];
   const auto best = probs.argmax().item<int64_t>();
   EXPECT_EQ(top[0].first, labels[static_cast<size_t>(best)]);
   EXPECT_NEAR(top[0].second, probs[best].item<double>(), 1e-5);
+}
+
+// (label, percent) of the text output's ranked lines ("  1.  45.3%  run") after the line naming
+// `video`, up to the next video's line.
+std::vector<std::pair<std::string, double>> parse_text_top(const std::string& out, const std::string& video) {
+  std::vector<std::pair<std::string, double>> top;
+  std::istringstream in(out.substr(std::min(out.size(), out.find(video + "\n"))));
+  std::string line;
+  std::getline(in, line);  // the video
+  while (std::getline(in, line)) {
+    const auto dot = line.find(". "), percent = line.find("%  ");
+    if (line.rfind("  ", 0) != 0 || dot == std::string::npos || percent == std::string::npos) break;
+    EXPECT_EQ(std::stoi(line.substr(2, dot - 2)), static_cast<int>(top.size()) + 1) << line;
+    top.emplace_back(line.substr(percent + 3), std::stod(line.substr(dot + 2, percent - dot - 2)));
+  }
+  return top;
 }
 
 TEST(PredictCommand, TextOutputListsTopKAndLabelFileWorks) {
@@ -115,9 +167,19 @@ TEST(PredictCommand, TextOutputListsTopKAndLabelFileWorks) {
                            &out),
             0)
       << out;
-  EXPECT_NE(out.find("  1. "), std::string::npos) << out;
-  EXPECT_NE(out.find("  2. "), std::string::npos) << out;
+  const auto top = parse_text_top(out, video);
+  ASSERT_EQ(top.size(), 2U) << out;
   EXPECT_EQ(out.find("  3. "), std::string::npos) << out;
+  // The names are the label file's, ranked as the model's probabilities rank them.
+  const std::vector<std::string> labels{"run", "jump", "swim"};
+  const auto probs = reference_probabilities(video, labels, 4);
+  const auto order = probs.argsort(0, /*descending=*/true);
+  for (size_t i = 0; i < top.size(); ++i) {
+    const auto want = order[static_cast<int64_t>(i)].item<int64_t>();
+    EXPECT_EQ(top[i].first, labels[static_cast<size_t>(want)]) << "rank " << i + 1 << "\n" << out;
+    EXPECT_NEAR(top[i].second, 100.0 * probs[want].item<double>(), 0.05 + 1e-6) << out;
+  }
+  EXPECT_NE(top[0].first, top[1].first) << out;
 }
 
 TEST(PredictCommand, UnreadableVideoIsNamedAndOthersStillPredicted) {
@@ -132,6 +194,13 @@ TEST(PredictCommand, UnreadableVideoIsNamedAndOthersStillPredicted) {
   EXPECT_NE(out.find("broken.mp4: cannot open"), std::string::npos) << out;
   EXPECT_NE(out.find("1 of 2 videos could not be read"), std::string::npos) << out;
   EXPECT_NE(out.find("clip.avi\n  1. "), std::string::npos) << out;
+  // The readable video ranks both given labels, each once, and nothing else.
+  const auto top = parse_text_top(out, video);
+  ASSERT_EQ(top.size(), 2U) << out;
+  std::set<std::string> names{top[0].first, top[1].first};
+  EXPECT_EQ(names, (std::set<std::string>{"a", "b"})) << out;
+  EXPECT_NEAR(top[0].second + top[1].second, 100.0, 0.1) << out;
+  EXPECT_GE(top[0].second, top[1].second) << out;
 }
 
 TEST(PredictCommand, EmptyLabelListIsRefused) {

@@ -1,4 +1,4 @@
-// dist/torchrun_env, dist/process_group and dist/eval_reduce: torchrun's variables and their
+// dist/torchrun_env, dist/process_group and eval::merge_over_ranks: torchrun's variables and their
 // errors, c10d collectives between two ranks over loopback Gloo, evaluation over an odd-sized set
 // counting every sample once, and the rendezvous timeout when a peer never arrives.
 #include <gtest/gtest.h>
@@ -8,8 +8,6 @@
 
 #include "support/ranks.h"
 #include "support/tiny_model.h"
-#include "vifi/data/sharding.h"
-#include "vifi/dist/eval_reduce.h"
 #include "vifi/dist/process_group.h"
 #include "vifi/dist/torchrun_env.h"
 #include "vifi/eval/evaluator.h"
@@ -76,7 +74,7 @@ TEST(TorchrunEnv, InconsistentOrMissingVariablesNameWhatIsWrong) {
 class TwoRanks : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!dist::distributed_available()) GTEST_SKIP() << "built without c10d (VIFI_DISTRIBUTED=OFF)";
+    test::skip_unless_distributed();
   }
 };
 
@@ -104,20 +102,21 @@ TEST_F(TwoRanks, AllReduceBroadcastAndGatherAgree) {
 TEST_F(TwoRanks, EvaluationOverAnOddSizedSetCountsEachSampleOnce) {
   const std::vector<std::string> classes = {"red", "green", "blue"};
   torch::manual_seed(1);
-  const auto video = torch::randn({7, 2, 3, 32, 32});
+  const auto video = torch::randn({7, 1, 2, 3, 32, 32});  // [N,V,T,3,H,W], one view
   const auto label = torch::tensor({0, 1, 2, 0, 1, 2, 0}, torch::kLong);
   auto model = test::tiny_vificlip(classes);
-  train::TensorBatchSource all(video, label, 2, false, 0);
+  vifi::TensorBatchSource all(video, label, 2, false, 0);
   const auto single = eval::evaluate(model, all, {});
   ASSERT_EQ(single.counts.total(), 7);
   // Built here, not in the rank threads: they would share (and race on) the global generator.
   std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(classes), test::tiny_vificlip(classes)};
   test::run_ranks(2, [&](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
     auto& m = models[static_cast<size_t>(rank)];
-    const auto shard = data::eval_shard(7, rank, 2);
-    const auto idx = torch::tensor(shard, torch::kLong);
-    train::TensorBatchSource mine(video.index_select(0, idx), label.index_select(0, idx), 2, false, 0);
-    const auto merged = eval::evaluate(m, mine, {torch::kCPU, {}, g.get()});
+    const auto idx = torch::arange(rank, 7, 2, torch::kLong);  // the eval shard: rank, rank + W, ...
+    vifi::TensorBatchSource mine(video.index_select(0, idx), label.index_select(0, idx), 2, false, 0);
+    eval::EvalOptions options;
+    options.group = g.get();
+    const auto merged = eval::evaluate(m, mine, options);
     EXPECT_EQ(merged.counts.total(), 7);
     EXPECT_EQ(merged.counts.top1_correct(), single.counts.top1_correct());
     EXPECT_TRUE(torch::equal(merged.counts.confusion(), single.counts.confusion()));
@@ -128,7 +127,7 @@ TEST_F(TwoRanks, FailedVideoListsAreConcatenatedInRankOrder) {
   test::run_ranks(2, [](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
     eval::EvalResult local{eval::ClassificationCounts(2), {}, rank == 0 ? 3 : 1};
     if (rank == 1) local.failed = {{5, "odd: name\n with 12:colons", "bad header"}, {7, "b.mp4", ""}};
-    const auto merged = dist::all_reduce_eval(local, *g);
+    const auto merged = eval::merge_over_ranks(local, *g);
     ASSERT_EQ(merged.failed.size(), 2u);
     EXPECT_EQ(merged.failed[0].index, 5);
     EXPECT_EQ(merged.failed[0].path, "odd: name\n with 12:colons");

@@ -168,7 +168,7 @@ TEST(PromptLearner, OnlyPromptsTrainAndTheFrozenCLIPStaysBitwiseUnchanged) {
   for (const auto& [key, value] : util::module_state(*m))
     if (key.rfind("prompt_learner.", 0) != 0) frozen[key] = value.clone();
   const auto before = m->prompt_learner()->text_ctx.clone();
-  train::TrainConfig tc;
+  vifi::TrainConfig tc;
   tc.lr = 1e-2;
   tc.weight_decay = 0.1;
   auto params = train::trainable_parameters(*m);
@@ -278,7 +278,7 @@ TEST(PromptLearner, LearnedPromptsBeatTheFrozenModelWithoutPrompts) {
   const auto [train_video, train_labels] = colour_clips(8);
   const auto [val_video, val_labels] = colour_clips(8);
   const double frozen = accuracy(plain, val_video, val_labels);
-  train::TrainConfig tc;
+  vifi::TrainConfig tc;
   tc.lr = 5e-2;
   auto optimizer = train::make_adamw(train::trainable_parameters(*m), tc);
   for (int step = 0; step < 60; ++step) {

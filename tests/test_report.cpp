@@ -1,7 +1,9 @@
 // eval/report: the CSVs, the Markdown table, results.json and the files written, on known counts.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "support/test_paths.h"
@@ -39,13 +41,38 @@ TEST(Report, PerClassAndConfusionCsvNameTheClasses) {
 TEST(Report, MarkdownAndJson) {
   eval::Summary s{"zeroshot", {{"top1_mean", 60.0}}, {{"split", "top-1"}, {{"split1", "60.0"}}}, {known_run()}};
   EXPECT_EQ(eval::markdown_table(s.table), "| split | top-1 |\n|---|---|\n| split1 | 60.0 |\n");
-  const auto json = eval::results_json(s);
-  EXPECT_NE(json.find("\"setting\":\"zeroshot\""), std::string::npos) << json;
-  EXPECT_NE(json.find("\"top1_mean\":60"), std::string::npos) << json;
-  EXPECT_NE(json.find("\"videos\":5,\"views\":1,\"top1\":60,\"top5\":100"), std::string::npos) << json;
-  EXPECT_NE(json.find("{\"path\":\"/data/bad.avi\",\"reason\":\"no frames\"}"), std::string::npos) << json;
+  const auto text = eval::results_json(s);
+  const auto json = nlohmann::json::parse(text);
+  EXPECT_EQ(json.at("setting"), "zeroshot") << text;
+  EXPECT_EQ(json.at("metrics"), (nlohmann::json{{"top1_mean", 60.0}})) << text;
+  ASSERT_EQ(json.at("runs").size(), 1U) << text;
+  const auto& run = json.at("runs")[0];
+  EXPECT_EQ(run.at("name"), "split1");
+  EXPECT_EQ(run.at("list"), "/data/val.txt");
+  EXPECT_EQ(run.at("classes"), 3);
+  EXPECT_EQ(run.at("videos"), 5);
+  EXPECT_EQ(run.at("views"), 1);
+  EXPECT_DOUBLE_EQ(run.at("top1").get<double>(), 60.0);
+  EXPECT_DOUBLE_EQ(run.at("top5").get<double>(), 100.0);
+  EXPECT_EQ(run.at("failed"), (nlohmann::json::array({{{"path", "/data/bad.avi"}, {"reason", "no frames"}}}))) << text;
+  EXPECT_NE(text.find("\n  \"runs\": ["), std::string::npos) << "indented for people too:\n" << text;
   EXPECT_NE(eval::results_markdown(s).find("split1: 1 videos failed to decode"), std::string::npos);
   EXPECT_EQ(eval::format_mean_std(51.25, 0.04), "51.2 ± 0.0");  // %.1f rounds half to even in binary
+}
+
+// JSON has no NaN: a non-finite metric is written as null and the file still parses. Names that
+// are not UTF-8 are written with U+FFFD, not thrown on.
+TEST(Report, NonFiniteNumbersAreNullAndTextIsEscaped) {
+  auto run = known_run();
+  run.name = "say \"hi\"\t\\";
+  run.list_file = std::string("/data/caf\xe9.txt");  // Latin-1, not UTF-8
+  const eval::Summary s{"zeroshot", {{"top1_mean", 60.0}, {"top1_std", std::nan("")}, {"hm", INFINITY}}, {}, {run}};
+  const auto json = nlohmann::json::parse(eval::results_json(s));
+  EXPECT_DOUBLE_EQ(json.at("metrics").at("top1_mean").get<double>(), 60.0);
+  EXPECT_TRUE(json.at("metrics").at("top1_std").is_null());
+  EXPECT_TRUE(json.at("metrics").at("hm").is_null());
+  EXPECT_EQ(json.at("runs")[0].at("name"), "say \"hi\"\t\\");
+  EXPECT_EQ(json.at("runs")[0].at("list"), "/data/caf\xef\xbf\xbd.txt");
 }
 
 TEST(Report, WritesEveryFile) {
@@ -55,6 +82,7 @@ TEST(Report, WritesEveryFile) {
   for (const char* f : {"results.json", "results.md", "split1.per_class.csv", "split1.confusion.csv", "split1.failed.txt"})
     EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;
   EXPECT_EQ(read(dir / "split1.failed.txt"), "/data/bad.avi\tno frames\n");
+  EXPECT_EQ(nlohmann::json::parse(read(dir / "results.json")).at("setting"), "fewshot");
 }
 
 }  // namespace

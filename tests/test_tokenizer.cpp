@@ -188,12 +188,6 @@ TEST(Tokenizer, DefaultPathHonoursEnvironment) {
   EXPECT_NE(clip::default_bpe_path().find("clip_bpe/bpe_simple_vocab_16e6.txt.gz"), std::string::npos);
 }
 
-TEST(TokenizeCommand, PrintsOneLineOfIdsPerText) {
-  std::string out;
-  ASSERT_EQ(test::run_vifi("tokenize 'a photo of a dog.' 'Hello,   World!!'", &out), 0) << out;
-  EXPECT_EQ(out, "49406 320 1125 539 320 1929 269 49407\n49406 3306 267 1002 748 49407\n");
-}
-
 // Template for the next case: a text, and the ids clip.tokenize gives for it (from Python:
 // `clip.tokenize([text])[0]` up to and including 49407).
 // TEST(Tokenizer, MyCase) {

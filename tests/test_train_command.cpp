@@ -2,11 +2,14 @@
 // checkpoints, metrics and the resolved config, resumes, evaluates, and reports config errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "support/synthetic_run.h"
 #include "support/test_paths.h"
 #include "vifi/data/synthetic.h"
+#include "vifi/model/weights.h"
 #include "vifi/train/checkpoint.h"
 
 namespace vifi {
@@ -26,6 +29,38 @@ int count_lines(const std::filesystem::path& file, const std::string& needle) {
   return n;
 }
 
+// NaN for a missing or null field (a non-finite value is written as null), so checks fail on those.
+double number_or_nan(const nlohmann::json& record, const char* key) {
+  return record.contains(key) && record.at(key).is_number() ? record.at(key).get<double>() : std::nan("");
+}
+
+// Every line of a run's metrics.jsonl parses as a JSON object with a "type"; train lines carry a
+// finite loss, val lines a top-1 in [0, 100]. Returns the number of lines.
+int check_metrics_lines(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  int n = 0;
+  for (std::string line; std::getline(in, line); ++n) {
+    SCOPED_TRACE(file.string() + ":" + std::to_string(n + 1) + ": " + line);
+    nlohmann::json record;
+    EXPECT_NO_THROW(record = nlohmann::json::parse(line));
+    if (!record.is_object() || !record.contains("type") || !record.at("type").is_string()) {
+      ADD_FAILURE() << "not an object with a string \"type\"";
+      continue;
+    }
+    const auto type = record.at("type").get<std::string>();
+    if (type == "train") {
+      EXPECT_TRUE(std::isfinite(number_or_nan(record, "loss")));
+      EXPECT_TRUE(std::isfinite(number_or_nan(record, "lr")));
+    } else if (type == "val") {
+      const double acc1 = number_or_nan(record, "acc1");
+      EXPECT_TRUE(acc1 >= 0.0 && acc1 <= 100.0) << acc1;
+    } else {
+      ADD_FAILURE() << "unknown type";
+    }
+  }
+  return n;
+}
+
 TEST(TrainCommand, TrainsResumesAndEvaluates) {
   const auto dir = test::scratch_dir();
   const auto config = make_run(dir);
@@ -37,6 +72,7 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
     EXPECT_TRUE(std::filesystem::exists(out / f)) << f << "\n" << log;
   EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"val\""), 2);
   EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"train\""), 2 * 3);  // 3 batches per epoch, PRINT_FREQ 1
+  EXPECT_EQ(check_metrics_lines(out / "metrics.jsonl"), 2 + 2 * 3);
   // The same scalars as TensorBoard events (format checked in test_tensorboard): loss, lr, acc1, acc5.
   int event_files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(out))
@@ -46,15 +82,29 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
   EXPECT_NE(log.find("frames/s"), std::string::npos);
   EXPECT_EQ(train::read_checkpoint_progress((out / "ckpt_epoch_1.pth").string()).epoch, 2);
 
-  // Resuming from the first epoch runs only the second one.
+  // Resuming from the first epoch runs only the second one, and ends on the same weights as the
+  // uninterrupted run (same config, same thread count: optimiser state, schedule, data order and
+  // the MIXUP draws all carry over).
   const auto out2 = dir / "out2";
   ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out2.string() + " --resume " +
-                               (out / "ckpt_epoch_0.pth").string(),
+                               (out / "ckpt_epoch_0.pth").string() + " --threads 1",
                            &log),
             0)
       << log;
   EXPECT_NE(log.find("resumed from"), std::string::npos);
   EXPECT_EQ(count_lines(out2 / "metrics.jsonl", "\"type\":\"val\""), 1);
+  EXPECT_EQ(check_metrics_lines(out2 / "metrics.jsonl"), 1 + 3);
+  const auto straight = model::read_vifi_checkpoint_model((out / "ckpt_epoch_1.pth").string());
+  const auto resumed = model::read_vifi_checkpoint_model((out2 / "ckpt_epoch_1.pth").string());
+  const auto after_first = model::read_vifi_checkpoint_model((out / "ckpt_epoch_0.pth").string());
+  ASSERT_EQ(resumed.size(), straight.size());
+  ASSERT_GT(straight.count("visual.conv1.weight"), 0u);
+  for (const auto& [name, weight] : straight) {
+    ASSERT_TRUE(resumed.count(name)) << name;
+    EXPECT_TRUE(torch::allclose(resumed.at(name), weight, 0.0, 1e-6)) << name;
+  }
+  // The second epoch did train (the comparison above is not between two untouched copies).
+  EXPECT_FALSE(torch::equal(straight.at("visual.conv1.weight"), after_first.at("visual.conv1.weight")));
 
   // --only-test evaluates a checkpoint on DATA.VAL_FILE.
   ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out2.string() + " --only-test --resume " +

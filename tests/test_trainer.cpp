@@ -5,7 +5,9 @@
 
 #include "support/test_paths.h"
 #include "support/tiny_model.h"
+#include "vifi/model/weights.h"
 #include "vifi/train/checkpoint.h"
+#include "vifi/train/losses.h"
 #include "vifi/train/optimizer.h"
 #include "vifi/train/trainer.h"
 #include "vifi/util/interrupt.h"
@@ -29,8 +31,8 @@ std::pair<torch::Tensor, torch::Tensor> colour_clips(int64_t per_class) {
   return {torch::stack(videos), torch::stack(labels)};
 }
 
-train::Config tiny_config(const std::filesystem::path& out, int64_t epochs) {
-  train::Config c;
+vifi::Config tiny_config(const std::filesystem::path& out, int64_t epochs) {
+  vifi::Config c;
   c.model.arch = "vifi-tiny";
   c.data.input_size = 32;
   c.data.num_frames = 2;
@@ -60,7 +62,7 @@ void expect_bitwise_equal(const std::map<std::string, torch::Tensor>& a, const s
 }
 
 // Requests an interrupt when the given batch of the given epoch is handed out (Ctrl-C mid-epoch).
-class InterruptingSource : public train::TensorBatchSource {
+class InterruptingSource : public vifi::TensorBatchSource {
  public:
   InterruptingSource(torch::Tensor v, torch::Tensor l, int64_t bs, uint64_t seed, int64_t epoch, int64_t batch)
       : TensorBatchSource(v, l, bs, true, seed), epoch_(epoch), batch_(batch) {}
@@ -69,7 +71,7 @@ class InterruptingSource : public train::TensorBatchSource {
     served_ = skip;
     TensorBatchSource::start_epoch(epoch, skip);
   }
-  std::optional<train::ClipBatch> next() override {
+  std::optional<vifi::ClipBatch> next() override {
     if (current_epoch_ == epoch_ && served_ == batch_) util::request_interrupt();
     ++served_;
     return TensorBatchSource::next();
@@ -82,13 +84,13 @@ class InterruptingSource : public train::TensorBatchSource {
 TEST(Trainer, LossFallsAndAccuracyBeatsChance) {
   auto dir = test::scratch_dir();
   auto [video, label] = colour_clips(8);
-  train::TensorBatchSource data(video, label, 4, true, 1);
-  train::TensorBatchSource val(video, label, 5, false, 0);
+  vifi::TensorBatchSource data(video, label, 4, true, 1);
+  vifi::TensorBatchSource val(video.unsqueeze(1), label, 5, false, 0);  // evaluation: [N,V=1,T,...]
   auto config = tiny_config(dir, 6);
   config.aug.mixup = 0;
   std::vector<train::EpochSummary> epochs;
   train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, &val,
-                         {torch::kCPU, false, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
+                         {torch::kCPU, train::Outputs::none, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
   trainer.fit();
   ASSERT_EQ(epochs.size(), 6u);
   EXPECT_LT(epochs.back().mean_loss, 0.5 * epochs.front().mean_loss);
@@ -100,10 +102,10 @@ TEST(Trainer, LossFallsAndAccuracyBeatsChance) {
 
 TEST(Trainer, AccumulationStepsOncePerGroupIncludingAShortLastGroup) {
   auto [video, label] = colour_clips(3);  // 9 clips, batch 2 -> 5 micro-batches
-  train::TensorBatchSource data(video, label, 2, true, 1);
+  vifi::TensorBatchSource data(video, label, 2, true, 1);
   auto config = tiny_config(test::scratch_dir(), 2);
   config.train.accumulation_steps = 2;
-  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, false, {}});
+  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
   EXPECT_EQ(trainer.steps_per_epoch(), 3);
   trainer.fit();
   EXPECT_EQ(trainer.progress().optimizer_steps, 6);
@@ -112,9 +114,9 @@ TEST(Trainer, AccumulationStepsOncePerGroupIncludingAShortLastGroup) {
 TEST(Trainer, ResumeFromEpochCheckpointEqualsUninterruptedRun) {
   auto [video, label] = colour_clips(4);
   auto dir_a = test::scratch_dir() / "a";
-  train::TensorBatchSource data_a(video, label, 4, true, 1);
+  vifi::TensorBatchSource data_a(video, label, 4, true, 1);
   train::Trainer a(tiny_config(dir_a, 3), test::tiny_vificlip(kClasses, {}, 11), data_a, nullptr,
-                   {torch::kCPU, true, {}});
+                   {torch::kCPU, train::Outputs::write, {}});
   a.fit();
 
   auto dir_b = test::scratch_dir() / "b";
@@ -122,18 +124,18 @@ TEST(Trainer, ResumeFromEpochCheckpointEqualsUninterruptedRun) {
   {
     auto first = config_b;
     first.train.epochs = 3;
-    train::TensorBatchSource data(video, label, 4, true, 1);
+    vifi::TensorBatchSource data(video, label, 4, true, 1);
     util::clear_interrupt();
     train::Trainer b1(first, test::tiny_vificlip(kClasses, {}, 11), data, nullptr,
-                      {torch::kCPU, true, [](const train::EpochSummary& s) {
+                      {torch::kCPU, train::Outputs::write, [](const train::EpochSummary& s) {
                          if (s.epoch == 0) util::request_interrupt();
                        }});
     EXPECT_THROW(b1.fit(), train::Interrupted);
     util::clear_interrupt();
   }
-  train::TensorBatchSource data_b(video, label, 4, true, 1);
+  vifi::TensorBatchSource data_b(video, label, 4, true, 1);
   // A different initial seed: everything must come from the checkpoint.
-  train::Trainer b2(config_b, test::tiny_vificlip(kClasses, {}, 99), data_b, nullptr, {torch::kCPU, true, {}});
+  train::Trainer b2(config_b, test::tiny_vificlip(kClasses, {}, 99), data_b, nullptr, {torch::kCPU, train::Outputs::write, {}});
   b2.resume((dir_b / "ckpt_epoch_0.pth").string());
   EXPECT_EQ(b2.progress().epoch, 1);
   b2.fit();
@@ -146,8 +148,8 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   auto config = tiny_config(test::scratch_dir() / "a", 2);
   config.train.batch_size = 2;
   config.train.accumulation_steps = 2;
-  train::TensorBatchSource data_a(video, label, 2, true, 5);
-  train::Trainer a(config, test::tiny_vificlip(kClasses, {}, 4), data_a, nullptr, {torch::kCPU, false, {}});
+  vifi::TensorBatchSource data_a(video, label, 2, true, 5);
+  train::Trainer a(config, test::tiny_vificlip(kClasses, {}, 4), data_a, nullptr, {torch::kCPU, train::Outputs::none, {}});
   a.fit();
 
   auto dir = test::scratch_dir() / "b";
@@ -156,7 +158,7 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   std::string checkpoint;
   {
     InterruptingSource data(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
-    train::Trainer b1(config, test::tiny_vificlip(kClasses, {}, 4), data, nullptr, {torch::kCPU, true, {}});
+    train::Trainer b1(config, test::tiny_vificlip(kClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
     try {
       b1.fit();
       FAIL() << "expected Interrupted";
@@ -169,8 +171,8 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   auto progress = train::read_checkpoint_progress(checkpoint);
   EXPECT_EQ(progress.epoch, 1);
   EXPECT_EQ(progress.step_in_epoch, 2);
-  train::TensorBatchSource data_b(video, label, 2, true, 5);
-  train::Trainer b2(config, test::tiny_vificlip(kClasses, {}, 8), data_b, nullptr, {torch::kCPU, false, {}});
+  vifi::TensorBatchSource data_b(video, label, 2, true, 5);
+  train::Trainer b2(config, test::tiny_vificlip(kClasses, {}, 8), data_b, nullptr, {torch::kCPU, train::Outputs::none, {}});
   b2.resume(checkpoint);
   b2.fit();
   expect_bitwise_equal(parameters(a.model()), parameters(b2.model()));
@@ -187,13 +189,13 @@ TEST(Checkpoint, HoldsModelProgressAndConfig) {
   p.config_yaml = "TRAIN:\n  EPOCHS: 10\n";
   const auto path = (dir / "ckpt.pth").string();
   train::save_checkpoint(path, *m, nullptr, p);
-  EXPECT_TRUE(train::is_vifi_checkpoint(path));
+  EXPECT_TRUE(model::is_vifi_checkpoint(path));
   auto back = train::read_checkpoint_progress(path);
   EXPECT_EQ(back.epoch, 4);
   EXPECT_EQ(back.optimizer_steps, 40);
   EXPECT_DOUBLE_EQ(back.best_acc1, 81.5);
   EXPECT_EQ(back.config_yaml, p.config_yaml);
-  auto state = train::read_checkpoint_model(path);
+  auto state = model::read_vifi_checkpoint_model(path);
   EXPECT_TRUE(torch::equal(state.at("visual.proj"), m->clip()->visual->proj));
   EXPECT_TRUE(state.count("token_embedding.weight"));
   // No temporary file is left behind.
@@ -213,7 +215,7 @@ TEST(Checkpoint, ErrorsNameTheFile) {
   }
   auto m = test::tiny_vificlip(kClasses);
   train::save_checkpoint((dir / "model_only.pth").string(), *m, nullptr, {});
-  train::TrainConfig tc;
+  vifi::TrainConfig tc;
   auto opt = train::make_adamw(train::trainable_parameters(*m), tc);
   try {
     train::load_checkpoint((dir / "model_only.pth").string(), *m, opt.get());

@@ -109,7 +109,7 @@ void check_frozen_after_steps(model::TrainableEncoders use) {
   m->train();
   std::map<std::string, torch::Tensor> before;
   for (const auto& p : m->named_parameters()) before[p.key()] = p.value().detach().clone();
-  train::TrainConfig tc;
+  vifi::TrainConfig tc;
   tc.lr = 1e-3;
   auto opt = train::make_adamw(train::trainable_parameters(*m), tc);
   auto video = torch::randn({2, 2, 3, 32, 32});
@@ -133,15 +133,52 @@ void check_frozen_after_steps(model::TrainableEncoders use) {
 TEST(ViFiCLIP, FrozenTextSideIsUnchangedInImageMode) { check_frozen_after_steps(model::TrainableEncoders::image); }
 TEST(ViFiCLIP, FrozenImageSideIsUnchangedInTextMode) { check_frozen_after_steps(model::TrainableEncoders::text); }
 
+// CLIP's text tower run by hand on the model's prompts, bypassing text_features().
+torch::Tensor uncached_text_features(model::ViFiCLIP& m) {
+  torch::NoGradGuard no_grad;
+  return m->clip()->encode_text(test::shared_tokenizer()->tokenize(m->prompts()));
+}
+
 TEST(ViFiCLIP, CachedTextFeaturesEqualFreshOnesWhenTextIsFrozen) {
   model::ViFiCLIPOptions o;
   o.use = model::TrainableEncoders::image;
   auto m = test::tiny_vificlip(kClasses, o);
-  auto first = m->text_features();
+  const auto first = m->text_features();  // [C,D]
   EXPECT_FALSE(first.requires_grad());
-  EXPECT_TRUE(torch::equal(first, m->text_features()));
+  EXPECT_TRUE(torch::allclose(first, uncached_text_features(m), 1e-6, 1e-7));
+  // Served from the cache: the same storage again, and an in-place change to a frozen text
+  // weight is not seen until the cache is cleared.
+  EXPECT_EQ(m->text_features().data_ptr(), first.data_ptr());
+  {
+    torch::NoGradGuard no_grad;
+    m->clip()->text_projection.mul_(2.0);
+  }
+  EXPECT_EQ(m->text_features().data_ptr(), first.data_ptr());
+  const auto doubled = uncached_text_features(m);
+  EXPECT_TRUE(torch::allclose(doubled, 2.0 * first, 1e-6, 1e-7));
+  m->clear_text_cache();
+  EXPECT_TRUE(torch::allclose(m->text_features(), doubled, 1e-6, 1e-7));
+  // Results under InferenceMode are never cached (they could not enter a training graph).
+  {
+    c10::InferenceMode inference;
+    const auto a = m->text_features(), b = m->text_features();
+    EXPECT_NE(a.data_ptr(), b.data_ptr());
+  }
+  // A new class set replaces the cached features.
   m->set_class_names({"golf", "archery"});
   EXPECT_EQ(m->text_features().size(0), 2);
+  EXPECT_TRUE(torch::allclose(m->text_features(), uncached_text_features(m), 1e-6, 1e-7));
+}
+
+TEST(ViFiCLIP, TextFeaturesAreRecomputedWhileTheTextSideTrains) {
+  auto m = test::tiny_vificlip(kClasses);  // `both`: the text tower trains
+  const auto first = m->text_features();
+  EXPECT_TRUE(first.requires_grad());
+  {
+    torch::NoGradGuard no_grad;
+    m->clip()->text_projection.mul_(2.0);
+  }
+  EXPECT_TRUE(torch::allclose(m->text_features(), 2.0 * first.detach(), 1e-6, 1e-7));
 }
 
 }  // namespace

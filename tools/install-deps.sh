@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake g++ ninja-build pkg-config zlib1g-dev
   libtorch-dev libgloo-dev libopenblas0-pthread
-  libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev
+  libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
 )

@@ -7,6 +7,7 @@
 
 #include "runtime.h"
 #include "vifi/clip/clip.h"
+#include "vifi/model/vificlip.h"
 #include "vifi/train/optimizer.h"
 
 namespace vifi::bench {
@@ -44,9 +45,7 @@ BenchModel make_bench_model(const ModelBenchOptions& o, const torch::Device& dev
 }
 
 torch::Tensor video_embeddings(BenchModel& m) {  // [B,T,3,R,R] -> [B,D]
-  const auto b = m.video.size(0), t = m.video.size(1);
-  auto frames = m.video.flatten(0, 1);
-  return m.model->encode_image(frames).view({b, t, -1}).mean(1);
+  return model::ViFiCLIPImpl::encode_video(*m.model, m.video);
 }
 
 double time_inference(BenchModel& m, const ModelBenchOptions& o, const torch::Device& device, torch::ScalarType dtype) {
@@ -61,7 +60,7 @@ double time_inference(BenchModel& m, const ModelBenchOptions& o, const torch::De
 double time_training(BenchModel& m, const ModelBenchOptions& o, const torch::Device& device, torch::ScalarType dtype) {
   m.model->train();
   const auto params = train::trainable_parameters(*m.model);
-  auto optimizer = train::make_adamw(params, train::TrainConfig{});
+  auto optimizer = train::make_adamw(params, vifi::TrainConfig{});
   auto step = [&] {
     for (auto p : params) p.mutable_grad().reset();  // set_to_none, as PyTorch 2.x's default
     torch::Tensor loss;

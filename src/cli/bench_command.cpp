@@ -7,37 +7,30 @@
 //           random-weight CLIP driven as ViFi-CLIP, its FLOP rate and the fraction of
 //           `bench gemm`; tools/bench/compare.sh sets it against tools/bench/reference.py.
 //   gemm    the device's square-GEMM rate, the ceiling for `model`.
-// The threaded data loader (data/loader, with transforms) plugs in as another row of the
-// loader table. `model` and `gemm` live in vifi_core (vifi/bench) so the core-only `vifi_bench`
-// executable runs the same code.
-#include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <chrono>
+// With --config, the threaded data loader (data/loader, with transforms) plugs in as another
+// row of the loader table. This file maps flags to runs and prints the tables: the loader
+// measurements live in vifi_video (data/loader_benchmark), `model` and `gemm` in vifi_core
+// (vifi/bench) so the core-only `vifi_bench` executable runs the same code.
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <sstream>
-#include <thread>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.h"
-#include "config_yaml.h"
+#include "vifi/config/config_yaml.h"
+#include "vifi/experiment/adapters.h"
 #include "vifi/data/dataset.h"
 #include "vifi/data/loader.h"
-#include "vifi/data/sampling.h"
-#include "vifi/data/video_batch_source.h"
+#include "vifi/data/loader_benchmark.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/bench/gemm_benchmark.h"
 #include "vifi/bench/model_benchmark.h"
-#include "vifi/util/logging.h"
 
 namespace vifi::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct LoaderBenchOptions {
   std::string config;  // run config: DATA.TRAIN_FILE under DATA.ROOT, and its transforms
@@ -48,84 +41,6 @@ struct LoaderBenchOptions {
   int repeat = 3;
 };
 
-bool is_video_file(const fs::path& p) {
-  static const std::vector<std::string> kExtensions = {".avi", ".mp4", ".webm", ".mkv", ".mov", ".m4v"};
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
-}
-
-// Every video under a directory, or the first field of each line of an annotation list.
-std::vector<std::string> find_videos(const std::string& videos, const std::string& root) {
-  std::vector<std::string> paths;
-  if (fs::is_directory(videos)) {
-    for (const auto& entry : fs::recursive_directory_iterator(videos)) {
-      if (entry.is_regular_file() && is_video_file(entry.path())) paths.push_back(entry.path().string());
-    }
-    std::sort(paths.begin(), paths.end());
-  } else {
-    const std::string base = root.empty() ? fs::path(videos).parent_path().string() : root;
-    for (const auto& record : data::load_annotation_list(videos, base)) paths.push_back(record.path);
-  }
-  if (paths.empty()) throw std::runtime_error(videos + ": no videos found");
-  return paths;
-}
-
-// open: the fixed cost every clip pays (open, probe, index the packets), no decoding.
-enum class Mode { open, sparse, full };
-
-struct Measurement {
-  double seconds = 0;
-  int64_t clips = 0;
-  int64_t frames_decoded = 0;
-  int64_t seeks = 0;
-  int64_t failures = 0;
-  double clips_per_second() const { return seconds > 0 ? static_cast<double>(clips) / seconds : 0.0; }
-  double per_clip(int64_t total) const { return clips > 0 ? static_cast<double>(total) / static_cast<double>(clips) : 0.0; }
-};
-
-// One clip as the loader would fetch it: open, sample T test-mode indices, decode them.
-void decode_clip(const std::string& path, int64_t num_segments, Mode mode, Measurement& into) {
-  data::VideoReader reader(path);
-  if (mode == Mode::open) return;
-  const auto indices = data::sample_test_indices(reader.info().num_frames, num_segments);
-  const auto frames = mode == Mode::sparse ? reader.read_frames(indices) : reader.read_frames_full_decode(indices);
-  if (frames.size() != indices.size()) throw std::runtime_error(path + ": wrong number of frames returned");
-  into.frames_decoded += reader.stats().frames_decoded;
-  into.seeks += reader.stats().seeks;
-}
-
-// `repeat` passes over all videos, clips shared out to `threads` workers; wall-clock time.
-Measurement measure(const std::vector<std::string>& videos, int64_t num_segments, Mode mode, int threads, int repeat) {
-  const int64_t total = static_cast<int64_t>(videos.size()) * repeat;
-  std::atomic<int64_t> next{0};
-  std::mutex mutex;
-  Measurement result;
-  auto worker = [&] {
-    Measurement mine;
-    for (int64_t job = next++; job < total; job = next++) {
-      const std::string& path = videos[static_cast<size_t>(job) % videos.size()];
-      try {
-        decode_clip(path, num_segments, mode, mine);
-        ++mine.clips;
-      } catch (const std::exception& e) {
-        if (mine.failures++ == 0) util::log_warn("bench: " + std::string(e.what()));
-      }
-    }
-    std::lock_guard<std::mutex> lock(mutex);
-    result.clips += mine.clips;
-    result.frames_decoded += mine.frames_decoded;
-    result.seeks += mine.seeks;
-    result.failures += mine.failures;
-  };
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return result;
-}
-
 std::string describe_videos(const std::vector<std::string>& videos) {
   data::VideoReader first(videos.front());
   const auto& info = first.info();
@@ -135,53 +50,75 @@ std::string describe_videos(const std::vector<std::string>& videos) {
   return s.str();
 }
 
-void print_row(int64_t frames, const char* mode, const Measurement& m, const std::string& speedup) {
+data::DecodeMeasurement measure(const std::vector<std::string>& videos, int64_t frames, data::DecodeMode mode,
+                                const LoaderBenchOptions& o) {
+  data::DecodeBenchOptions options;
+  options.num_segments = frames;
+  options.mode = mode;
+  options.threads = o.threads;
+  options.repeat = o.repeat;
+  return data::measure_decoding(videos, options);
+}
+
+void print_row(int64_t frames, const char* mode, const data::DecodeMeasurement& m, const std::string& speedup) {
   std::printf("%-7lld %-7s %10.1f %14.1f %11.2f %9s\n", static_cast<long long>(frames), mode, m.clips_per_second(),
-              m.per_clip(m.frames_decoded), m.per_clip(m.seeks), speedup.c_str());
+              m.frames_decoded_per_clip(), m.seeks_per_clip(), speedup.c_str());
+}
+
+// Sparse and full decoding of `frames` per clip, one row each; returns the failed decodes.
+int64_t print_decode_rows(const std::vector<std::string>& videos, int64_t frames, const LoaderBenchOptions& o) {
+  const auto sparse = measure(videos, frames, data::DecodeMode::sparse, o);
+  const auto full = measure(videos, frames, data::DecodeMode::full, o);
+  char ratio[32];
+  std::snprintf(ratio, sizeof(ratio), "%.1fx", full.clips_per_second() > 0 ? sparse.clips_per_second() / full.clips_per_second() : 0.0);
+  print_row(frames, "sparse", sparse, ratio);
+  print_row(frames, "full", full, "1.0x");
+  return sparse.failures + full.failures;
 }
 
 // The whole training input pipeline (data/loader: sampling, sparse decoding, transforms,
-// batching) over one epoch with `threads` workers.
-void measure_training_loader(const train::Config& config, int64_t frames, int threads) {
+// batching) over one epoch with `threads` workers, set up from the run config.
+void print_training_loader_row(const vifi::Config& config, int64_t frames, int threads) {
   auto c = config;
   c.data.num_frames = frames;
   auto records = data::load_annotation_list(c.data.train_file, c.data.root);
-  auto loader_config = data::loader_config_from(c, data::LoaderMode::train, 0, 1);
-  loader_config.num_workers = threads;
-  data::VideoLoader loader(records, data::clip_config_from(c), loader_config, data::LoaderMode::train);
-  const auto start = std::chrono::steady_clock::now();
-  loader.start_epoch(0);
-  int64_t clips = 0;
-  while (auto batch = loader.next()) clips += batch->label.size(0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto loader = experiment::loader_config(c, data::LoaderMode::train, experiment::Placement{});
+  loader.num_workers = threads;
+  const auto result = data::measure_training_loader(std::move(records), experiment::clip_config(c), loader);
   std::printf("%-7lld %-7s %10.1f   (threaded loader with transforms to %lldx%lld, batch %lld)\n",
-              static_cast<long long>(frames), "loader", seconds > 0 ? clips / seconds : 0.0,
+              static_cast<long long>(frames), "loader", result.clips_per_second(),
               static_cast<long long>(c.data.input_size), static_cast<long long>(c.data.input_size),
               static_cast<long long>(c.train.batch_size));
 }
 
+void print_open_cost(const std::vector<std::string>& videos, const LoaderBenchOptions& o) {
+  const auto open = measure(videos, 1, data::DecodeMode::open, o);
+  std::printf("opening and indexing alone (the fixed cost inside both modes): %.1f clips/s, %.2f ms per clip\n",
+              open.clips_per_second(), open.worker_ms_per_clip());
+}
+
+// --config benchmarks DATA.TRAIN_FILE under DATA.ROOT; otherwise --videos (and --root).
+data::VideoSearch video_search(const std::optional<vifi::Config>& config, const LoaderBenchOptions& o) {
+  data::VideoSearch search;
+  search.videos = config ? config->data.train_file : o.videos;
+  search.root = config ? config->data.root : o.root;
+  return search;
+}
+
 void run_loader_bench(const LoaderBenchOptions& o) {
-  std::optional<train::Config> config;
+  std::optional<vifi::Config> config;
   if (!o.config.empty()) config = load_config(o.config);
   if (!config && o.videos.empty()) throw std::runtime_error("bench loader: give --config or --videos");
-  const auto videos = config ? find_videos(config->data.train_file, config->data.root) : find_videos(o.videos, o.root);
+  const auto videos = data::find_videos(video_search(config, o));
   std::printf("bench loader: %s; %d pass(es), %d thread(s); decoding only (no transforms)\n",
               describe_videos(videos).c_str(), o.repeat, o.threads);
   std::printf("%-7s %-7s %10s %14s %11s %9s\n", "frames", "mode", "clips/s", "decoded/clip", "seeks/clip", "speed-up");
   int64_t failures = 0;
   for (int64_t t : o.frames) {
-    const Measurement sparse = measure(videos, t, Mode::sparse, o.threads, o.repeat);
-    const Measurement full = measure(videos, t, Mode::full, o.threads, o.repeat);
-    char ratio[32];
-    std::snprintf(ratio, sizeof(ratio), "%.1fx", full.clips_per_second() > 0 ? sparse.clips_per_second() / full.clips_per_second() : 0.0);
-    print_row(t, "sparse", sparse, ratio);
-    print_row(t, "full", full, "1.0x");
-    if (config) measure_training_loader(*config, t, o.threads);
-    failures += sparse.failures + full.failures;
+    failures += print_decode_rows(videos, t, o);
+    if (config) print_training_loader_row(*config, t, o.threads);
   }
-  const Measurement open = measure(videos, 1, Mode::open, o.threads, o.repeat);
-  std::printf("opening and indexing alone (the fixed cost inside both modes): %.1f clips/s, %.2f ms per clip\n",
-              open.clips_per_second(), open.clips > 0 ? 1000.0 * open.seconds * o.threads / static_cast<double>(open.clips) : 0.0);
+  print_open_cost(videos, o);
   if (failures > 0) {
     std::printf("%lld clip decodes failed (first reason logged above); they are not counted\n", static_cast<long long>(failures));
   }

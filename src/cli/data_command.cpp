@@ -7,7 +7,7 @@
 #include <string>
 
 #include "commands.h"
-#include "config_yaml.h"
+#include "vifi/config/config_yaml.h"
 #include "vifi/data/check.h"
 #include "vifi/data/dataset.h"
 #include "vifi/data/labels.h"

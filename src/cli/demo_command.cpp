@@ -8,10 +8,10 @@
 #include <sstream>
 
 #include "commands.h"
-#include "config_yaml.h"
-#include "experiment.h"
+#include "vifi/config/config_yaml.h"
+#include "vifi/experiment/components.h"
 #include "vifi/data/synthetic.h"
-#include "vifi/train/trainer.h"
+#include "vifi/experiment/training_job.h"
 #include "vifi/util/atomic_file.h"
 #include "vifi/util/logging.h"
 
@@ -60,7 +60,7 @@ void print_table(const eval::EvalResult& before, const eval::EvalResult& after, 
 }
 
 int run_demo(const DemoOptions& o) {
-  set_threads(o.threads);
+  experiment::set_threads(o.threads);
   const auto root = std::filesystem::absolute(o.out);
   std::filesystem::create_directories(root);
   data::SyntheticDatasetSpec spec;
@@ -74,21 +74,19 @@ int run_demo(const DemoOptions& o) {
   const auto config_path = (root / "demo.yaml").string();
   util::write_file_atomic(config_path, demo_yaml(o));
 
-  auto config = load_config(config_path);
-  add_log_file(config.output, 0);
-  torch::manual_seed(static_cast<uint64_t>(config.seed));
-  const auto device = pick_device();
-  auto model = build_model(config, load_class_names(config));
-  auto train_data = make_batch_source(config, config.data.train_file, data::LoaderMode::train);
-  auto val = make_batch_source(config, config.data.val_file, data::LoaderMode::eval);
-  model->to(device);
-  const auto before = eval::evaluate(model, *val, {device, {}});
-  util::log_info("before fine-tuning: top-1 " + std::to_string(before.counts.top1()) + "%");
+  const auto config = load_config(config_path);
+  experiment::add_log_file(config.output, 0);
+  auto model = experiment::build_model(config, experiment::load_class_names(config));
+  const auto before = experiment::evaluate_config(model, config, "before fine-tuning").result;
 
-  train::Trainer trainer(config, model, *train_data, val.get(), {device, true, {}});
-  std::optional<eval::EvalResult> after;
-  trainer.fit();
-  after = trainer.validate();
+  experiment::TrainingJob job;
+  job.name = "demo";
+  job.config = config;
+  job.validation = experiment::Validation::every_save_freq;
+  const auto outcome = experiment::run_training_job(model, job);
+  if (outcome.end == experiment::TrainingOutcome::End::interrupted) return 130;
+  const auto& after = outcome.last_validation;
+  if (!after) throw std::logic_error("demo: the last epoch was not validated");
   print_table(before, *after, o.classes, o.weights.empty() ? "(random init)" : "CLIP");
   std::cout << "checkpoint: " << config.output << "/best.pth\nmetrics:    " << config.output
             << "/metrics.jsonl\nconfig:     " << config_path << "\n";
@@ -106,7 +104,10 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--epochs", o->epochs, "training epochs")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", o->threads, "CPU threads for LibTorch (default: all cores)");
   cmd->add_option("--seed", o->seed, "seed for data and training");
-  cmd->callback([o] { run_demo(*o); });
+  cmd->callback([o] {
+    const int rc = run_demo(*o);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
 }
 
 }  // namespace vifi::cli

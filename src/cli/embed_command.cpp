@@ -10,6 +10,7 @@
 #include "video_inference.h"
 #include "vifi/data/dataset.h"
 #include "vifi/eval/tsne.h"
+#include "vifi/model/vificlip.h"
 #include "vifi/model/weights.h"
 #include "vifi/clip/tokenizer.h"
 #include "vifi/util/logging.h"
@@ -62,10 +63,12 @@ torch::Tensor load_images(const std::string& path, int64_t dims, int64_t resolut
   return t;
 }
 
-// Temporal pooling of frame embeddings, as ViFi-CLIP's embedding fusion: [B,T,3,R,R] -> [B,D].
+// Video embeddings by ViFi-CLIP's temporal pooling, about `batch` frames per forward pass:
+// [B,T,3,R,R] -> [B,D].
 torch::Tensor encode_videos(clip::CLIP& model, const torch::Tensor& videos, int64_t batch) {
-  auto frames = in_chunks(videos.flatten(0, 1), batch, [&](const torch::Tensor& x) { return model->encode_image(x); });
-  return frames.view({videos.size(0), videos.size(1), -1}).mean(1);
+  const auto clips_per_pass = std::max<int64_t>(1, batch / videos.size(1));
+  return in_chunks(videos, clips_per_pass,
+                   [&](const torch::Tensor& x) { return model::ViFiCLIPImpl::encode_video(*model, x); });
 }
 
 // Embeddings [N,D] and labels [N] of every video of an annotation list, read as evaluation

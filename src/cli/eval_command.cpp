@@ -10,19 +10,17 @@
 // MODEL.PRETRAINED; --prompts P adds prompts learned by `vifi prompt` on that base (refused over
 // any other base). --train (base2novel, fewshot) first trains on each config's TRAIN_FILE with
 // the Trainer, then evaluates the trained model. The protocol arithmetic is eval/protocols.
-#include <filesystem>
-#include <tuple>
 
 #include "commands.h"
-#include "config_yaml.h"
-#include "experiment.h"
+#include "vifi/config/config_yaml.h"
+#include "vifi/experiment/components.h"
 #include "vifi/dist/torchrun_env.h"
 #include "vifi/eval/protocols.h"
 #include "vifi/eval/report.h"
+#include "vifi/experiment/runs.h"
+#include "vifi/experiment/training_job.h"
 #include "vifi/model/prompt_checkpoint.h"
-#include "vifi/train/checkpoint.h"
-#include "vifi/train/trainer.h"
-#include "vifi/util/atomic_file.h"
+#include "vifi/model/weights.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::cli {
@@ -41,107 +39,92 @@ struct EvalCommandOptions {
   int threads = 0;
 };
 
-// --weights (by config index) overrides MODEL.PRETRAINED and drops MODEL.RESUME.
-train::Config config_for(const EvalCommandOptions& o, const std::string& path, size_t index) {
+// --config i with --weights (one for all, or one per config) and --prompts applied: a new
+// config value, the file as parsed is not edited.
+Config config_for(const EvalCommandOptions& o, const std::string& path, size_t index) {
   auto config = load_config(path, o.opts);
   if (o.weights.size() > 1 && o.weights.size() != o.configs.size())
     throw std::runtime_error("--weights: give one file, or one per --config (" + std::to_string(o.configs.size()) +
                              "), got " + std::to_string(o.weights.size()));
-  if (!o.weights.empty()) {
-    config.model.pretrained = std::filesystem::absolute(o.weights[o.weights.size() == 1 ? 0 : index]).string();
-    config.model.resume.clear();
-  }
+  if (!o.weights.empty()) config = experiment::with_weights(config, o.weights[o.weights.size() == 1 ? 0 : index]);
   if (config.data.val_file.empty()) throw std::runtime_error(path + ": DATA.VAL_FILE is not set");
-  if (!o.prompts.empty()) {  // the prompt learner's shape is the file's, whatever the YAML says
-    const auto p = model::read_prompt_info(o.prompts).options;
-    auto& t = config.trainer;
-    std::tie(t.prompt_model, t.n_ctx_vision, t.n_ctx_text, t.ctx_init, t.prompt_depth_vision, t.prompt_depth_text) =
-        std::tie(p.enabled, p.n_ctx_vision, p.n_ctx_text, p.ctx_init, p.depth_vision, p.depth_text);
-  }
+  // The prompt learner's shape is the file's, whatever the YAML says.
+  if (!o.prompts.empty())
+    config.trainer = experiment::with_prompt_options(config.trainer, model::read_prompt_info(o.prompts).options);
   return config;
 }
 
-model::ViFiCLIP model_for(const train::Config& config, const std::string& prompts) {
-  auto model = build_model(config, load_class_names(config));
+std::vector<Config> configs_for(const EvalCommandOptions& o) {
+  std::vector<Config> configs;
+  for (size_t i = 0; i < o.configs.size(); ++i) configs.push_back(config_for(o, o.configs[i], i));
+  return configs;
+}
+
+// The model a run evaluates: the config's weights, MODEL.RESUME's checkpoint, --prompts.
+model::ViFiCLIP model_for(const Config& config, const std::string& prompts) {
+  auto model = experiment::build_model(config, experiment::load_class_names(config));
   if (!config.model.resume.empty())
-    util::load_state_dict(*model, train::read_checkpoint_model(config.model.resume), {config.model.resume, {}, false});
+    util::load_state_dict(*model, model::read_vifi_checkpoint_model(config.model.resume),
+                          util::strict_load(config.model.resume));
   if (!prompts.empty()) model::load_prompts(prompts, *model);
   model->clear_text_cache();
   return model;
 }
 
-// Trains `model` on the config's TRAIN_FILE into OUTPUT/train_<name> (no validation on the way:
-// the protocol evaluates the final model, as the reference reports it).
-void train_model(model::ViFiCLIP& model, train::Config config, const std::string& output, const std::string& name) {
-  config.output = (std::filesystem::path(output) / ("train_" + name)).string();
-  std::filesystem::create_directories(config.output);
-  util::write_file_atomic((std::filesystem::path(config.output) / "config.yaml").string(), train::to_yaml(config));
-  torch::manual_seed(static_cast<uint64_t>(config.seed));
-  auto data = make_batch_source(config, config.data.train_file, data::LoaderMode::train);
-  util::log_info("training " + name + " on " + std::to_string(data->dataset_size()) + " videos");
-  train::Trainer trainer(config, model, *data, nullptr, {pick_device(), true, {}});
-  trainer.fit();
-}
-
-// One config: optionally train, then evaluate on its VAL_FILE.
-eval::RunReport train_and_evaluate(const EvalCommandOptions& o, const train::Config& config, const std::string& name) {
-  if (o.train) torch::manual_seed(static_cast<uint64_t>(config.seed));
-  auto model = model_for(config, o.prompts);
-  if (o.train) train_model(model, config, o.output, name);
-  return evaluate_config(model, config, name);
+// --train: fits the model on the run's TRAIN_FILE into OUTPUT/train_<name>, without validation on
+// the way (the protocol evaluates the final model, as the reference reports it).
+void train_for_protocol(model::ViFiCLIP& model, const EvalCommandOptions& o, const experiment::EvalRun& run,
+                        const std::string& name) {
+  experiment::TrainingJob job;
+  job.name = name;
+  job.config = experiment::with_training_output(run.config, o.output, name);
+  if (experiment::run_training_job(model, job).end == experiment::TrainingOutcome::End::interrupted)
+    throw std::runtime_error("interrupted while training " + name);
 }
 
 eval::Summary run_zeroshot(const EvalCommandOptions& o) {
-  std::vector<eval::RunReport> runs;
-  for (size_t i = 0; i < o.configs.size(); ++i) {
-    const auto config = config_for(o, o.configs[i], i);
-    auto model = model_for(config, o.prompts);
-    runs.push_back(evaluate_config(model, config, "split" + std::to_string(i + 1)));
+  std::vector<eval::RunReport> reports;
+  for (const auto& run : experiment::zeroshot_runs(configs_for(o))) {
+    auto model = model_for(run.config, o.prompts);
+    reports.push_back(experiment::evaluate_config(model, run.config, run.name));
   }
-  return eval::zeroshot_summary(std::move(runs));
+  return eval::zeroshot_summary(std::move(reports));
 }
 
 // Seed i: the base config's model (trained with --train) on base_val, then on the novel classes.
 eval::Summary run_base2novel(const EvalCommandOptions& o) {
-  if (o.novel_configs.size() != 1 && o.novel_configs.size() != o.configs.size())
-    throw std::runtime_error("base2novel: --novel-config needs one file, or one per --config (" +
-                             std::to_string(o.configs.size()) + "), got " + std::to_string(o.novel_configs.size()));
+  std::vector<Config> novels;
+  for (const auto& path : o.novel_configs) novels.push_back(load_config(path, o.opts));
   std::vector<eval::RunReport> base, novel;
-  for (size_t i = 0; i < o.configs.size(); ++i) {
-    const auto seed = "s" + std::to_string(i + 1);
-    const auto config = config_for(o, o.configs[i], i);
-    auto model = model_for(config, o.prompts);
-    if (o.train) train_model(model, config, o.output, seed);
-    base.push_back(evaluate_config(model, config, seed + "_base"));
-    const auto& novel_config = o.novel_configs[o.novel_configs.size() == 1 ? 0 : i];
-    novel.push_back(evaluate_config(model, load_config(novel_config, o.opts), seed + "_novel"));
+  for (const auto& seed : experiment::base2novel_runs(configs_for(o), novels)) {
+    auto model = model_for(seed.base.config, o.prompts);
+    if (o.train) train_for_protocol(model, o, seed.base, seed.seed);
+    base.push_back(experiment::evaluate_config(model, seed.base.config, seed.base.name));
+    novel.push_back(experiment::evaluate_config(model, seed.novel.config, seed.novel.name));
   }
   return eval::base2novel_summary(std::move(base), std::move(novel));
 }
 
 eval::Summary run_fewshot(const EvalCommandOptions& o) {
-  if (o.shots.size() != o.configs.size())
-    throw std::runtime_error("fewshot: --shots has " + std::to_string(o.shots.size()) + " values for " +
-                             std::to_string(o.configs.size()) + " --config files");
-  std::vector<eval::RunReport> runs;
-  for (size_t i = 0; i < o.configs.size(); ++i)
-    runs.push_back(train_and_evaluate(o, config_for(o, o.configs[i], i), "K" + std::to_string(o.shots[i])));
-  return eval::fewshot_summary(o.shots, std::move(runs));
+  std::vector<eval::RunReport> reports;
+  for (const auto& run : experiment::fewshot_runs(configs_for(o), o.shots)) {
+    auto model = model_for(run.config, o.prompts);
+    if (o.train) train_for_protocol(model, o, run, run.name);
+    reports.push_back(experiment::evaluate_config(model, run.config, run.name));
+  }
+  return eval::fewshot_summary(o.shots, std::move(reports));
 }
 
 eval::Summary run_supervised(const EvalCommandOptions& o) {
   if (o.configs.size() != 1) throw std::runtime_error("supervised: give exactly one --config");
-  auto multi = config_for(o, o.configs[0], 0);
-  if (multi.test.multi_view_inference) {  // the reference's 4 temporal x 3 spatial views
-    multi.test.num_clip = 4;
-    multi.test.num_crop = 3;
-  }
-  auto single = multi;
-  single.test.num_clip = 1;
-  single.test.num_crop = 1;
-  auto model = model_for(multi, o.prompts);
-  auto one = evaluate_config(model, single, "single_view");
-  return eval::supervised_summary(std::move(one), evaluate_config(model, multi, "multi_view"));
+  const auto runs = experiment::supervised_runs(config_for(o, o.configs[0], 0));
+  auto model = model_for(runs[0].config, o.prompts);
+  const auto& tested = runs[0].config.model;
+  util::log_info("supervised: testing " + (!tested.resume.empty()       ? tested.resume
+                                           : !tested.pretrained.empty() ? tested.pretrained
+                                                                        : "a randomly initialised " + tested.arch));
+  auto single = experiment::evaluate_config(model, runs[0].config, runs[0].name);
+  return eval::supervised_summary(std::move(single), experiment::evaluate_config(model, runs[1].config, runs[1].name));
 }
 
 int run_eval(EvalCommandOptions o) {
@@ -154,8 +137,8 @@ int run_eval(EvalCommandOptions o) {
     throw std::runtime_error("vifi eval runs as one process, but WORLD_SIZE=" + std::to_string(env->world_size) +
                              " (vifi launch/torchrun); evaluate across ranks with: vifi launch ... -- train "
                              "--config C.yaml --only-test --resume CKPT");
-  set_threads(o.threads);
-  add_log_file(o.output, 0);
+  experiment::set_threads(o.threads);
+  experiment::add_log_file(o.output, 0);
   eval::Summary summary;
   switch (setting) {
     case eval::Setting::zeroshot: summary = run_zeroshot(o); break;

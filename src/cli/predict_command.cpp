@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "video_inference.h"
 #include "vifi/data/video_reader.h"
-#include "vifi/eval/report.h"
+#include "vifi/util/json.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::cli {
@@ -51,21 +51,19 @@ Prediction predict_one(model::ViFiCLIP& model, const std::string& video, const P
   return p;
 }
 
+// {"videos":[{"video", "error" (only when unreadable), "top":[{"label","probability"}...]}...]}
 std::string as_json(const std::vector<Prediction>& predictions) {
-  std::ostringstream out;
-  out << "{\"videos\":[";
-  for (size_t v = 0; v < predictions.size(); ++v) {
-    const auto& p = predictions[v];
-    out << (v ? "," : "") << "{\"video\":" << eval::json_string(p.video);
-    if (!p.error.empty()) out << ",\"error\":" << eval::json_string(p.error);
-    out << ",\"top\":[";
-    for (size_t i = 0; i < p.top.size(); ++i)
-      out << (i ? "," : "") << "{\"label\":" << eval::json_string(p.top[i].first)
-          << ",\"probability\":" << std::setprecision(6) << p.top[i].second << "}";
-    out << "]}";
+  auto videos = util::Json::array();
+  for (const auto& p : predictions) {
+    util::Json video{{"video", p.video}};
+    if (!p.error.empty()) video["error"] = p.error;
+    auto top = util::Json::array();
+    for (const auto& [label, probability] : p.top)
+      top.push_back(util::Json{{"label", label}, {"probability", util::json_number(probability)}});
+    video["top"] = std::move(top);
+    videos.push_back(std::move(video));
   }
-  out << "]}\n";
-  return out.str();
+  return util::json_text(util::Json{{"videos", std::move(videos)}}) + "\n";
 }
 
 std::string as_text(const Prediction& p) {

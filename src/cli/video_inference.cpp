@@ -58,7 +58,7 @@ torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t r
   data::VideoRecord record;
   record.path = path;
   record.relative = path;
-  return data::load_eval_clip(record, config);
+  return data::load_eval_clip(record, config)[0];  // the one view: [1,T,3,R,R] -> [T,3,R,R]
 }
 
 std::vector<cv::Mat> clip_to_rgb_frames(const torch::Tensor& clip) {

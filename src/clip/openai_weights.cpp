@@ -78,7 +78,9 @@ CLIPConfig infer_clip_config(const util::StateDict& state, const std::string& so
 CLIP load_openai_clip(const std::string& path) {
   const auto state = read_torchscript_state(path);
   CLIP model(infer_clip_config(state, path));
-  util::load_state_dict(*model, state, {path, openai_metadata_keys(), false});
+  auto options = util::strict_load(path);
+  options.ignore = openai_metadata_keys();
+  util::load_state_dict(*model, state, options);
   return model;
 }
 

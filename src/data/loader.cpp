@@ -31,7 +31,7 @@ struct SampleResult {
   torch::Tensor video;  // undefined when the sample failed
   int64_t index = -1;   // dataset index of the video in `video`
   int64_t label = -1;
-  std::optional<FailedSample> failed;  // eval: the sample could not be loaded
+  std::optional<FailedVideo> failed;  // eval: the sample could not be loaded
   std::exception_ptr error;            // anything that is not bad data
 };
 
@@ -170,7 +170,7 @@ struct VideoLoader::State {
     r.index = index;
     r.label = records[static_cast<size_t>(index)].label;
     if (auto reason = try_load(index, 0, 0, r.video)) {
-      r.failed = FailedSample{index, records[static_cast<size_t>(index)].path, *reason};
+      r.failed = FailedVideo{index, records[static_cast<size_t>(index)].path, *reason};
       std::lock_guard<std::mutex> lock(bad_mutex);
       ++stats.failed_samples;
     }
@@ -213,8 +213,8 @@ struct VideoLoader::State {
     }
   }
 
-  Batch collate(PendingBatch&& pb) const {
-    Batch batch;
+  ClipBatch collate(PendingBatch&& pb) const {
+    ClipBatch batch;
     std::vector<torch::Tensor> videos;
     std::vector<int64_t> labels;
     for (SampleResult& s : pb.samples) {
@@ -304,7 +304,7 @@ void VideoLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   s.work_cv.notify_all();
 }
 
-std::optional<Batch> VideoLoader::next() {
+std::optional<ClipBatch> VideoLoader::next() {
   State& s = *state_;
   PendingBatch pb;
   {
@@ -321,7 +321,7 @@ std::optional<Batch> VideoLoader::next() {
     ++s.next_batch;
   }
   s.work_cv.notify_all();  // the prefetch window moved
-  Batch batch = s.collate(std::move(pb));
+  ClipBatch batch = s.collate(std::move(pb));
   s.check_bad_limit();
   return batch;
 }

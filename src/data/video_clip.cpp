@@ -38,7 +38,6 @@ std::vector<int64_t> train_sample_shape(const ClipConfig& cfg) {
 
 std::vector<int64_t> eval_sample_shape(const ClipConfig& cfg) {
   const int64_t s = cfg.eval.input_size;
-  if (eval_num_views(cfg) == 1) return {cfg.num_frames, 3, s, s};
   return {eval_num_views(cfg), cfg.num_frames, 3, s, s};
 }
 

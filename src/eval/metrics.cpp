@@ -6,11 +6,6 @@
 
 namespace vifi::eval {
 
-torch::Tensor aggregate_views(const torch::Tensor& view_logits) {
-  TORCH_CHECK(view_logits.dim() == 3, "aggregate_views expects [B,V,C], got ", view_logits.sizes());
-  return view_logits.to(torch::kFloat32).softmax(-1).mean(1);
-}
-
 ClassificationCounts::ClassificationCounts(int64_t num_classes)
     : num_classes_(num_classes), confusion_(torch::zeros({num_classes, num_classes}, torch::kLong)) {}
 

@@ -99,4 +99,49 @@ Summary supervised_summary(RunReport single_view, RunReport multi_view) {
   return s;
 }
 
+namespace {
+
+std::string rate(double clips_per_second) { return clips_per_second > 0 ? format_percent(clips_per_second) : "-"; }
+
+}  // namespace
+
+Summary prompting_summary(const std::string& setting, RunReport frozen, RunReport prompted,
+                          std::optional<RunReport> frozen_novel, std::optional<RunReport> prompted_novel,
+                          const PromptingCosts& costs) {
+  if (frozen_novel.has_value() != prompted_novel.has_value())
+    throw std::invalid_argument("prompting: the novel classes need both the frozen and the prompted run");
+  const bool novel = prompted_novel.has_value();
+  const double f1 = frozen.result.counts.top1(), p1 = prompted.result.counts.top1();
+  Summary s{"prompting " + setting,
+            {{"top1_no_prompt", f1},
+             {"top1_prompt", p1},
+             {"trainable_params_full", static_cast<double>(costs.full_parameters)},
+             {"trainable_params_prompt", static_cast<double>(costs.prompt_parameters)},
+             {"train_clips_per_s_full", costs.full_clips_per_s},
+             {"train_clips_per_s_prompt", costs.prompt_clips_per_s}},
+            {{"model", "trainable params", "train clips/s", novel ? "base top-1" : "top-1"}, {}},
+            {}};
+  s.table.rows = {{"frozen, no prompts", "0", "-", format_percent(f1)},
+                  {"full fine-tuning (measured only)", std::to_string(costs.full_parameters),
+                   rate(costs.full_clips_per_s), "-"},
+                  {"prompts (trained)", std::to_string(costs.prompt_parameters), rate(costs.prompt_clips_per_s),
+                   format_percent(p1)}};
+  s.runs.push_back(std::move(frozen));
+  s.runs.push_back(std::move(prompted));
+  if (novel) {
+    const double fn = frozen_novel->result.counts.top1(), pn = prompted_novel->result.counts.top1();
+    s.metrics.insert(s.metrics.end(), {{"novel_top1_no_prompt", fn},
+                                       {"novel_top1_prompt", pn},
+                                       {"hm_no_prompt", harmonic_mean(f1, fn)},
+                                       {"hm_prompt", harmonic_mean(p1, pn)}});
+    s.table.header.insert(s.table.header.end(), {"novel top-1", "HM"});
+    s.table.rows[0].insert(s.table.rows[0].end(), {format_percent(fn), format_percent(harmonic_mean(f1, fn))});
+    s.table.rows[1].insert(s.table.rows[1].end(), {"-", "-"});
+    s.table.rows[2].insert(s.table.rows[2].end(), {format_percent(pn), format_percent(harmonic_mean(p1, pn))});
+    s.runs.push_back(std::move(*frozen_novel));
+    s.runs.push_back(std::move(*prompted_novel));
+  }
+  return s;
+}
+
 }  // namespace vifi::eval

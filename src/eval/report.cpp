@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/json.h"
 
 namespace vifi::eval {
 namespace {
@@ -19,46 +20,26 @@ std::string csv_cell(const std::string& text) {
   return out + "\"";
 }
 
-}  // namespace
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-namespace {
-
-// JSON has no NaN: a class without videos is null.
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
+// CSV cells: 10 significant digits, as short as the value allows ("50", "66.66666667").
+std::string csv_number(double value) {
   std::ostringstream s;
   s.precision(10);
   s << value;
   return s.str();
 }
 
-std::string run_json(const RunReport& run) {
+util::Json run_json(const RunReport& run) {
   const auto& c = run.result.counts;
-  std::string failed;
-  for (const auto& f : run.result.failed)
-    failed += (failed.empty() ? "" : ",") + std::string("{\"path\":") + json_string(f.path) +
-              ",\"reason\":" + json_string(f.reason) + "}";
-  return "{\"name\":" + json_string(run.name) + ",\"list\":" + json_string(run.list_file) +
-         ",\"classes\":" + std::to_string(c.num_classes()) + ",\"videos\":" + std::to_string(c.total()) +
-         ",\"views\":" + std::to_string(run.result.num_views) + ",\"top1\":" + json_number(c.top1()) +
-         ",\"top5\":" + json_number(c.top5()) + ",\"failed\":[" + failed + "]}";
+  auto failed = util::Json::array();
+  for (const auto& f : run.result.failed) failed.push_back(util::Json{{"path", f.path}, {"reason", f.reason}});
+  return util::Json{{"name", run.name},
+                    {"list", run.list_file},
+                    {"classes", c.num_classes()},
+                    {"videos", c.total()},
+                    {"views", run.result.num_views},
+                    {"top1", util::json_number(c.top1())},
+                    {"top5", util::json_number(c.top5())},
+                    {"failed", std::move(failed)}};
 }
 
 }  // namespace
@@ -93,7 +74,7 @@ std::string per_class_csv(const ClassificationCounts& counts, const std::vector<
   for (size_t i = 0; i < class_names.size(); ++i) {
     const auto i64 = static_cast<int64_t>(i);
     out += std::to_string(i) + "," + csv_cell(class_names[i]) + "," + std::to_string(videos[i64].item<int64_t>()) +
-           "," + (std::isfinite(accuracy[i]) ? json_number(accuracy[i]) : "") + "\n";
+           "," + (std::isfinite(accuracy[i]) ? csv_number(accuracy[i]) : "") + "\n";
   }
   return out;
 }
@@ -115,19 +96,19 @@ std::string confusion_csv(const ClassificationCounts& counts, const std::vector<
   return out;
 }
 
-std::string failed_list(const std::vector<train::FailedVideo>& failed) {
+std::string failed_list(const std::vector<vifi::FailedVideo>& failed) {
   std::string out;
   for (const auto& f : failed) out += f.path + "\t" + f.reason + "\n";
   return out;
 }
 
 std::string results_json(const Summary& summary) {
-  std::string metrics, runs;
-  for (const auto& [key, value] : summary.metrics)
-    metrics += (metrics.empty() ? "" : ",") + json_string(key) + ":" + json_number(value);
-  for (const auto& run : summary.runs) runs += (runs.empty() ? "" : ",\n  ") + run_json(run);
-  return "{\"setting\":" + json_string(summary.setting) + ",\n \"metrics\":{" + metrics + "},\n \"runs\":[\n  " +
-         runs + "]}\n";
+  auto metrics = util::Json::object();
+  for (const auto& [key, value] : summary.metrics) metrics[key] = util::json_number(value);
+  auto runs = util::Json::array();
+  for (const auto& run : summary.runs) runs.push_back(run_json(run));
+  const util::Json out{{"setting", summary.setting}, {"metrics", std::move(metrics)}, {"runs", std::move(runs)}};
+  return util::json_text(out, /*indent=*/2) + "\n";
 }
 
 std::string results_markdown(const Summary& summary) {

@@ -137,7 +137,7 @@ void load_prompts(const std::string& path, ViFiCLIPImpl& model) {
     tensors.read(key, t);
     state[key] = t;
   }
-  util::load_state_dict(*model.prompt_learner(), state, {path, {}, false});
+  util::load_state_dict(*model.prompt_learner(), state, util::strict_load(path));
   model.clear_text_cache();
 }
 

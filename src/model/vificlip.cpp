@@ -97,12 +97,10 @@ clip::VisionPromptHooks ViFiCLIPImpl::vision_hooks() {
 }
 
 torch::Tensor ViFiCLIPImpl::frame_features(const torch::Tensor& video) {
-  TORCH_CHECK(video.dim() == 5, "ViFi-CLIP expects videos [B,T,3,H,W], got ", video.sizes());
-  const auto b = video.size(0), t = video.size(1);
-  return clip_->encode_image(video.flatten(0, 1), vision_hooks()).view({b, t, -1});
+  return frame_features(*clip_, video, vision_hooks());
 }
 
-torch::Tensor ViFiCLIPImpl::encode_video(const torch::Tensor& video) { return frame_features(video).mean(1); }
+torch::Tensor ViFiCLIPImpl::encode_video(const torch::Tensor& video) { return encode_video(*clip_, video, vision_hooks()); }
 
 torch::Tensor ViFiCLIPImpl::text_features() {
   const auto tokens = prompt_tokens_.to(clip_->text_projection.device());
@@ -117,22 +115,20 @@ torch::Tensor ViFiCLIPImpl::text_features() {
   return *cached_text_;
 }
 
-torch::Tensor ViFiCLIPImpl::fuse(const torch::Tensor& frames, const torch::Tensor& text) {
+torch::Tensor ViFiCLIPImpl::forward(const torch::Tensor& video) { return logits(video, text_features()); }
+
+// The fusion ablation of Table 5: where the T frames are combined.
+torch::Tensor ViFiCLIPImpl::logits(const torch::Tensor& video, const torch::Tensor& text) {
   switch (options_.fusion) {
-    case Fusion::embedding: return clip::scaled_cosine_logits(frames.mean(1), text, clip_->logit_scale);
-    case Fusion::decision: return clip::scaled_cosine_logits(frames, text, clip_->logit_scale).mean(1);
+    case Fusion::embedding: return clip::scaled_cosine_logits(encode_video(video), text, clip_->logit_scale);
+    case Fusion::decision:
+      return clip::scaled_cosine_logits(frame_features(video), text, clip_->logit_scale).mean(1);
     case Fusion::image: {
-      auto per_frame = clip::scaled_cosine_logits(frames, text, clip_->logit_scale);  // [B,T,C]
+      auto per_frame = clip::scaled_cosine_logits(frame_features(video), text, clip_->logit_scale);  // [B,T,C]
       return is_training() ? per_frame : per_frame.mean(1);
     }
   }
   return {};
-}
-
-torch::Tensor ViFiCLIPImpl::forward(const torch::Tensor& video) { return fuse(frame_features(video), text_features()); }
-
-torch::Tensor ViFiCLIPImpl::logits(const torch::Tensor& video, const torch::Tensor& text) {
-  return fuse(frame_features(video), text);
 }
 
 }  // namespace vifi::model

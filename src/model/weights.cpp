@@ -3,15 +3,54 @@
 // (model/reference_checkpoint), so both architectures are inferred exactly like an archive's.
 #include "vifi/model/weights.h"
 
+#include <filesystem>
+#include <stdexcept>
+
 #include "vifi/clip/openai_weights.h"
 #include "vifi/model/reference_checkpoint.h"
-#include "vifi/train/checkpoint.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::model {
 
+torch::serialize::InputArchive open_vifi_checkpoint(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": checkpoint not found");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": not a readable checkpoint: " + std::string(e.what_without_backtrace()).substr(0, 200));
+  }
+  c10::IValue format;
+  if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kVifiCheckpointFormat)
+    throw std::runtime_error(path + ": not a vifi checkpoint (no '" + std::string(kVifiCheckpointFormat) + "' tag)");
+  return archive;
+}
+
+util::StateDict read_vifi_checkpoint_model(const std::string& path) {
+  auto archive = open_vifi_checkpoint(path);
+  torch::serialize::InputArchive model_archive;
+  if (!archive.try_read("model", model_archive)) throw std::runtime_error(path + ": checkpoint lacks 'model'");
+  util::StateDict state;
+  for (const auto& key : model_archive.keys()) {
+    torch::Tensor t;
+    model_archive.read(key, t);
+    state[key] = t;
+  }
+  return state;
+}
+
+bool is_vifi_checkpoint(const std::string& path) {
+  try {
+    open_vifi_checkpoint(path);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+
 WeightsKind detect_weights_kind(const std::string& path) {
-  if (train::is_vifi_checkpoint(path)) return WeightsKind::vifi_checkpoint;
+  if (is_vifi_checkpoint(path)) return WeightsKind::vifi_checkpoint;
   return is_reference_checkpoint(path) ? WeightsKind::reference_checkpoint : WeightsKind::openai_archive;
 }
 
@@ -19,11 +58,11 @@ clip::CLIP load_clip(const std::string& path) {
   const auto kind = detect_weights_kind(path);
   if (kind == WeightsKind::openai_archive) return clip::load_openai_clip(path);
   auto state = kind == WeightsKind::reference_checkpoint ? map_reference_state(read_reference_checkpoint(path), path).clip
-                                                         : train::read_checkpoint_model(path);
+                                                         : read_vifi_checkpoint_model(path);
   for (auto it = state.begin(); it != state.end();)
     it = it->first.rfind("prompt_learner.", 0) == 0 ? state.erase(it) : std::next(it);
   clip::CLIP model(clip::infer_clip_config(state, path));
-  util::load_state_dict(*model, state, {path, {}, false});
+  util::load_state_dict(*model, state, util::strict_load(path));
   return model;
 }
 

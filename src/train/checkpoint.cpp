@@ -1,30 +1,16 @@
 // Checkpoint files are LibTorch serialize archives: "model" and "optimizer" sub-archives plus
-// scalar entries. The format tag lets loaders tell them from OpenAI's TorchScript archives.
+// scalar entries. The format tag (model/weights, which tells weight files apart) lets loaders tell
+// them from OpenAI's TorchScript archives.
 #include "vifi/train/checkpoint.h"
 
 #include <filesystem>
 #include <stdexcept>
 
+#include "vifi/model/weights.h"
 #include "vifi/util/atomic_file.h"
 
 namespace vifi::train {
 namespace {
-
-constexpr const char* kFormat = "vifi-checkpoint-v1";
-
-torch::serialize::InputArchive open_archive(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": checkpoint not found");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": not a readable checkpoint: " + std::string(e.what_without_backtrace()).substr(0, 200));
-  }
-  c10::IValue format;
-  if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kFormat)
-    throw std::runtime_error(path + ": not a vifi checkpoint (no '" + std::string(kFormat) + "' tag)");
-  return archive;
-}
 
 template <typename T>
 T read_scalar(torch::serialize::InputArchive& archive, const std::string& key, const std::string& path) {
@@ -40,7 +26,7 @@ T read_scalar(torch::serialize::InputArchive& archive, const std::string& key, c
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
                      const TrainingProgress& progress) {
   torch::serialize::OutputArchive archive;
-  archive.write("format", c10::IValue(std::string(kFormat)));
+  archive.write("format", c10::IValue(std::string(model::kVifiCheckpointFormat)));
   torch::serialize::OutputArchive model_archive;
   for (const auto& [key, value] : util::module_state(model)) model_archive.write(key, value.detach().cpu());
   archive.write("model", model_archive);
@@ -57,21 +43,8 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
   util::write_file_atomic(path, [&](std::ostream& out) { archive.save_to(out); });
 }
 
-util::StateDict read_checkpoint_model(const std::string& path) {
-  auto archive = open_archive(path);
-  torch::serialize::InputArchive model_archive;
-  if (!archive.try_read("model", model_archive)) throw std::runtime_error(path + ": checkpoint lacks 'model'");
-  util::StateDict state;
-  for (const auto& key : model_archive.keys()) {
-    torch::Tensor t;
-    model_archive.read(key, t);
-    state[key] = t;
-  }
-  return state;
-}
-
 TrainingProgress read_checkpoint_progress(const std::string& path) {
-  auto archive = open_archive(path);
+  auto archive = model::open_vifi_checkpoint(path);
   TrainingProgress p;
   p.epoch = read_scalar<int64_t>(archive, "epoch", path);
   p.step_in_epoch = read_scalar<int64_t>(archive, "step_in_epoch", path);
@@ -82,24 +55,15 @@ TrainingProgress read_checkpoint_progress(const std::string& path) {
 }
 
 TrainingProgress load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
-  util::load_state_dict(model, read_checkpoint_model(path), {path, {}, false});
+  util::load_state_dict(model, model::read_vifi_checkpoint_model(path), util::strict_load(path));
   if (optimizer) {
-    auto archive = open_archive(path);
+    auto archive = model::open_vifi_checkpoint(path);
     torch::serialize::InputArchive optimizer_archive;
     if (!archive.try_read("optimizer", optimizer_archive))
       throw std::runtime_error(path + ": checkpoint has no optimiser state; cannot resume training from it");
     optimizer->load(optimizer_archive);
   }
   return read_checkpoint_progress(path);
-}
-
-bool is_vifi_checkpoint(const std::string& path) {
-  try {
-    open_archive(path);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
 }
 
 std::optional<std::string> find_latest_checkpoint(const std::string& dir) {

@@ -40,4 +40,11 @@ torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tens
   return hard_target_cross_entropy(logits, targets, label_smoothing);
 }
 
+torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
+  if (logits.dim() == 2) return classification_loss(logits, targets, label_smoothing);
+  const auto frames = logits.size(1);
+  auto per_frame_targets = targets.repeat_interleave(frames, 0);  // [B*T] or [B*T,C]
+  return classification_loss(logits.flatten(0, 1), per_frame_targets, label_smoothing);
+}
+
 }  // namespace vifi::train

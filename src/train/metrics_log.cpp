@@ -1,83 +1,43 @@
-// A scanner for flat JSON objects, enough for what train/trainer writes.
+// Reading metrics.jsonl (see header): nlohmann-json parses, this file enforces the flat form.
 #include "vifi/train/metrics_log.h"
 
-#include <cctype>
-#include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace vifi::train {
 namespace {
 
-class FlatJsonScanner {
- public:
-  FlatJsonScanner(const std::string& text, const std::string& source) : s_(text), source_(source) {}
+[[noreturn]] void fail(const std::string& source, const std::string& what) {
+  throw std::runtime_error(source + ": " + what + " (expected one flat JSON object per line)");
+}
 
-  void expect(char c) {
-    skip_space();
-    if (pos_ >= s_.size() || s_[pos_] != c) fail(std::string("expected '") + c + "'");
-    ++pos_;
+nlohmann::json parse_object(const std::string& line, const std::string& source) {
+  nlohmann::json object;
+  try {
+    object = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(source, e.what());  // names the column: "syntax error while parsing ... at line 1, column 17"
   }
-  bool peek(char c) {
-    skip_space();
-    return pos_ < s_.size() && s_[pos_] == c;
-  }
-  std::string string_value() {
-    expect('"');
-    std::string out;
-    while (pos_ < s_.size() && s_[pos_] != '"') {
-      if (s_[pos_] == '\\' && pos_ + 1 < s_.size()) ++pos_;  // keep the escaped character as is
-      out.push_back(s_[pos_++]);
-    }
-    expect('"');
-    return out;
-  }
-  double number_value() {
-    skip_space();
-    const char* begin = s_.c_str() + pos_;
-    char* end = nullptr;
-    const double v = std::strtod(begin, &end);
-    if (end == begin) fail("expected a number or a string");
-    pos_ += static_cast<size_t>(end - begin);
-    return v;
-  }
-  void expect_end() {
-    skip_space();
-    if (pos_ != s_.size()) fail("unexpected text after the object");
-  }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error(source_ + ": " + what + " at column " + std::to_string(pos_ + 1) +
-                             " (expected one flat JSON object per line)");
-  }
-
- private:
-  void skip_space() {
-    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-  }
-  const std::string& s_;
-  std::string source_;
-  size_t pos_ = 0;
-};
+  if (!object.is_object()) fail(source, std::string("a JSON ") + object.type_name() + ", not an object");
+  return object;
+}
 
 }  // namespace
 
 MetricsRecord parse_metrics_line(const std::string& line, const std::string& source) {
-  FlatJsonScanner scan(line, source);
+  const auto object = parse_object(line, source);  // named: items() would outlive a temporary
   MetricsRecord record;
-  scan.expect('{');
-  while (!scan.peek('}')) {
-    const auto key = scan.string_value();
-    scan.expect(':');
-    if (scan.peek('"')) {
-      const auto text = scan.string_value();
-      if (key == "type") record.type = text;
+  for (const auto& [key, value] : object.items()) {
+    if (value.is_null()) continue;  // a non-finite number (util/json): absent, not an error
+    if (value.is_number()) {
+      record.values[key] = value.get<double>();
+    } else if (value.is_string()) {
+      if (key == "type") record.type = value.get<std::string>();
     } else {
-      record.values[key] = scan.number_value();
+      fail(source, "'" + key + "' holds a JSON " + value.type_name() + "; expected a number, a string or null");
     }
-    if (!scan.peek('}')) scan.expect(',');
   }
-  scan.expect('}');
-  scan.expect_end();
   return record;
 }
 

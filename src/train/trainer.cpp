@@ -8,12 +8,13 @@
 #include <iomanip>
 #include <sstream>
 
-#include "vifi/train/device_prefetcher.h"
+#include "vifi/batch/device_prefetcher.h"
 #include "vifi/train/losses.h"
 #include "vifi/train/mixed_precision.h"
 #include "vifi/train/mixup.h"
 #include "vifi/train/optimizer.h"
 #include "vifi/util/interrupt.h"
+#include "vifi/util/json.h"
 #include "vifi/util/logging.h"
 #include "vifi/util/memory.h"
 
@@ -34,13 +35,6 @@ std::string format_duration(double seconds) {
 }
 
 }  // namespace
-
-torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
-  if (logits.dim() == 2) return classification_loss(logits, targets, label_smoothing);
-  const auto frames = logits.size(1);
-  auto per_frame_targets = targets.repeat_interleave(frames, 0);  // [B*T] or [B*T,C]
-  return classification_loss(logits.flatten(0, 1), per_frame_targets, label_smoothing);
-}
 
 Trainer::Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, BatchSource* val_data,
                  TrainerOptions options)
@@ -158,11 +152,12 @@ void Trainer::end_epoch(int64_t epoch, double mean_loss) {
     const auto acc1 = summary.validation->counts.top1();
     is_best = acc1 > progress_.best_acc1 || progress_.best_acc1 == 0.0;
     progress_.best_acc1 = std::max(progress_.best_acc1, acc1);
-    std::ostringstream line;
-    line << "{\"type\":\"val\",\"epoch\":" << epoch << ",\"acc1\":" << acc1
-         << ",\"acc5\":" << summary.validation->counts.top5() << ",\"videos\":" << summary.validation->counts.total()
-         << ",\"failed\":" << summary.validation->failed.size() << "}";
-    append_metrics(line.str());
+    append_metrics(util::json_text(util::Json{{"type", "val"},
+                                              {"epoch", epoch},
+                                              {"acc1", util::json_number(acc1)},
+                                              {"acc5", util::json_number(summary.validation->counts.top5())},
+                                              {"videos", summary.validation->counts.total()},
+                                              {"failed", summary.validation->failed.size()}}));
     add_scalar("val/acc1", acc1, epoch);
     add_scalar("val/acc5", summary.validation->counts.top5(), epoch);
     util::log_info("epoch " + std::to_string(epoch) + ": top-1 " + std::to_string(acc1) + "% top-5 " +
@@ -196,7 +191,7 @@ std::string Trainer::output_path(const std::string& name) const {
 }
 
 void Trainer::save(const std::string& name) {
-  if (!options_.write_outputs || config_.output.empty()) return;
+  if (options_.outputs == Outputs::none || config_.output.empty()) return;
   const auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
   save_checkpoint(output_path(name), saved, optimizer_.get(), progress_);
   util::log_info("saved " + output_path(name));
@@ -215,24 +210,27 @@ void Trainer::log_progress(int64_t epoch, int64_t micro, double loss, double avg
       << std::setprecision(4) << " loss " << loss << " (" << avg_loss << ") " << std::setprecision(1) << fps
       << " frames/s mem " << std::setprecision(0) << util::peak_resident_memory_mib() << "MiB";
   util::log_info(msg.str());
-  std::ostringstream line;
-  line << std::setprecision(8) << "{\"type\":\"train\",\"epoch\":" << epoch << ",\"step\":" << micro
-       << ",\"optimizer_step\":" << progress_.optimizer_steps << ",\"lr\":" << lr << ",\"loss\":" << loss
-       << ",\"frames_per_s\":" << fps << "}";
-  append_metrics(line.str());
+  // A NaN loss is written as null (util/json): the line stays valid JSON and the divergence visible.
+  append_metrics(util::json_text(util::Json{{"type", "train"},
+                                            {"epoch", epoch},
+                                            {"step", micro},
+                                            {"optimizer_step", progress_.optimizer_steps},
+                                            {"lr", util::json_number(lr)},
+                                            {"loss", util::json_number(loss)},
+                                            {"frames_per_s", util::json_number(fps)}}));
   add_scalar("train/loss", loss, progress_.optimizer_steps);
   add_scalar("train/lr", lr, progress_.optimizer_steps);
 }
 
 void Trainer::append_metrics(const std::string& json_line) {
-  if (!options_.write_outputs || config_.output.empty()) return;
+  if (options_.outputs == Outputs::none || config_.output.empty()) return;
   std::filesystem::create_directories(config_.output);
   std::ofstream out(output_path("metrics.jsonl"), std::ios::app);
   out << json_line << "\n";
 }
 
 void Trainer::add_scalar(const std::string& tag, double value, int64_t step) {
-  if (!options_.write_outputs || config_.output.empty()) return;
+  if (options_.outputs == Outputs::none || config_.output.empty()) return;
   if (!tensorboard_) tensorboard_ = std::make_unique<util::TensorBoardWriter>(config_.output);
   tensorboard_->add_scalar(tag, value, step);
 }

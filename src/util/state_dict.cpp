@@ -6,6 +6,18 @@
 
 namespace vifi::util {
 
+LoadStateOptions strict_load(const std::string& source) {
+  LoadStateOptions options;
+  options.source = source;
+  return options;
+}
+
+LoadStateOptions partial_load(const std::string& source) {
+  auto options = strict_load(source);
+  options.allow_missing = true;
+  return options;
+}
+
 std::string shape_string(const torch::IntArrayRef& sizes) {
   std::ostringstream s;
   s << "[";

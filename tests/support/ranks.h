@@ -14,7 +14,24 @@
 
 #include "vifi/dist/process_group.h"
 
+// tests/CMakeLists.txt defines VIFI_TESTS_REQUIRE_DISTRIBUTED=1 when the build was configured
+// with VIFI_DISTRIBUTED=ON: distributed tests then fail in a build without c10d instead of
+// skipping, so CI cannot pass with them silently off.
+#ifndef VIFI_TESTS_REQUIRE_DISTRIBUTED
+#define VIFI_TESTS_REQUIRE_DISTRIBUTED 0
+#endif
+
 namespace vifi::test {
+
+// Call from SetUp(): skips the test (or fails it, when required) in a build without c10d.
+inline void skip_unless_distributed() {
+  if (dist::distributed_available()) return;
+#if VIFI_TESTS_REQUIRE_DISTRIBUTED
+  FAIL() << "built without c10d, but VIFI_DISTRIBUTED=ON requires the distributed tests to run";
+#else
+  GTEST_SKIP() << "built without c10d (VIFI_DISTRIBUTED=OFF)";
+#endif
+}
 
 // A TCP port nobody listens on right now (the kernel picks it for a socket bound to port 0).
 inline int free_port() {
@@ -34,7 +51,14 @@ inline int free_port() {
 }
 
 inline dist::TorchrunEnv loopback_env(int rank, int world, int port) {
-  return {rank, world, rank, world, "127.0.0.1", port};
+  dist::TorchrunEnv env;
+  env.rank = rank;
+  env.world_size = world;
+  env.local_rank = rank;
+  env.local_world_size = world;
+  env.master_addr = "127.0.0.1";
+  env.master_port = port;
+  return env;
 }
 
 // Runs fn(rank, group) for every rank on its own thread; rethrows the first rank's exception.

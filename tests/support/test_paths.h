@@ -24,6 +24,7 @@ inline std::filesystem::path scratch_dir() {
   return dir;
 }
 
+#ifdef VIFI_BINARY  // video-tier tests only: core tests do not depend on the CLI
 // Runs the built vifi binary with `args`; returns its exit code and captures stdout+stderr.
 inline int run_vifi(const std::string& args, std::string* output = nullptr) {
   const std::string cmd = std::string(VIFI_BINARY) + " " + args + " 2>&1";
@@ -36,5 +37,6 @@ inline int run_vifi(const std::string& args, std::string* output = nullptr) {
   if (output) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+#endif
 
 }  // namespace vifi::test

@@ -11,7 +11,7 @@
 //          keyed like the sample) and counted; when the distinct bad videos exceed
 //          max_bad_fraction of the dataset, next() throws.
 //   eval:  the sample is not silently skipped: it is left out of `video`/`label`/`index` and
-//          listed in Batch::failed with its reason, so reports can name it.
+//          listed in ClipBatch::failed with its reason, so reports can name it.
 // Any other exception in a worker (a bug) is rethrown by next() for the batch it belongs to.
 // Shutdown: the destructor (or a new start_epoch) abandons the epoch; workers finish the sample
 // they are decoding and exit; nothing blocks on an unconsumed queue.
@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "vifi/batch/clip_batch.h"
 #include "vifi/data/dataset.h"
 #include "vifi/data/video_clip.h"
 
@@ -46,23 +47,10 @@ struct LoaderConfig {
   int max_replacement_tries = 16;  // train: replacements drawn before a sample fails
 };
 
-struct FailedSample {
-  int64_t index = -1;  // dataset index
-  std::string path;
-  std::string reason;  // VideoError::what()
-};
-
-struct Batch {
-  torch::Tensor video;               // [B,T,3,S,S] float32, or [B,V,T,3,S,S] with V eval views
-  torch::Tensor label;               // [B] int64
-  std::vector<int64_t> index;        // [B] dataset index of each row (a replacement's own index)
-  std::vector<FailedSample> failed;  // eval: samples of this batch that could not be loaded
-};
-
 struct BadDataStats {
   int64_t bad_videos = 0;        // distinct files found bad so far
   int64_t replaced_samples = 0;  // train: samples replaced (cumulative over epochs)
-  int64_t failed_samples = 0;    // eval: samples reported in Batch::failed (cumulative)
+  int64_t failed_samples = 0;    // eval: samples reported in ClipBatch::failed (cumulative)
 };
 
 class VideoLoader {
@@ -81,7 +69,7 @@ class VideoLoader {
 
   // The next batch of the epoch, std::nullopt after the last. Throws std::logic_error before the
   // first start_epoch, std::runtime_error past the bad-data limit, or a worker's exception.
-  std::optional<Batch> next();
+  std::optional<ClipBatch> next();  // eval: video [B,V,T,3,S,S], V >= 1
 
   int64_t dataset_size() const;
   int64_t shard_size() const;   // samples this rank visits per epoch (before drop_last)

@@ -6,7 +6,7 @@
 //
 // Evaluation views: V = num_clips (TEST.NUM_CLIP) temporal views x C = num_crops (TEST.NUM_CROP)
 // spatial crops, ordered crop-major like the reference (view = crop * num_clips + clip, its
-// FormatShape/validate reshape); with V*C == 1 the view axis is dropped.
+// FormatShape/validate reshape). The view axis is always there (V*C >= 1); eval/views averages it.
 #pragma once
 #include <torch/torch.h>
 
@@ -32,14 +32,14 @@ void validate(const ClipConfig& cfg);
 // Views per evaluation sample: num_clips * eval.num_crops.
 int64_t eval_num_views(const ClipConfig& cfg);
 
-// Shape of one sample: {T,3,S,S} for training, {V,T,3,S,S} or {T,3,S,S} for evaluation.
+// Shape of one sample: {T,3,S,S} for training, {V,T,3,S,S} for evaluation.
 std::vector<int64_t> train_sample_shape(const ClipConfig& cfg);
 std::vector<int64_t> eval_sample_shape(const ClipConfig& cfg);
 
 // [T,3,S,S]: train sampling drawn from `sampling`, augmentation drawn from `augment`.
 torch::Tensor load_train_clip(const VideoRecord& record, const ClipConfig& cfg, Rng& sampling, Rng& augment);
 
-// [V,T,3,S,S] (or [T,3,S,S] with one view): deterministic test sampling and crops.
+// [V,T,3,S,S] (V >= 1): deterministic test sampling and crops.
 torch::Tensor load_eval_clip(const VideoRecord& record, const ClipConfig& cfg);
 
 }  // namespace vifi::data

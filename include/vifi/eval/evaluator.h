@@ -9,7 +9,7 @@
 
 #include "vifi/eval/metrics.h"
 #include "vifi/model/vificlip.h"
-#include "vifi/train/batch_source.h"
+#include "vifi/batch/batch_source.h"
 
 namespace vifi::dist {
 class ProcessGroup;
@@ -19,7 +19,7 @@ namespace vifi::eval {
 
 struct EvalResult {
   ClassificationCounts counts;
-  std::vector<train::FailedVideo> failed;
+  std::vector<vifi::FailedVideo> failed;
   int64_t num_views = 1;
 };
 
@@ -32,6 +32,11 @@ struct EvalOptions {
   dist::ProcessGroup* group = nullptr;
 };
 
-EvalResult evaluate(model::ViFiCLIP& model, train::BatchSource& source, const EvalOptions& options);
+// Every batch of `source` must be [B,V,T,3,H,W] (eval/views); throws c10::Error otherwise.
+EvalResult evaluate(model::ViFiCLIP& model, vifi::BatchSource& source, const EvalOptions& options);
+
+// Collective: every rank passes its shard's result and gets the merged one (counts summed, failed
+// videos concatenated in rank order, gathered through the process group's store).
+EvalResult merge_over_ranks(const EvalResult& local, dist::ProcessGroup& group);
 
 }  // namespace vifi::eval

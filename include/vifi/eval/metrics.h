@@ -1,16 +1,11 @@
-// Classification metrics: top-1/top-5 counts, per-class accuracy and the confusion matrix, and
-// the multi-view aggregation (softmax averaged over views). Counts, not ratios, so shards from
-// several ranks merge exactly.
+// Classification metrics: top-1/top-5 counts, per-class accuracy and the confusion matrix.
+// Counts, not ratios, so shards from several ranks merge exactly. (Views: eval/views.)
 #pragma once
 #include <torch/torch.h>
 
 #include <vector>
 
 namespace vifi::eval {
-
-// scores [B,V,C] logits of V views -> [B,C] mean over views of softmax (the reference sums; the
-// argmax is the same, and a mean stays a probability).
-torch::Tensor aggregate_views(const torch::Tensor& view_logits);
 
 class ClassificationCounts {
  public:

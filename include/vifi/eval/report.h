@@ -43,14 +43,13 @@ struct Summary {
 // "51.3" and "51.3 ± 0.6": the precision the paper's tables use.
 std::string format_percent(double value);
 std::string format_mean_std(double mean, double std);
-// `text` as a quoted JSON string (quotes, backslashes and control characters escaped).
-std::string json_string(const std::string& text);
 
 std::string markdown_table(const Table& table);
 std::string per_class_csv(const ClassificationCounts& counts, const std::vector<std::string>& class_names);
 std::string confusion_csv(const ClassificationCounts& counts, const std::vector<std::string>& class_names);
-std::string failed_list(const std::vector<train::FailedVideo>& failed);
-// {"setting":..., "metrics":{...}, "runs":[{"name","list","videos","views","top1","top5","failed"}...]}
+std::string failed_list(const std::vector<vifi::FailedVideo>& failed);
+// {"setting":..., "metrics":{...}, "runs":[{"name","list","classes","videos","views","top1","top5",
+// "failed":[{"path","reason"}...]}...]}, indented; a non-finite metric or top-1 is null (util/json).
 std::string results_json(const Summary& summary);
 // "# <setting>\n\n<table>\n" plus a line per run that had failed videos.
 std::string results_markdown(const Summary& summary);

@@ -17,15 +17,15 @@
 #include "vifi/clip/clip.h"
 #include "vifi/clip/tokenizer.h"
 #include "vifi/model/prompt_learner.h"
-#include "vifi/train/config.h"
+#include "vifi/config/config.h"
 
 namespace vifi::model {
 
 // TRAINER.ViFi_CLIP.USE (which encoders are fine-tuned) and the fusion ablation of Table 5
 // (embedding: mean of frame embeddings, then logits; decision: logits per frame, averaged;
 // image: training loss on every frame as an image, evaluation averages frame logits).
-using TrainableEncoders = train::EncoderUse;
-using Fusion = train::Fusion;
+using TrainableEncoders = vifi::EncoderUse;
+using Fusion = vifi::Fusion;
 
 struct ViFiCLIPOptions {
   std::string ctx_init = "a photo of a";  // prompt prefix; "_" reads as a space
@@ -45,8 +45,15 @@ class ViFiCLIPImpl : public torch::nn::Module {
   const std::vector<std::string>& class_names() const { return class_names_; }
   const std::vector<std::string>& prompts() const { return prompts_; }
 
+  // Temporal pooling (paper Sec. 4, the one place it is written): CLIP's image encoder on every
+  // frame, the frame embeddings averaged over time. The static forms serve a bare CLIP (the
+  // benchmarks, `vifi embed`); the members add this model's vision prompts.
+  static torch::Tensor frame_features(clip::CLIPImpl& clip, const torch::Tensor& video,
+                                      const clip::VisionPromptHooks& hooks = {});  // [B,T,3,H,W] -> [B,T,D]
+  static torch::Tensor encode_video(clip::CLIPImpl& clip, const torch::Tensor& video,
+                                    const clip::VisionPromptHooks& hooks = {});  // [B,T,3,H,W] -> [B,D]
   torch::Tensor frame_features(const torch::Tensor& video);  // [B,T,3,H,W] -> [B,T,D]
-  torch::Tensor encode_video(const torch::Tensor& video);    // [B,T,3,H,W] -> [B,D] (temporal mean)
+  torch::Tensor encode_video(const torch::Tensor& video);    // [B,T,3,H,W] -> [B,D]
   torch::Tensor text_features();                             // [C,D], cached when the text side is frozen
 
   // Logits [B,C]; in training with Fusion::image, per-frame logits [B,T,C] (see video_loss).
@@ -66,7 +73,6 @@ class ViFiCLIPImpl : public torch::nn::Module {
   const ViFiCLIPOptions& options() const { return options_; }
 
  private:
-  torch::Tensor fuse(const torch::Tensor& frames, const torch::Tensor& text);  // [B,T,D] x [C,D]
   bool text_side_frozen() const;
   clip::TextPromptHooks text_hooks();
   clip::VisionPromptHooks vision_hooks();
@@ -81,6 +87,19 @@ class ViFiCLIPImpl : public torch::nn::Module {
   PromptLearner prompt_learner_{nullptr};
 };
 TORCH_MODULE(ViFiCLIP);
+
+// Inline so that a LibTorch-only benchmark build without the tokenizer can pool frames too.
+inline torch::Tensor ViFiCLIPImpl::frame_features(clip::CLIPImpl& clip, const torch::Tensor& video,
+                                                  const clip::VisionPromptHooks& hooks) {
+  TORCH_CHECK(video.dim() == 5, "ViFi-CLIP expects videos [B,T,3,H,W], got ", video.sizes());
+  const auto b = video.size(0), t = video.size(1);
+  return clip.encode_image(video.flatten(0, 1), hooks).view({b, t, -1});
+}
+
+inline torch::Tensor ViFiCLIPImpl::encode_video(clip::CLIPImpl& clip, const torch::Tensor& video,
+                                                const clip::VisionPromptHooks& hooks) {
+  return frame_features(clip, video, hooks).mean(1);
+}
 
 // The prompt text for a class: "<ctx_init> <name>." ("_" -> " "), or "<name>" for zero-shot.
 std::string class_prompt(const std::string& class_name, const ViFiCLIPOptions& options);

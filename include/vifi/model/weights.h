@@ -3,9 +3,12 @@
 // an architecture preset, for tests and the synthetic demo). One entry point, so every command
 // accepts the same files.
 #pragma once
+#include <torch/torch.h>
+
 #include <string>
 
 #include "vifi/clip/clip.h"
+#include "vifi/util/state_dict.h"
 
 namespace vifi::model {
 
@@ -13,6 +16,15 @@ namespace vifi::model {
 enum class WeightsKind { openai_archive, vifi_checkpoint, reference_checkpoint };
 
 WeightsKind detect_weights_kind(const std::string& path);
+
+// The tag every vifi checkpoint carries (train/checkpoint writes it).
+inline constexpr const char* kVifiCheckpointFormat = "vifi-checkpoint-v1";
+// The archive of a vifi checkpoint; throws std::runtime_error naming the file when it is missing,
+// unreadable or lacks the tag.
+torch::serialize::InputArchive open_vifi_checkpoint(const std::string& path);
+bool is_vifi_checkpoint(const std::string& path);
+// A vifi checkpoint's model state (OpenAI names plus prompt_learner.*).
+util::StateDict read_vifi_checkpoint_model(const std::string& path);
 
 // CLIP from `path` (either kind; a checkpoint's CLIP part, prompt tensors are left to the prompt
 // learner). Errors name the file and key.

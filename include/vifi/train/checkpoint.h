@@ -22,15 +22,10 @@ struct TrainingProgress {
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
                      const TrainingProgress& progress);
 
-// Reads only the model state (e.g. to evaluate or to start prompting from a fine-tuned model).
-util::StateDict read_checkpoint_model(const std::string& path);
 TrainingProgress read_checkpoint_progress(const std::string& path);
 
 // Restores model (strictly, by name and shape) and optimiser (if given); returns the progress.
 TrainingProgress load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer);
-
-// True if `path` is a vifi checkpoint (as opposed to an OpenAI TorchScript archive).
-bool is_vifi_checkpoint(const std::string& path);
 
 // Newest "ckpt_epoch_*.pth" / "interrupted.pth" in `dir` by modification time (TRAIN.AUTO_RESUME).
 std::optional<std::string> find_latest_checkpoint(const std::string& dir);

@@ -26,4 +26,8 @@ torch::Tensor smooth_one_hot(const torch::Tensor& labels, int64_t num_classes, d
 torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& targets,
                                   double label_smoothing);
 
+// The loss for logits [B,C] or per-frame logits [B,T,C] (Fusion::image: every frame carries its
+// clip's target). Targets are labels [B] or soft targets [B,C].
+torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing);
+
 }  // namespace vifi::train

@@ -10,7 +10,7 @@
 #pragma once
 #include <cstdint>
 
-#include "vifi/train/config.h"
+#include "vifi/config/config.h"
 
 namespace vifi::train {
 

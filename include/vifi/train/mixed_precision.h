@@ -3,7 +3,7 @@
 #pragma once
 #include <torch/torch.h>
 
-#include "vifi/train/config.h"
+#include "vifi/config/config.h"
 
 namespace vifi::train {
 

@@ -17,7 +17,7 @@
 
 #include <cstdint>
 
-#include "vifi/train/config.h"
+#include "vifi/config/config.h"
 
 namespace vifi::train {
 

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "vifi/train/config.h"
+#include "vifi/config/config.h"
 
 namespace vifi::train {
 

@@ -18,9 +18,9 @@
 #include "vifi/dist/grad_sync.h"
 #include "vifi/eval/evaluator.h"
 #include "vifi/model/vificlip.h"
-#include "vifi/train/batch_source.h"
+#include "vifi/batch/batch_source.h"
 #include "vifi/train/checkpoint.h"
-#include "vifi/train/config.h"
+#include "vifi/config/config.h"
 #include "vifi/train/lr_schedule.h"
 #include "vifi/util/tensorboard.h"
 
@@ -40,9 +40,13 @@ struct EpochSummary {
   std::optional<eval::EvalResult> validation;
 };
 
+// Whether this process writes the run's files (checkpoints, metrics.jsonl, TensorBoard events):
+// rank 0 does, the other ranks of a job do not.
+enum class Outputs { write, none };
+
 struct TrainerOptions {
   torch::Device device = torch::kCPU;
-  bool write_outputs = true;  // rank 0: checkpoints, metrics.jsonl
+  Outputs outputs = Outputs::write;
   // Called after every epoch (the CLI prints tables; tests inspect).
   std::function<void(const EpochSummary&)> on_epoch_end;
   // Several ranks (data parallel): each rank's batch source holds its shard; parameters start
@@ -96,9 +100,5 @@ class Trainer {
   std::unique_ptr<dist::GradSync> grad_sync_;  // null in a single process
   std::unique_ptr<util::TensorBoardWriter> tensorboard_;  // created with the first scalar
 };
-
-// The loss for logits [B,C] or per-frame logits [B,T,C] (Fusion::image: every frame carries its
-// clip's target). Targets are labels [B] or soft targets [B,C].
-torch::Tensor video_loss(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing);
 
 }  // namespace vifi::train

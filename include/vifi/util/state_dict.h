@@ -17,6 +17,11 @@ struct LoadStateOptions {
   bool allow_missing = false;         // true: parameters absent from the file keep their values
 };
 
+// Every parameter must come from `source`, nothing else may be in it.
+LoadStateOptions strict_load(const std::string& source);
+// Entries of `source` overwrite theirs; parameters it lacks keep their values.
+LoadStateOptions partial_load(const std::string& source);
+
 // Copies every entry of `state` into the parameter/buffer of the same name (converting dtype,
 // e.g. fp16 -> fp32), under NoGradGuard. Throws std::runtime_error naming the source and key on:
 // an unexpected key, a shape mismatch ("expected [512,768], got [768,512]"), or a parameter

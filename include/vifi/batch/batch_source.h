@@ -1,27 +1,14 @@
 // What the trainer and evaluator consume: batches of clips, epoch by epoch. The FFmpeg loader
-// (data/loader, target vifi_video) is adapted to this in the CLI, which keeps training and
-// evaluation in vifi_core (LibTorch only) and lets tests and benchmarks feed tensors directly.
+// (data/loader, target vifi_video) implements it; keeping the interface here, below data/, keeps
+// training and evaluation in vifi_core (LibTorch only) and lets tests and benchmarks feed tensors.
 #pragma once
 #include <torch/torch.h>
 
 #include <optional>
-#include <string>
-#include <vector>
 
-namespace vifi::train {
+#include "vifi/batch/clip_batch.h"
 
-struct FailedVideo {
-  int64_t index = -1;  // dataset index
-  std::string path;
-  std::string reason;
-};
-
-struct ClipBatch {
-  torch::Tensor video;               // [B,T,3,H,W], or [B,V,T,3,H,W] with V evaluation views
-  torch::Tensor label;               // [B] int64
-  std::vector<int64_t> index;        // [B] dataset index of each row
-  std::vector<FailedVideo> failed;   // evaluation: videos that could not be decoded
-};
+namespace vifi {
 
 class BatchSource {
  public:
@@ -35,7 +22,8 @@ class BatchSource {
   virtual int64_t replaced_samples() const { return 0; }
 };
 
-// A BatchSource over tensors held in memory: video [N,T,3,H,W] (or with views), label [N].
+// A BatchSource over tensors held in memory: video [N,T,3,H,W] (training) or [N,V,T,3,H,W]
+// (evaluation, see ClipBatch), label [N].
 // Epoch e visits a permutation seeded by (seed, e) when `shuffle`, else list order.
 class TensorBatchSource : public BatchSource {
  public:
@@ -54,4 +42,4 @@ class TensorBatchSource : public BatchSource {
   int64_t cursor_ = 0;
 };
 
-}  // namespace vifi::train
+}  // namespace vifi

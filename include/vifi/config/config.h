@@ -4,7 +4,7 @@
 // validation messages and to_yaml all go through, and ConfigBuilder, which sets keys one at a
 // time remembering where each value came from so every error names its file (or flag) and key.
 // Pure C++/LibTorch-free: vifi_core can embed to_yaml() text in checkpoints; YAML *reading*
-// (yaml-cpp) lives in src/cli/config_yaml.
+// (yaml-cpp) lives in config/config_yaml, built into the application library.
 //
 // Paths: keys of type `path` (DATA.ROOT, DATA.TRAIN_FILE, DATA.VAL_FILE, DATA.LABEL_LIST,
 // MODEL.PRETRAINED, MODEL.RESUME, OUTPUT) are stored absolute. A relative value resolves against
@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-namespace vifi::train {
+namespace vifi {
 
 // Every configuration error: unknown key, wrong type, missing file, invalid value, BASE cycle.
 class ConfigError : public std::runtime_error {
@@ -250,4 +250,4 @@ std::string to_yaml(const Config& config);
 // Field-by-field equality through the key table (used by round-trip checks and resume).
 bool same_config(const Config& a, const Config& b);
 
-}  // namespace vifi::train
+}  // namespace vifi

@@ -1,6 +1,6 @@
 // The key table and everything driven by it: parsing values by type, suggestions, validation,
-// ConfigBuilder and the YAML writer. See include/vifi/train/config.h.
-#include "vifi/train/config.h"
+// ConfigBuilder and the YAML writer. See include/vifi/config/config.h.
+#include "vifi/config/config.h"
 
 #include <algorithm>
 #include <cctype>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <type_traits>
 
-namespace vifi::train {
+namespace vifi {
 namespace {
 
 // ---- parsing and formatting one value by C++ type ----------------------------------------------
@@ -524,4 +524,4 @@ bool same_config(const Config& a, const Config& b) {
   return true;
 }
 
-}  // namespace vifi::train
+}  // namespace vifi

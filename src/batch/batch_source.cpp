@@ -1,7 +1,7 @@
 // In-memory batch source (tests, benchmarks, the demo's cached features path).
-#include "vifi/train/batch_source.h"
+#include "vifi/batch/batch_source.h"
 
-namespace vifi::train {
+namespace vifi {
 
 TensorBatchSource::TensorBatchSource(torch::Tensor video, torch::Tensor label, int64_t batch_size, bool shuffle,
                                      uint64_t seed)
@@ -27,11 +27,13 @@ std::optional<ClipBatch> TensorBatchSource::next() {
   if (cursor_ >= order_.size(0)) return std::nullopt;
   auto rows = order_.narrow(0, cursor_, std::min(batch_size_, order_.size(0) - cursor_));
   cursor_ += rows.size(0);
-  ClipBatch batch{video_.index_select(0, rows), label_.index_select(0, rows), {}, {}};
+  ClipBatch batch;
+  batch.video = video_.index_select(0, rows);
+  batch.label = label_.index_select(0, rows);
   batch.index.assign(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.size(0));
   return batch;
 }
 
 int64_t TensorBatchSource::num_batches() const { return (label_.size(0) + batch_size_ - 1) / batch_size_; }
 
-}  // namespace vifi::train
+}  // namespace vifi

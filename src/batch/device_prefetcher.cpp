@@ -1,7 +1,7 @@
 // Host-to-device prefetching: see the header for the overlap it buys and what it does not.
-#include "vifi/train/device_prefetcher.h"
+#include "vifi/batch/device_prefetcher.h"
 
-namespace vifi::train {
+namespace vifi {
 
 ClipBatch to_device(ClipBatch batch, const torch::Device& device) {
   if (device.is_cpu()) return batch;
@@ -34,4 +34,4 @@ std::optional<ClipBatch> DevicePrefetcher::fetch() {
   return to_device(std::move(*batch), device_);
 }
 
-}  // namespace vifi::train
+}  // namespace vifi

@@ -12,9 +12,9 @@
 
 #include <optional>
 
-#include "vifi/train/batch_source.h"
+#include "vifi/batch/batch_source.h"
 
-namespace vifi::train {
+namespace vifi {
 
 class DevicePrefetcher {
  public:
@@ -36,4 +36,4 @@ class DevicePrefetcher {
 // The batch's tensors on `device`: pinned and copied without blocking when it is a CUDA device.
 ClipBatch to_device(ClipBatch batch, const torch::Device& device);
 
-}  // namespace vifi::train
+}  // namespace vifi

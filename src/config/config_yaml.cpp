@@ -1,15 +1,15 @@
 // YAML walking for config files: BASE inheritance with cycle detection, nested sections to dotted
-// keys, node-kind errors. Values are set through train::ConfigBuilder.
-#include "config_yaml.h"
+// keys, node-kind errors. Values are set through vifi::ConfigBuilder.
+#include "vifi/config/config_yaml.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <filesystem>
 
-namespace vifi::cli {
+namespace vifi {
 namespace fs = std::filesystem;
-using train::ConfigError;
+using vifi::ConfigError;
 
 namespace {
 
@@ -38,7 +38,7 @@ YAML::Node parse_file(const std::string& file) {
 
 class YamlMerger {
  public:
-  explicit YamlMerger(train::ConfigBuilder& builder) : builder_(builder) {}
+  explicit YamlMerger(vifi::ConfigBuilder& builder) : builder_(builder) {}
 
   // referrer: "a.yaml:3" for a BASE entry, empty for the file named on the command line.
   void merge_file(const std::string& file, const std::string& referrer) {
@@ -98,12 +98,12 @@ class YamlMerger {
   // origin: "file:line" of the key.
   void merge_entry(const std::string& origin, const std::string& name, const YAML::Node& value,
                    const std::string& file) {
-    if (const train::ConfigKey* key = train::find_config_key(name))
+    if (const vifi::ConfigKey* key = vifi::find_config_key(name))
       return merge_leaf(origin, *key, value);
-    const bool section = train::is_config_section(name);
+    const bool section = vifi::is_config_section(name);
     // A misspelt section: report its first key in full ("TRAINR.EPOCHS" -> TRAIN.EPOCHS).
     if (!section && (!value.IsMap() || value.size() == 0))
-      throw ConfigError(train::unknown_key_message(origin, name));
+      throw ConfigError(vifi::unknown_key_message(origin, name));
     if (value.IsNull()) return;  // "TEST:" with nothing under it
     if (!value.IsMap())
       throw ConfigError(origin + ": " + name + ": expected a mapping of " + name + ".* keys, got " +
@@ -111,34 +111,34 @@ class YamlMerger {
     merge_section(file, name, value);
   }
 
-  void merge_leaf(const std::string& origin, const train::ConfigKey& key, const YAML::Node& value) {
-    const bool textual = key.type == train::ValueType::string || key.type == train::ValueType::path;
+  void merge_leaf(const std::string& origin, const vifi::ConfigKey& key, const YAML::Node& value) {
+    const bool textual = key.type == vifi::ValueType::string || key.type == vifi::ValueType::path;
     if (value.IsNull() && textual) return builder_.set(key, "", source(origin));
     if (!value.IsScalar())
-      throw ConfigError(train::type_error_message(origin, key, describe(value)));
+      throw ConfigError(vifi::type_error_message(origin, key, describe(value)));
     builder_.set(key, value.Scalar(), source(origin));
   }
 
-  train::ConfigSource source(const std::string& origin) const { return {origin, dirs_.back()}; }
+  vifi::ConfigSource source(const std::string& origin) const { return {origin, dirs_.back()}; }
 
-  train::ConfigBuilder& builder_;
+  vifi::ConfigBuilder& builder_;
   std::vector<fs::path> stack_;  // files being merged, outermost first (cycle detection)
   std::vector<fs::path> dirs_;   // their directories as named: relative paths resolve here
 };
 
 }  // namespace
 
-void merge_yaml_file(train::ConfigBuilder& builder, const std::string& path) {
+void merge_yaml_file(vifi::ConfigBuilder& builder, const std::string& path) {
   YamlMerger(builder).merge_file(path, "");
 }
 
-train::Config load_config(const std::string& path, const std::vector<std::string>& opts,
-                          const train::ConfigFlags& flags) {
-  train::ConfigBuilder builder;
+vifi::Config load_config(const std::string& path, const std::vector<std::string>& opts,
+                          const vifi::ConfigFlags& flags) {
+  vifi::ConfigBuilder builder;
   merge_yaml_file(builder, path);
   builder.apply_opts(opts);
   builder.apply_flags(flags);
   return builder.finish();
 }
 
-}  // namespace vifi::cli
+}  // namespace vifi

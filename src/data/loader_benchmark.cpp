@@ -1,0 +1,138 @@
+// Input-pipeline throughput: see loader_benchmark.h.
+#include "vifi/data/loader_benchmark.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "vifi/data/sampling.h"
+#include "vifi/data/video_reader.h"
+#include "vifi/util/logging.h"
+
+namespace vifi::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double ratio(double numerator, int64_t clips) { return clips > 0 ? numerator / static_cast<double>(clips) : 0.0; }
+
+std::vector<std::string> videos_under(const std::string& directory) {
+  std::vector<std::string> paths;
+  for (const auto& entry : fs::recursive_directory_iterator(directory)) {
+    if (entry.is_regular_file() && is_video_file(entry.path())) paths.push_back(entry.path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+std::vector<std::string> videos_in_list(const std::string& list, const std::string& root) {
+  const std::string base = root.empty() ? fs::path(list).parent_path().string() : root;
+  std::vector<std::string> paths;
+  for (const auto& record : load_annotation_list(list, base)) paths.push_back(record.path);
+  return paths;
+}
+
+void check_options(const std::vector<std::string>& videos, const DecodeBenchOptions& options) {
+  if (videos.empty()) throw std::invalid_argument("measure_decoding: videos is empty");
+  if (options.num_segments < 1) throw std::invalid_argument("measure_decoding: num_segments must be >= 1");
+  if (options.threads < 1) throw std::invalid_argument("measure_decoding: threads must be >= 1");
+  if (options.repeat < 1) throw std::invalid_argument("measure_decoding: repeat must be >= 1");
+}
+
+// One clip as the loader would fetch it: open, sample T test-mode indices, decode them.
+void decode_clip(const std::string& path, int64_t num_segments, DecodeMode mode, DecodeMeasurement& into) {
+  VideoReader reader(path);
+  if (mode == DecodeMode::open) return;
+  const auto indices = sample_test_indices(reader.info().num_frames, num_segments);
+  const auto frames = mode == DecodeMode::sparse ? reader.read_frames(indices) : reader.read_frames_full_decode(indices);
+  if (frames.size() != indices.size()) throw std::runtime_error(path + ": wrong number of frames returned");
+  into.frames_decoded += reader.stats().frames_decoded;
+  into.seeks += reader.stats().seeks;
+}
+
+// A worker's share: clips taken from `next` until `total` jobs are handed out.
+DecodeMeasurement decode_share(const std::vector<std::string>& videos, const DecodeBenchOptions& options,
+                               std::atomic<int64_t>& next, int64_t total) {
+  DecodeMeasurement mine;
+  for (int64_t job = next++; job < total; job = next++) {
+    const std::string& path = videos[static_cast<size_t>(job) % videos.size()];
+    try {
+      decode_clip(path, options.num_segments, options.mode, mine);
+      ++mine.clips;
+    } catch (const std::exception& e) {
+      if (mine.failures++ == 0) util::log_warn("bench: " + std::string(e.what()));
+    }
+  }
+  return mine;
+}
+
+void add_counts(DecodeMeasurement& into, const DecodeMeasurement& share) {
+  into.clips += share.clips;
+  into.frames_decoded += share.frames_decoded;
+  into.seeks += share.seeks;
+  into.failures += share.failures;
+}
+
+}  // namespace
+
+bool is_video_file(const fs::path& path) {
+  static const std::vector<std::string> kExtensions = {".avi", ".mp4", ".webm", ".mkv", ".mov", ".m4v"};
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
+}
+
+std::vector<std::string> find_videos(const VideoSearch& search) {
+  auto paths = fs::is_directory(search.videos) ? videos_under(search.videos) : videos_in_list(search.videos, search.root);
+  if (paths.empty()) throw std::runtime_error(search.videos + ": no videos found");
+  return paths;
+}
+
+double DecodeMeasurement::clips_per_second() const { return seconds > 0 ? static_cast<double>(clips) / seconds : 0.0; }
+double DecodeMeasurement::frames_decoded_per_clip() const { return ratio(static_cast<double>(frames_decoded), clips); }
+double DecodeMeasurement::seeks_per_clip() const { return ratio(static_cast<double>(seeks), clips); }
+double DecodeMeasurement::worker_ms_per_clip() const { return ratio(1000.0 * seconds * threads, clips); }
+
+DecodeMeasurement measure_decoding(const std::vector<std::string>& videos, const DecodeBenchOptions& options) {
+  check_options(videos, options);
+  const int64_t total = static_cast<int64_t>(videos.size()) * options.repeat;
+  std::atomic<int64_t> next{0};
+  std::mutex mutex;
+  DecodeMeasurement result;
+  result.threads = options.threads;
+  auto worker = [&] {
+    const DecodeMeasurement mine = decode_share(videos, options, next, total);
+    std::lock_guard<std::mutex> lock(mutex);
+    add_counts(result, mine);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < options.threads; ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+double LoaderMeasurement::clips_per_second() const { return seconds > 0 ? static_cast<double>(clips) / seconds : 0.0; }
+
+LoaderMeasurement measure_training_loader(std::vector<VideoRecord> records, const ClipConfig& clip,
+                                          const LoaderConfig& loader) {
+  VideoLoader videos(std::move(records), clip, loader, LoaderMode::train);
+  LoaderMeasurement result;
+  const auto start = std::chrono::steady_clock::now();
+  videos.start_epoch(0);
+  while (auto batch = videos.next()) result.clips += batch->label.size(0);
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace vifi::data

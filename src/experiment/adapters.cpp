@@ -1,0 +1,62 @@
+// Config -> component options, field by field (see header).
+#include "vifi/experiment/adapters.h"
+
+#include <algorithm>
+
+namespace vifi::experiment {
+
+model::PromptOptions prompt_options(const TrainerConfig& trainer) {
+  model::PromptOptions prompt;
+  prompt.enabled = trainer.prompt_model;
+  prompt.n_ctx_vision = trainer.n_ctx_vision;
+  prompt.n_ctx_text = trainer.n_ctx_text;
+  prompt.ctx_init = trainer.ctx_init;
+  prompt.depth_vision = trainer.prompt_depth_vision;
+  prompt.depth_text = trainer.prompt_depth_text;
+  return prompt;
+}
+
+TrainerConfig with_prompt_options(TrainerConfig trainer, const model::PromptOptions& prompt) {
+  trainer.prompt_model = prompt.enabled;
+  trainer.n_ctx_vision = prompt.n_ctx_vision;
+  trainer.n_ctx_text = prompt.n_ctx_text;
+  trainer.ctx_init = prompt.ctx_init;
+  trainer.prompt_depth_vision = prompt.depth_vision;
+  trainer.prompt_depth_text = prompt.depth_text;
+  return trainer;
+}
+
+model::ViFiCLIPOptions vificlip_options(const Config& config) {
+  model::ViFiCLIPOptions options;
+  options.ctx_init = config.trainer.ctx_init;
+  options.zero_shot_prompt = config.trainer.zs_eval;
+  options.use = config.trainer.use;
+  options.fusion = config.trainer.fusion;
+  options.prompt = prompt_options(config.trainer);
+  return options;
+}
+
+data::ClipConfig clip_config(const Config& config) {
+  data::ClipConfig clip;
+  clip.num_frames = config.data.num_frames;
+  clip.augment.input_size = static_cast<int>(config.data.input_size);
+  clip.augment.color_jitter = config.aug.color_jitter;
+  clip.augment.gray_scale = config.aug.gray_scale;
+  clip.eval.input_size = static_cast<int>(config.data.input_size);
+  clip.eval.num_crops = static_cast<int>(config.test.num_crop);
+  clip.num_clips = config.test.num_clip;
+  return clip;
+}
+
+data::LoaderConfig loader_config(const Config& config, data::LoaderMode mode, const Placement& placement) {
+  data::LoaderConfig loader;
+  loader.batch_size = config.train.batch_size;
+  loader.num_workers = static_cast<int>(std::max<int64_t>(1, config.data.num_workers));
+  loader.rank = placement.rank;
+  loader.world_size = placement.world_size;
+  loader.seed = static_cast<uint64_t>(config.seed);
+  loader.shuffle = mode == data::LoaderMode::train;
+  return loader;
+}
+
+}  // namespace vifi::experiment

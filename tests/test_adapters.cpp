@@ -1,0 +1,102 @@
+// experiment/adapters: every Config -> component-options conversion, field by field. Each key gets
+// a value no other key of the same type has, so swapping two same-typed fields (vision and text
+// prompt sizes, rank and world size, clips and crops) in an adapter fails here.
+#include <gtest/gtest.h>
+
+#include "vifi/experiment/adapters.h"
+
+namespace vifi {
+namespace {
+
+Config distinct_config() {
+  Config c;
+  c.trainer.prompt_model = true;
+  c.trainer.n_ctx_vision = 3;
+  c.trainer.n_ctx_text = 5;
+  c.trainer.ctx_init = "a video of";
+  c.trainer.prompt_depth_vision = 7;
+  c.trainer.prompt_depth_text = 9;
+  c.trainer.use = EncoderUse::image;
+  c.trainer.fusion = Fusion::decision;
+  c.trainer.zs_eval = false;
+  c.data.num_frames = 11;
+  c.data.input_size = 96;
+  c.data.num_workers = 6;
+  c.aug.color_jitter = 0.25;
+  c.aug.gray_scale = 0.125;
+  c.test.num_clip = 4;
+  c.test.num_crop = 3;
+  c.train.batch_size = 13;
+  c.seed = 4242;
+  return c;
+}
+
+TEST(Adapters, PromptOptionsTakeEachKeyFromItsOwnField) {
+  const auto p = experiment::prompt_options(distinct_config().trainer);
+  EXPECT_TRUE(p.enabled);
+  EXPECT_EQ(p.n_ctx_vision, 3);
+  EXPECT_EQ(p.n_ctx_text, 5);
+  EXPECT_EQ(p.ctx_init, "a video of");
+  EXPECT_EQ(p.depth_vision, 7);
+  EXPECT_EQ(p.depth_text, 9);
+}
+
+TEST(Adapters, PromptKeysSurviveTheRoundTrip) {
+  const auto original = distinct_config();
+  Config back;  // defaults everywhere, then the prompt keys from the options
+  back.trainer = experiment::with_prompt_options(back.trainer, experiment::prompt_options(original.trainer));
+  EXPECT_EQ(back.trainer.prompt_model, original.trainer.prompt_model);
+  EXPECT_EQ(back.trainer.n_ctx_vision, 3);
+  EXPECT_EQ(back.trainer.n_ctx_text, 5);
+  EXPECT_EQ(back.trainer.ctx_init, "a video of");
+  EXPECT_EQ(back.trainer.prompt_depth_vision, 7);
+  EXPECT_EQ(back.trainer.prompt_depth_text, 9);
+  // Only the prompt keys move: the rest of TRAINER keeps its own values.
+  EXPECT_EQ(back.trainer.use, Config{}.trainer.use);
+  auto expected = Config{};
+  expected.trainer.prompt_model = true;
+  expected.trainer.n_ctx_vision = 3;
+  expected.trainer.n_ctx_text = 5;
+  expected.trainer.ctx_init = "a video of";
+  expected.trainer.prompt_depth_vision = 7;
+  expected.trainer.prompt_depth_text = 9;
+  EXPECT_TRUE(same_config(back, expected)) << to_yaml(back);
+}
+
+TEST(Adapters, ViFiCLIPOptions) {
+  const auto o = experiment::vificlip_options(distinct_config());
+  EXPECT_EQ(o.ctx_init, "a video of");
+  EXPECT_FALSE(o.zero_shot_prompt);
+  EXPECT_EQ(o.use, EncoderUse::image);
+  EXPECT_EQ(o.fusion, Fusion::decision);
+  EXPECT_EQ(o.prompt.n_ctx_vision, 3);
+  EXPECT_EQ(o.prompt.n_ctx_text, 5);
+}
+
+TEST(Adapters, ClipConfigTakesFramesSizesAugmentationAndViews) {
+  const auto c = experiment::clip_config(distinct_config());
+  EXPECT_EQ(c.num_frames, 11);
+  EXPECT_EQ(c.augment.input_size, 96);
+  EXPECT_EQ(c.eval.input_size, 96);
+  EXPECT_DOUBLE_EQ(c.augment.color_jitter, 0.25);
+  EXPECT_DOUBLE_EQ(c.augment.gray_scale, 0.125);
+  EXPECT_EQ(c.num_clips, 4);      // TEST.NUM_CLIP: temporal views
+  EXPECT_EQ(c.eval.num_crops, 3);  // TEST.NUM_CROP: spatial views
+}
+
+TEST(Adapters, LoaderConfigTakesPlacementAndShufflesOnlyTraining) {
+  experiment::Placement placement;
+  placement.rank = 1;
+  placement.world_size = 3;
+  const auto train = experiment::loader_config(distinct_config(), data::LoaderMode::train, placement);
+  EXPECT_EQ(train.batch_size, 13);
+  EXPECT_EQ(train.num_workers, 6);
+  EXPECT_EQ(train.rank, 1);
+  EXPECT_EQ(train.world_size, 3);
+  EXPECT_EQ(train.seed, 4242u);
+  EXPECT_TRUE(train.shuffle);
+  EXPECT_FALSE(experiment::loader_config(distinct_config(), data::LoaderMode::eval, placement).shuffle);
+}
+
+}  // namespace
+}  // namespace vifi

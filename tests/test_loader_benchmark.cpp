@@ -1,0 +1,106 @@
+// data/loader_benchmark: which files a benchmark measures (directory trees, annotation lists) and
+// the decode counts it reports. Timings are never asserted.
+#include "vifi/data/loader_benchmark.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/test_paths.h"
+#include "vifi/data/synthetic.h"
+
+namespace vifi::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+void touch(const fs::path& path, const std::string& text = "") {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Videos a/Clip.MP4, a/b/deep.WebM and z.avi among other files and a directory named like a video.
+fs::path write_mixed_tree() {
+  const auto dir = test::scratch_dir();
+  for (const char* video : {"z.avi", "a/Clip.MP4", "a/b/deep.WebM"}) touch(dir / video);
+  for (const char* other : {"a/readme.txt", "a/b/deep.WebM.part", "a/b/noext", "train.txt"}) touch(dir / other);
+  fs::create_directories(dir / "folder.mp4");
+  return dir;
+}
+
+TEST(LoaderBenchmark, RecognisesVideoExtensionsInAnyCase) {
+  for (const char* name : {"a.avi", "b.MP4", "c.WebM", "d.mkv", "e.MOV", "f.m4v", "dir/g.Avi"}) {
+    EXPECT_TRUE(is_video_file(name)) << name;
+  }
+  for (const char* name : {"a.txt", "b.avi.bak", "mp4", "c.mp3", "d", ".avi.json"}) {
+    EXPECT_FALSE(is_video_file(name)) << name;
+  }
+}
+
+TEST(LoaderBenchmark, FindsVideosInDirectoryTreeSorted) {
+  const auto dir = write_mixed_tree();
+  VideoSearch search;
+  search.videos = dir.string();
+  const std::vector<std::string> expected = {(dir / "a/Clip.MP4").string(), (dir / "a/b/deep.WebM").string(),
+                                             (dir / "z.avi").string()};
+  EXPECT_EQ(find_videos(search), expected);
+}
+
+TEST(LoaderBenchmark, FindsVideosOfAnnotationList) {
+  const auto dir = test::scratch_dir();
+  touch(dir / "lists/train.txt", "x/one.avi 0\n\"y/two words.mp4\" 3\n/abs/three.mkv 1\n");
+  VideoSearch search;
+  search.videos = (dir / "lists/train.txt").string();
+  EXPECT_EQ(find_videos(search), (std::vector<std::string>{(dir / "lists/x/one.avi").string(),
+                                                          (dir / "lists/y/two words.mp4").string(), "/abs/three.mkv"}));
+  search.root = "/data/hmdb";
+  EXPECT_EQ(find_videos(search).front(), "/data/hmdb/x/one.avi");
+}
+
+TEST(LoaderBenchmark, NoVideosIsAnError) {
+  const auto dir = test::scratch_dir();
+  touch(dir / "notes.txt", "not a video");
+  VideoSearch search;
+  search.videos = dir.string();
+  EXPECT_THROW(find_videos(search), std::runtime_error);  // "<dir>: no videos found"
+}
+
+TEST(LoaderBenchmark, CountsClipsFramesAndFailures) {
+  const auto dir = test::scratch_dir();
+  SyntheticVideoSpec spec;
+  spec.num_frames = 32;
+  const std::string video = (dir / "v.avi").string();
+  write_synthetic_video(video, spec);
+  const std::vector<std::string> videos = {video, (dir / "missing.avi").string()};
+  DecodeBenchOptions options;
+  options.num_segments = 4;
+  options.threads = 2;
+  options.repeat = 3;
+  options.mode = DecodeMode::sparse;
+  const auto sparse = measure_decoding(videos, options);
+  options.mode = DecodeMode::full;
+  const auto full = measure_decoding(videos, options);
+  options.mode = DecodeMode::open;
+  const auto open = measure_decoding(videos, options);
+  for (const auto& m : {sparse, full, open}) {
+    EXPECT_EQ(m.clips, 3);
+    EXPECT_EQ(m.failures, 3);  // the missing file, once per pass
+  }
+  EXPECT_GE(sparse.frames_decoded_per_clip(), 4.0);
+  EXPECT_LT(sparse.frames_decoded_per_clip(), full.frames_decoded_per_clip());
+  EXPECT_EQ(open.frames_decoded, 0);
+}
+
+TEST(LoaderBenchmark, RejectsBadDecodeOptions) {
+  DecodeBenchOptions options;
+  EXPECT_THROW(measure_decoding({}, options), std::invalid_argument);
+  options.threads = 0;
+  EXPECT_THROW(measure_decoding({"v.avi"}, options), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vifi::data
