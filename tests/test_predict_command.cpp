@@ -114,7 +114,12 @@ TEST(PredictCommand, PromptCheckpointIsApplied) {
   const auto weights = fixture("clip_tiny/clip_tiny.pt");
   const std::vector<std::string> labels{"run", "jump", "swim"};
   model::ViFiCLIPOptions options;
-  options.prompt = {true, 2, 2, "a photo of a", 1, 1};
+  options.prompt.enabled = true;
+  options.prompt.n_ctx_vision = 2;
+  options.prompt.n_ctx_text = 2;
+  options.prompt.ctx_init = "a photo of a";
+  options.prompt.depth_vision = 1;
+  options.prompt.depth_text = 1;
   torch::manual_seed(5);
   model::ViFiCLIP prompted(model::load_clip(weights), test::shared_tokenizer(), labels, options);
   {

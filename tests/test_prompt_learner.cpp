@@ -21,7 +21,12 @@ const std::vector<std::string> kClasses = {"archery", "playing guitar", "push up
 model::ViFiCLIPOptions prompted(int64_t n_vision, int64_t n_text, int64_t depth_vision, int64_t depth_text,
                                 std::string ctx_init = "") {
   model::ViFiCLIPOptions o;
-  o.prompt = {true, n_vision, n_text, std::move(ctx_init), depth_vision, depth_text};
+  o.prompt.enabled = true;
+  o.prompt.n_ctx_vision = n_vision;
+  o.prompt.n_ctx_text = n_text;
+  o.prompt.ctx_init = std::move(ctx_init);
+  o.prompt.depth_vision = depth_vision;
+  o.prompt.depth_text = depth_text;
   return o;
 }
 
