@@ -65,7 +65,7 @@ TEST(Adapters, PromptKeysSurviveTheRoundTrip) {
 
 TEST(Adapters, ViFiCLIPOptions) {
   const auto o = experiment::vificlip_options(distinct_config());
-  EXPECT_EQ(o.ctx_init, "a video of");
+  EXPECT_EQ(o.prompt.ctx_init, "a video of");  // CTX_INIT is stored once
   EXPECT_FALSE(o.zero_shot_prompt);
   EXPECT_EQ(o.use, EncoderUse::image);
   EXPECT_EQ(o.fusion, Fusion::decision);

@@ -24,7 +24,7 @@ TEST(ViFiCLIP, PromptsWrapClassNames) {
   zs.zero_shot_prompt = true;
   EXPECT_EQ(model::class_prompt("golf", zs), "golf");
   model::ViFiCLIPOptions custom;
-  custom.ctx_init = "a_video_of";
+  custom.prompt.ctx_init = "a_video_of";
   EXPECT_EQ(model::class_prompt("golf", custom), "a video of golf.");
 }
 

@@ -38,11 +38,8 @@ std::vector<std::string> labels_from(const std::string& labels, const std::strin
 model::ViFiCLIP load_video_classifier(const std::string& weights, const std::vector<std::string>& labels,
                                       const std::string& prompt_prefix, const std::string& prompts) {
   model::ViFiCLIPOptions options;
-  options.ctx_init = prompt_prefix;
-  if (!prompts.empty()) {
-    options.prompt = model::read_prompt_info(prompts).options;
-    options.ctx_init = options.prompt.ctx_init;
-  }
+  options.prompt.ctx_init = prompt_prefix;
+  if (!prompts.empty()) options.prompt = model::read_prompt_info(prompts).options;  // its own CTX_INIT
   model::ViFiCLIP classifier(model::load_clip(weights), std::make_shared<const clip::Tokenizer>(), labels, options);
   if (!prompts.empty()) model::load_prompts(prompts, *classifier);
   classifier->eval();

@@ -28,7 +28,6 @@ TrainerConfig with_prompt_options(TrainerConfig trainer, const model::PromptOpti
 
 model::ViFiCLIPOptions vificlip_options(const Config& config) {
   model::ViFiCLIPOptions options;
-  options.ctx_init = config.trainer.ctx_init;
   options.zero_shot_prompt = config.trainer.zs_eval;
   options.use = config.trainer.use;
   options.fusion = config.trainer.fusion;

@@ -19,7 +19,7 @@ bool is_text_parameter(const std::string& name) {
 
 std::string class_prompt(const std::string& class_name, const ViFiCLIPOptions& options) {
   if (options.zero_shot_prompt) return class_name;
-  std::string prefix = options.ctx_init;
+  std::string prefix = options.prompt.ctx_init;
   std::replace(prefix.begin(), prefix.end(), '_', ' ');
   return prefix.empty() ? class_name + "." : prefix + " " + class_name + ".";
 }
@@ -50,7 +50,7 @@ void ViFiCLIPImpl::set_class_names(const std::vector<std::string>& class_names) 
   class_names_ = class_names;
   prompts_.clear();
   auto prompt_options = options_;
-  if (prompt_learner_) prompt_options.ctx_init = prompt_learner_->text_prefix();
+  if (prompt_learner_) prompt_options.prompt.ctx_init = prompt_learner_->text_prefix();
   for (const auto& name : class_names) prompts_.push_back(class_prompt(name, prompt_options));
   prompt_tokens_ = tokenizer_->tokenize(prompts_, clip_->config().context_length);
   cached_text_.reset();

@@ -28,11 +28,12 @@ using TrainableEncoders = vifi::EncoderUse;
 using Fusion = vifi::Fusion;
 
 struct ViFiCLIPOptions {
-  std::string ctx_init = "a photo of a";  // prompt prefix; "_" reads as a space
   bool zero_shot_prompt = false;          // ZS_EVAL: the prompt is the bare class name
   TrainableEncoders use = TrainableEncoders::both;
   Fusion fusion = Fusion::embedding;
-  PromptOptions prompt;                   // prompt.enabled: a prompt_learner submodule, CLIP frozen
+  // CTX_INIT (prompt.ctx_init) is the class-prompt prefix ("_" reads as a space), stored once;
+  // prompt.enabled adds a prompt_learner submodule and freezes the CLIP.
+  PromptOptions prompt;
 };
 
 class ViFiCLIPImpl : public torch::nn::Module {
@@ -101,7 +102,7 @@ inline torch::Tensor ViFiCLIPImpl::encode_video(clip::CLIPImpl& clip, const torc
   return frame_features(clip, video, hooks).mean(1);
 }
 
-// The prompt text for a class: "<ctx_init> <name>." ("_" -> " "), or "<name>" for zero-shot.
+// The prompt text for a class: "<prompt.ctx_init> <name>." ("_" -> " "), or "<name>" for zero-shot.
 std::string class_prompt(const std::string& class_name, const ViFiCLIPOptions& options);
 
 }  // namespace vifi::model
