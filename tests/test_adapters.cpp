@@ -22,6 +22,8 @@ Config distinct_config() {
   c.data.num_frames = 11;
   c.data.input_size = 96;
   c.data.num_workers = 6;
+  c.data.max_bad_fraction = 0.0625;
+  c.data.min_bad_limit = 17;
   c.aug.color_jitter = 0.25;
   c.aug.gray_scale = 0.125;
   c.test.num_clip = 4;
@@ -94,6 +96,8 @@ TEST(Adapters, LoaderConfigTakesPlacementAndShufflesOnlyTraining) {
   EXPECT_EQ(train.rank, 1);
   EXPECT_EQ(train.world_size, 3);
   EXPECT_EQ(train.seed, 4242u);
+  EXPECT_DOUBLE_EQ(train.max_bad_fraction, 0.0625);  // DATA.MAX_BAD_FRACTION
+  EXPECT_EQ(train.min_bad_limit, 17);                // DATA.MIN_BAD_LIMIT
   EXPECT_TRUE(train.shuffle);
   EXPECT_FALSE(experiment::loader_config(distinct_config(), data::LoaderMode::eval, placement).shuffle);
 }

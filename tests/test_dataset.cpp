@@ -12,22 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.h"
 #include "support/test_paths.h"
 #include "vifi/data/labels.h"
 
 namespace vifi::data {
 namespace {
 
-// Expects `fn` to throw a std::exception whose message contains every string in `parts`.
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error mentioning '" << parts.front() << "'";
-  } catch (const std::exception& e) {
-    for (const auto& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using vifi::test::expect_error;
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;

@@ -272,15 +272,39 @@ TEST_F(LoaderTest, TrainingReplacesBadVideosDeterministicallyAndCountsThem) {
   EXPECT_EQ(one.bad_data().replaced_samples, 8);
 }
 
-TEST_F(LoaderTest, TrainingFailsLoudlyPastTheBadFraction) {
+// The limit is max(floor(max_bad_fraction x videos), min_bad_limit): the floor keeps a small list
+// from dying on its first bad file, the fraction scales it to big ones.
+TEST_F(LoaderTest, TrainingToleratesTheFloorOfBadVideosAndStopsPastTheLimit) {
+  // 17 good samples (the 7 videos repeated) and 1 missing: 1 % of 18 allows none, the default
+  // floor of 10 lets the run through.
+  std::vector<VideoRecord> eighteen;
+  for (int i = 0; i < 17; ++i) eighteen.push_back(good_records()[static_cast<size_t>(i % kNumVideos)]);
+  eighteen.push_back({(*dir_ / "missing.avi").string(), "missing.avi", 1});
+  const LoaderConfig defaults = loader_config(2);
+  ASSERT_DOUBLE_EQ(defaults.max_bad_fraction, 0.01);
+  ASSERT_EQ(defaults.min_bad_limit, 10);
+  VideoLoader small(eighteen, clip_config(), defaults, LoaderMode::train);
+  int64_t rows = 0;
+  for (const auto& batch : run_epoch(small, 0)) rows += batch.video.size(0);
+  EXPECT_EQ(rows, 18);
+  EXPECT_EQ(small.bad_data().bad_videos, 1);
+
+  // 4 bad of 11 with fraction 0.2 (floor(2.2) = 2): a floor of 4 tolerates them, 3 does not.
   LoaderConfig cfg = loader_config(2);
-  cfg.max_bad_fraction = 0.2;  // 4 of 11 is too many
-  VideoLoader loader(mixed_records(), clip_config(), cfg, LoaderMode::train);
+  cfg.max_bad_fraction = 0.2;
+  cfg.min_bad_limit = 4;
+  VideoLoader tolerant(mixed_records(), clip_config(), cfg, LoaderMode::train);
+  EXPECT_NO_THROW(run_epoch(tolerant, 0));
+  cfg.min_bad_limit = 3;
+  VideoLoader strict(mixed_records(), clip_config(), cfg, LoaderMode::train);
   try {
-    run_epoch(loader, 0);
+    run_epoch(strict, 0);
     FAIL() << "expected the loader to stop";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("too many bad training videos"), std::string::npos) << e.what();
+    const std::string what = e.what();
+    for (const char* part : {"too many bad training videos: 4 of 11", "limit 3", "DATA.MAX_BAD_FRACTION 0.2",
+                             "DATA.MIN_BAD_LIMIT 3"})
+      EXPECT_NE(what.find(part), std::string::npos) << part << "\n" << what;
   }
 }
 
@@ -366,7 +390,7 @@ TEST_F(LoaderTest, CheckListsEveryBadVideoWithItsReason) {
   const auto records = mixed_records();
   CheckOptions options;
   options.num_threads = 3;
-  options.decode_ends = true;
+  options.full_decode = true;
   const CheckReport report = check_videos(records, options);
   EXPECT_EQ(report.num_videos, 11);
   EXPECT_EQ(report.num_ok, 7);

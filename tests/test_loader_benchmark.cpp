@@ -1,5 +1,5 @@
-// data/loader_benchmark: which files a benchmark measures (directory trees, annotation lists) and
-// the decode counts it reports. Timings are never asserted.
+// data/loader_benchmark: which files a benchmark measures (directory trees, annotation lists), the
+// decode counts it reports, and `vifi bench loader` on bad files. Timings are never asserted.
 #include "vifi/data/loader_benchmark.h"
 
 #include <gtest/gtest.h>
@@ -89,10 +89,66 @@ TEST(LoaderBenchmark, CountsClipsFramesAndFailures) {
   for (const auto& m : {sparse, full, open}) {
     EXPECT_EQ(m.clips, 3);
     EXPECT_EQ(m.failures, 3);  // the missing file, once per pass
+    ASSERT_EQ(m.bad_videos.size(), 1u);  // ... listed once
+    EXPECT_EQ(m.bad_videos[0].index, 1);
+    EXPECT_EQ(m.bad_videos[0].path, videos[1]);
+    EXPECT_EQ(m.bad_videos[0].reason.rfind(videos[1] + ": ", 0), 0u) << m.bad_videos[0].reason;
   }
   EXPECT_GE(sparse.frames_decoded_per_clip(), 4.0);
   EXPECT_LT(sparse.frames_decoded_per_clip(), full.frames_decoded_per_clip());
   EXPECT_EQ(open.frames_decoded, 0);
+}
+
+// `vifi bench loader` on a folder where bad files sort first (so the header line meets one too):
+// the table is printed in full, the command succeeds, and each bad file is named with its reason.
+TEST(LoaderBenchmark, CommandFinishesTheTableAndNamesBadFiles) {
+  const auto dir = test::scratch_dir();
+  SyntheticVideoSpec spec;
+  spec.num_frames = 16;
+  write_synthetic_video((dir / "c_good.avi").string(), spec);
+  spec.seed = 1;
+  write_synthetic_video((dir / "d_good.avi").string(), spec);
+  touch(dir / "a_empty.mp4");
+  touch(dir / "b_text.avi", "this is not a video\n");
+  std::string log;
+  ASSERT_EQ(test::run_vifi("bench loader --videos " + dir.string() + " --frames 4 --repeat 1 --threads 2", &log), 0)
+      << log;
+  for (const char* row : {"4       sparse", "4       full", "opening and indexing alone"})
+    EXPECT_NE(log.find(row), std::string::npos) << row << "\n" << log;
+  EXPECT_NE(log.find("first readable: 16 frames"), std::string::npos) << log;
+  EXPECT_NE(log.find("2 of 4 videos could not be decoded"), std::string::npos) << log;
+  for (const char* bad : {"a_empty.mp4", "b_text.avi"})
+    EXPECT_NE(log.find("BAD " + (dir / bad).string() + ": "), std::string::npos) << bad << "\n" << log;
+  for (const char* good : {"c_good.avi", "d_good.avi"})
+    EXPECT_EQ(log.find("BAD " + (dir / good).string()), std::string::npos) << good << "\n" << log;
+}
+
+// A file that needs the timestamp fallback (H.264 B-frames in AVI): its first clip decodes all of
+// it, its later clips seek with the learned numbering; the report shows both.
+TEST(LoaderBenchmark, ReportsFallbackFilesFirstAndLaterClips) {
+  if (!synthetic_codec_available("h264")) GTEST_SKIP() << "no libx264";
+  const auto dir = test::scratch_dir();
+  SyntheticVideoSpec spec;
+  spec.codec = "h264";
+  spec.num_frames = 192;
+  spec.gop_size = 16;
+  spec.max_b_frames = 3;
+  const auto path = (dir / "bframes.avi").string();
+  write_synthetic_video(path, spec);
+  DecodeBenchOptions options;
+  options.num_segments = 4;
+  options.repeat = 3;
+  const DecodeMeasurement m = measure_decoding({path}, options);
+  ASSERT_EQ(m.clips, 3);
+  EXPECT_EQ(m.fallback_clips, 1);
+  EXPECT_GE(m.fallback_frames_decoded, 192);
+  EXPECT_EQ(m.learned_clips, 2);
+  EXPECT_LT(m.learned_frames_decoded / m.learned_clips, 192 / 2) << "later clips decoded like a full decode";
+
+  std::string log;
+  ASSERT_EQ(test::run_vifi("bench loader --videos " + dir.string() + " --frames 4 --repeat 2", &log), 0) << log;
+  EXPECT_NE(log.find("timestamp fallback on 1 file(s): first clip"), std::string::npos) << log;
+  EXPECT_NE(log.find("later clips"), std::string::npos) << log;
 }
 
 TEST(LoaderBenchmark, RejectsBadDecodeOptions) {

@@ -116,6 +116,33 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
   EXPECT_NE(log.find("over 6 videos"), std::string::npos) << log;
 }
 
+// No single file ends a run: one unreadable training video among 12 is replaced (within the
+// DATA.MIN_BAD_LIMIT floor), one unreadable validation video is reported as not evaluated, and
+// the epoch's checkpoint is written.
+TEST(TrainCommand, OneBadTrainingAndOneBadValidationVideoDoNotEndTheRun) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir);
+  std::string first;
+  std::ifstream(dir / "data" / "train.txt") >> first;
+  std::filesystem::resize_file(dir / "data" / first, 100);
+  std::ofstream(dir / "data" / "notes.avi") << "not a video\n";
+  std::ofstream(dir / "data" / "val.txt", std::ios::app) << "notes.avi 0\n";
+  const auto out = dir / "out";
+  std::string log;
+  ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out.string() +
+                               " --threads 1 --opts TRAIN.EPOCHS 1",
+                           &log),
+            0)
+      << log;
+  EXPECT_TRUE(std::filesystem::exists(out / "ckpt_epoch_0.pth")) << log;
+  EXPECT_NE(log.find((dir / "data" / first).string()), std::string::npos) << log;
+  EXPECT_NE(log.find("training samples were replaced (bad videos)"), std::string::npos) << log;
+  EXPECT_NE(log.find("epoch 0 validation, not evaluated: " + (dir / "data" / "notes.avi").string()), std::string::npos)
+      << log;
+  EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"failed\":1"), 1);
+  EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"videos\":6"), 1);  // the 6 good ones are counted
+}
+
 TEST(TrainCommand, AutoResumePicksTheNewestCheckpointInOutput) {
   const auto dir = test::scratch_dir();
   const auto config = make_run(dir);

@@ -1,7 +1,11 @@
 // Training loop: learning on a fixed set, exact resume (bitwise on CPU) from epoch boundaries
-// and from a Ctrl-C mid-epoch, accumulation, checkpoint contents and errors.
+// and from a Ctrl-C mid-epoch, accumulation, the epoch checkpoint before validation, failed
+// validation videos, checkpoint contents and errors.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "support/test_paths.h"
 #include "support/tiny_model.h"
@@ -176,6 +180,89 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   b2.resume(checkpoint);
   b2.fit();
   expect_bitwise_equal(parameters(a.model()), parameters(b2.model()));
+}
+
+// Validation whose source throws as a whole (out of memory, a lost rank): the run fails, but only
+// after the epoch's checkpoint is on disk.
+class ThrowingSource : public vifi::TensorBatchSource {
+ public:
+  using TensorBatchSource::TensorBatchSource;
+  std::optional<vifi::ClipBatch> next() override { throw std::runtime_error("validation source broke"); }
+};
+
+// Validation that cannot load one video, listed in the first batch as data/loader lists it.
+class OneFailedVideoSource : public vifi::TensorBatchSource {
+ public:
+  using TensorBatchSource::TensorBatchSource;
+  void start_epoch(int64_t epoch, int64_t skip) override {
+    first_ = true;
+    TensorBatchSource::start_epoch(epoch, skip);
+  }
+  std::optional<vifi::ClipBatch> next() override {
+    auto batch = TensorBatchSource::next();
+    if (batch && first_) batch->failed.push_back({99, "/data/broken.mp4", "/data/broken.mp4: cannot open: Invalid data"});
+    first_ = false;
+    return batch;
+  }
+
+ private:
+  bool first_ = true;
+};
+
+TEST(Trainer, EpochCheckpointIsWrittenBeforeValidationStarts) {
+  auto dir = test::scratch_dir();
+  auto [video, label] = colour_clips(2);
+  vifi::TensorBatchSource data(video, label, 3, true, 1);
+  ThrowingSource val(video.unsqueeze(1), label, 3, false, 0);
+  train::Trainer trainer(tiny_config(dir, 2), test::tiny_vificlip(kClasses), data, &val,
+                         {torch::kCPU, train::Outputs::write, {}});
+  EXPECT_THROW(trainer.fit(), std::runtime_error);
+  ASSERT_TRUE(std::filesystem::exists(dir / "ckpt_epoch_0.pth"));
+  const auto saved = train::read_checkpoint_progress((dir / "ckpt_epoch_0.pth").string());
+  EXPECT_EQ(saved.epoch, 1);  // resuming continues with the next epoch: the training is kept
+  EXPECT_EQ(saved.step_in_epoch, 0);
+  EXPECT_EQ(saved.optimizer_steps, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir / "best.pth"));
+}
+
+TEST(Trainer, ValidationListsVideosItCouldNotLoadAndGoesOn) {
+  auto dir = test::scratch_dir();
+  auto [video, label] = colour_clips(2);
+  vifi::TensorBatchSource data(video, label, 3, true, 1);
+  OneFailedVideoSource val(video.unsqueeze(1), label, 4, false, 0);
+  std::vector<train::EpochSummary> epochs;
+  train::Trainer trainer(tiny_config(dir, 2), test::tiny_vificlip(kClasses), data, &val,
+                         {torch::kCPU, train::Outputs::write, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
+  testing::internal::CaptureStderr();  // without a sink, util/logging writes there
+  trainer.fit();
+  const std::string log = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(epochs.size(), 2u);
+  for (const auto& epoch : epochs) {
+    ASSERT_TRUE(epoch.validation);
+    EXPECT_EQ(epoch.validation->counts.total(), 6);
+    ASSERT_EQ(epoch.validation->failed.size(), 1u);
+    EXPECT_EQ(epoch.validation->failed[0].path, "/data/broken.mp4");
+  }
+  // Named in every epoch's log, not only the first time the loader meets it.
+  for (const char* epoch : {"epoch 0", "epoch 1"}) {
+    EXPECT_NE(log.find(std::string(epoch) + " validation, not evaluated: /data/broken.mp4: cannot open"),
+              std::string::npos)
+        << log;
+  }
+  std::vector<int64_t> failed_per_val_line;
+  std::ifstream metrics(dir / "metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record.at("type") == "val") failed_per_val_line.push_back(record.at("failed").get<int64_t>());
+  }
+  EXPECT_EQ(failed_per_val_line, (std::vector<int64_t>{1, 1}));
+  for (const char* f : {"ckpt_epoch_0.pth", "ckpt_epoch_1.pth", "best.pth"}) EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;
+  // The epoch checkpoint, written before its validation, is brought up to date when that
+  // validation sets a new best (epoch 0 always does): resuming from it keeps best.pth's choice.
+  EXPECT_DOUBLE_EQ(train::read_checkpoint_progress((dir / "ckpt_epoch_0.pth").string()).best_acc1,
+                   epochs[0].validation->counts.top1());
+  EXPECT_DOUBLE_EQ(train::read_checkpoint_progress((dir / "ckpt_epoch_1.pth").string()).best_acc1,
+                   trainer.progress().best_acc1);
 }
 
 TEST(Checkpoint, HoldsModelProgressAndConfig) {

@@ -1,6 +1,8 @@
 // data/transforms and data/color_jitter: geometry, normalisation numbers, one draw per clip.
 #include "vifi/data/transforms.h"
 
+#include <opencv2/imgproc.hpp>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -185,9 +187,31 @@ TEST(Transforms, EvalTransformShapesAndValues) {
   ASSERT_EQ(centre.sizes(), (std::vector<int64_t>{1, 5, 3, 32, 32}));
 }
 
-TEST(Transforms, RejectsMismatchedFramesAndBadConfigs) {
-  const std::vector<cv::Mat> mixed{position_frame(48, 32), position_frame(40, 32)};
-  EXPECT_THROW(eval_transform(mixed, {32, 1}), std::invalid_argument);
+// A clip whose picture size changes mid-stream: the geometry is drawn on the first frame, and a
+// frame of another size is resized straight to that geometry's resized size.
+TEST(Transforms, FramesOfAnotherSizeTakeTheFirstFramesGeometry) {
+  const cv::Mat first = position_frame(48, 32), other = position_frame(40, 56);
+  const auto resized = [](const cv::Mat& m, cv::Size to) {
+    cv::Mat out;
+    cv::resize(m, out, to, 0, 0, cv::INTER_LINEAR);
+    return out;
+  };
+  for (int crops : {1, 3}) {
+    const EvalTransformConfig eval{32, crops};
+    const cv::Size to = eval_resize_size(first.size(), eval);
+    EXPECT_TRUE(torch::equal(eval_transform({first, other}, eval), eval_transform({first, resized(other, to)}, eval)));
+  }
+  Rng rng(9);
+  const ClipAugmentParams params = draw_train_params(rng, first.size(), small_config());
+  const auto mixed = apply_train_params(params, {first, other}, small_config());
+  const auto same = apply_train_params(params, {first, resized(other, params.resized)}, small_config());
+  EXPECT_EQ(cv::norm(mixed[1], same[1], cv::NORM_INF), 0.0);
+  EXPECT_EQ(mixed[1].size(), cv::Size(32, 32));
+}
+
+TEST(Transforms, RejectsBadFramesAndConfigs) {
+  EXPECT_THROW(eval_transform({cv::Mat(8, 8, CV_8UC1)}, {32, 1}), std::invalid_argument);
+  EXPECT_THROW(eval_transform({}, {32, 1}), std::invalid_argument);
   EXPECT_THROW(validate(EvalTransformConfig{32, 2}), std::invalid_argument);
   AugmentConfig bad = small_config();
   bad.gray_scale = 1.5;

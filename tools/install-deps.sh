@@ -2,6 +2,8 @@
 # Installs what vifi needs on Debian 12 and skips what is already there.
 # Usage: tools/install-deps.sh [--with-baseline]   (as root, or with sudo available)
 #   --with-baseline also installs python3-torch for tools/bench/reference.py.
+# ffmpeg (the CLI) is the tests' oracle for decoded frames; clang and its runtime build the
+# reader's fuzz target (tools/fuzz.sh, libFuzzer).
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  ffmpeg clang libclang-rt-14-dev
 )
 [[ "${1:-}" == "--with-baseline" ]] && packages+=(python3-torch python3-numpy)
 

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The README's test command: install what is missing, build, run the whole test suite.
 # Distributed support is required here (-DVIFI_DISTRIBUTED=ON): without Gloo the build fails,
-# and the multi-rank tests fail instead of skipping.
+# and the multi-rank tests fail instead of skipping. The decoding code's tests run a second time
+# under ASan + UBSan (-DVIFI_SANITIZE=ON, label `sanitize`), and the reader is fuzzed for
+# VIFI_FUZZ_SECONDS (default 60; 0 skips) from its seed corpus (tools/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/build.sh -DVIFI_WERROR=ON -DVIFI_DISTRIBUTED=ON
+tools/build.sh -DVIFI_WERROR=ON -DVIFI_DISTRIBUTED=ON -DVIFI_SANITIZE=ON
 ctest --test-dir build -j "$(nproc)" --output-on-failure --timeout 900
+fuzz_seconds=${VIFI_FUZZ_SECONDS:-60}
+if ((fuzz_seconds > 0)); then tools/fuzz.sh "$fuzz_seconds"; fi

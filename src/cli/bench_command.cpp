@@ -3,6 +3,8 @@
 //           TSN test-mode indices) against decoding every frame (read_frames_full_decode), on
 //           the same files, for 8 and 16 frames per clip by default, plus the cost of opening
 //           alone. Worker threads each own a reader and take whole clips, as the loader does.
+//           Bad files never stop the table: their clips are left out of it, and each file is
+//           listed after it once ("BAD <path>: <reason>", as `vifi data check` does).
 //   model   images/s (inference) or frames/s (--train: a full step, both towers, AdamW) of a
 //           random-weight CLIP driven as ViFi-CLIP, its FLOP rate and the fraction of
 //           `bench gemm`; tools/bench/compare.sh sets it against tools/bench/reference.py.
@@ -12,6 +14,7 @@
 // measurements live in vifi_video (data/loader_benchmark), `model` and `gemm` in vifi_core
 // (vifi/bench) so the core-only `vifi_bench` executable runs the same code.
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -41,13 +44,31 @@ struct LoaderBenchOptions {
   int repeat = 3;
 };
 
+// Size and codec of the first video that opens: a bad file at the head of the list must not end
+// the benchmark before its table (the bad files are listed after it).
 std::string describe_videos(const std::vector<std::string>& videos) {
-  data::VideoReader first(videos.front());
-  const auto& info = first.info();
   std::ostringstream s;
-  s << videos.size() << " videos (first: " << info.num_frames << " frames, " << info.codec << " " << info.width
-    << "x" << info.height << ")";
+  s << videos.size() << " videos";
+  for (const auto& path : videos) {
+    try {
+      data::VideoReader first(path);
+      const auto& info = first.info();
+      s << " (first readable: " << info.num_frames << " frames, " << info.codec << " " << info.width << "x"
+        << info.height << ")";
+      return s.str();
+    } catch (const std::exception&) {
+      // Listed with its reason once the measurements have met it.
+    }
+  }
+  s << " (none could be opened)";
   return s.str();
+}
+
+// Bad files met by any measurement, by path: each is listed once after the table.
+using BadVideos = std::map<std::string, std::string>;  // path -> first reason (names the path)
+
+void note_bad(BadVideos& bad, const data::DecodeMeasurement& m) {
+  for (const auto& f : m.bad_videos) bad.emplace(f.path, f.reason);
 }
 
 data::DecodeMeasurement measure(const std::vector<std::string>& videos, int64_t frames, data::DecodeMode mode,
@@ -65,36 +86,78 @@ void print_row(int64_t frames, const char* mode, const data::DecodeMeasurement& 
               m.frames_decoded_per_clip(), m.seeks_per_clip(), speedup.c_str());
 }
 
+// Files that need the timestamp fallback: frames decoded by their first clip (a whole decode,
+// once) against their later clips (seeking with the learned numbering).
+void print_fallback_note(const data::DecodeMeasurement& m) {
+  if (m.fallback_clips == 0) return;
+  const auto per_clip = [](int64_t frames, int64_t clips) { return static_cast<double>(frames) / static_cast<double>(clips); };
+  std::printf("        timestamp fallback on %lld file(s): first clip %.1f frames decoded", static_cast<long long>(m.fallback_clips),
+              per_clip(m.fallback_frames_decoded, m.fallback_clips));
+  if (m.learned_clips > 0) {
+    std::printf(", later clips %.1f (learned numbering, %lld clips)\n", per_clip(m.learned_frames_decoded, m.learned_clips),
+                static_cast<long long>(m.learned_clips));
+  } else {
+    std::printf("; later clips: none measured (--repeat 2 measures them)\n");
+  }
+}
+
 // Sparse and full decoding of `frames` per clip, one row each; returns the failed decodes.
-int64_t print_decode_rows(const std::vector<std::string>& videos, int64_t frames, const LoaderBenchOptions& o) {
+int64_t print_decode_rows(const std::vector<std::string>& videos, int64_t frames, const LoaderBenchOptions& o,
+                          BadVideos& bad) {
   const auto sparse = measure(videos, frames, data::DecodeMode::sparse, o);
   const auto full = measure(videos, frames, data::DecodeMode::full, o);
   char ratio[32];
   std::snprintf(ratio, sizeof(ratio), "%.1fx", full.clips_per_second() > 0 ? sparse.clips_per_second() / full.clips_per_second() : 0.0);
   print_row(frames, "sparse", sparse, ratio);
+  print_fallback_note(sparse);
   print_row(frames, "full", full, "1.0x");
+  note_bad(bad, sparse);
+  note_bad(bad, full);
   return sparse.failures + full.failures;
 }
 
 // The whole training input pipeline (data/loader: sampling, sparse decoding, transforms,
-// batching) over one epoch with `threads` workers, set up from the run config.
+// batching) over one epoch with `threads` workers, set up from the run config. Bad files are
+// replaced whatever DATA.MAX_BAD_FRACTION says (the benchmark measures, the decode rows name
+// them); a loader that cannot go on at all gets a row saying why instead of ending the table.
 void print_training_loader_row(const vifi::Config& config, int64_t frames, int threads) {
   auto c = config;
   c.data.num_frames = frames;
   auto records = data::load_annotation_list(c.data.train_file, c.data.root);
   auto loader = experiment::loader_config(c, data::LoaderMode::train, experiment::Placement{});
   loader.num_workers = threads;
-  const auto result = data::measure_training_loader(std::move(records), experiment::clip_config(c), loader);
-  std::printf("%-7lld %-7s %10.1f   (threaded loader with transforms to %lldx%lld, batch %lld)\n",
-              static_cast<long long>(frames), "loader", result.clips_per_second(),
-              static_cast<long long>(c.data.input_size), static_cast<long long>(c.data.input_size),
-              static_cast<long long>(c.train.batch_size));
+  loader.max_bad_fraction = 1.0;
+  data::LoaderMeasurement result;
+  try {
+    result = data::measure_training_loader(std::move(records), experiment::clip_config(c), loader);
+  } catch (const std::exception& e) {
+    std::printf("%-7lld %-7s %10s   (the threaded loader stopped: %s)\n", static_cast<long long>(frames), "loader",
+                "-", e.what());
+    return;
+  }
+  std::printf("%-7lld %-7s %10.1f   (threaded loader with transforms to %lldx%lld, batch %lld", static_cast<long long>(frames),
+              "loader", result.clips_per_second(), static_cast<long long>(c.data.input_size),
+              static_cast<long long>(c.data.input_size), static_cast<long long>(c.train.batch_size));
+  if (result.bad_data.bad_videos > 0) {
+    std::printf("; %lld bad videos, %lld samples replaced", static_cast<long long>(result.bad_data.bad_videos),
+                static_cast<long long>(result.bad_data.replaced_samples));
+  }
+  std::printf(")\n");
 }
 
-void print_open_cost(const std::vector<std::string>& videos, const LoaderBenchOptions& o) {
+void print_open_cost(const std::vector<std::string>& videos, const LoaderBenchOptions& o, BadVideos& bad) {
   const auto open = measure(videos, 1, data::DecodeMode::open, o);
+  note_bad(bad, open);
   std::printf("opening and indexing alone (the fixed cost inside both modes): %.1f clips/s, %.2f ms per clip\n",
               open.clips_per_second(), open.worker_ms_per_clip());
+}
+
+// After the table: how many files failed and why, each once, like `vifi data check` lists them.
+void print_bad_videos(const BadVideos& bad, size_t num_videos, int64_t failures) {
+  if (bad.empty()) return;
+  std::printf("%zu of %zu videos could not be decoded (%lld failed clip decodes, not counted above):\n", bad.size(),
+              num_videos, static_cast<long long>(failures));
+  for (const auto& [path, reason] : bad) std::printf("BAD %s\n", reason.c_str());
 }
 
 // --config benchmarks DATA.TRAIN_FILE under DATA.ROOT; otherwise --videos (and --root).
@@ -114,14 +177,13 @@ void run_loader_bench(const LoaderBenchOptions& o) {
               describe_videos(videos).c_str(), o.repeat, o.threads);
   std::printf("%-7s %-7s %10s %14s %11s %9s\n", "frames", "mode", "clips/s", "decoded/clip", "seeks/clip", "speed-up");
   int64_t failures = 0;
+  BadVideos bad;
   for (int64_t t : o.frames) {
-    failures += print_decode_rows(videos, t, o);
+    failures += print_decode_rows(videos, t, o, bad);
     if (config) print_training_loader_row(*config, t, o.threads);
   }
-  print_open_cost(videos, o);
-  if (failures > 0) {
-    std::printf("%lld clip decodes failed (first reason logged above); they are not counted\n", static_cast<long long>(failures));
-  }
+  print_open_cost(videos, o, bad);
+  print_bad_videos(bad, videos.size(), failures);
 }
 
 void add_bench_loader_command(CLI::App& bench) {

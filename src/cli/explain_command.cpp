@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "video_inference.h"
+#include "vifi/data/clip_frames.h"
 #include "vifi/eval/attention_rollout.h"
 #include "vifi/util/logging.h"
 #include "vifi/util/npy.h"
@@ -45,7 +46,7 @@ ModelView explain_with(const std::string& weights, const std::string& name, cons
   auto model = load_video_classifier(weights, {o.label}, o.prompt_prefix);
   const auto& config = model->clip()->config();
   const auto clip = read_video_clip(o.video, o.frames, config.image_resolution);  // [T,3,R,R]
-  ModelView view{name, clip_to_rgb_frames(clip), {}, {}};
+  ModelView view{name, data::denormalize_frames(clip), {}, {}};
   view.maps = eval::rollout_maps(model->clip()->visual, clip, config.grid_size());
   const auto frame = torch::nn::functional::normalize(model->frame_features(clip.unsqueeze(0))[0],
                                                       torch::nn::functional::NormalizeFuncOptions().dim(-1));

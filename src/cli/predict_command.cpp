@@ -42,6 +42,9 @@ Prediction predict_one(model::ViFiCLIP& model, const std::string& video, const P
   } catch (const data::VideoError& e) {
     p.error = e.what();
     return p;
+  } catch (const std::exception& e) {  // anything else one file causes is still that file's
+    p.error = video + ": " + e.what();
+    return p;
   }
   const auto probs = torch::softmax(model->forward(clip.unsqueeze(0)), -1)[0];  // [C]
   const auto k = std::min<int64_t>(o.topk, probs.size(0));

@@ -58,17 +58,4 @@ torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t r
   return data::load_eval_clip(record, config)[0];  // the one view: [1,T,3,R,R] -> [T,3,R,R]
 }
 
-std::vector<cv::Mat> clip_to_rgb_frames(const torch::Tensor& clip) {
-  const auto mean = torch::tensor({data::kPixelMean[0], data::kPixelMean[1], data::kPixelMean[2]}).view({1, 3, 1, 1});
-  const auto std = torch::tensor({data::kPixelStd[0], data::kPixelStd[1], data::kPixelStd[2]}).view({1, 3, 1, 1});
-  const auto pixels = (clip.to(torch::kCPU, torch::kFloat) * std + mean).round().clamp(0, 255).to(torch::kUInt8)
-                          .permute({0, 2, 3, 1}).contiguous();  // [T,R,R,3]
-  std::vector<cv::Mat> frames;
-  for (int64_t t = 0; t < pixels.size(0); ++t) {
-    cv::Mat view(static_cast<int>(pixels.size(1)), static_cast<int>(pixels.size(2)), CV_8UC3, pixels[t].data_ptr());
-    frames.push_back(view.clone());
-  }
-  return frames;
-}
-
 }  // namespace vifi::cli

@@ -30,7 +30,4 @@ model::ViFiCLIP load_video_classifier(const std::string& weights, const std::vec
 // Throws data::VideoError naming the file when it cannot be read.
 torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t resolution);
 
-// The inverse of the normalisation, for showing a clip: [T,3,R,R] -> T RGB CV_8UC3 images.
-std::vector<cv::Mat> clip_to_rgb_frames(const torch::Tensor& clip);
-
 }  // namespace vifi::cli

@@ -153,6 +153,10 @@ std::vector<ConfigKey> data_keys() {
       key("DATA.NUM_CLASSES", s, &D::num_classes, "number of classes in LABEL_LIST"),
       key("DATA.LABEL_LIST", s, &D::label_list, "class names, CSV 'id,name'", kPath),
       key("DATA.NUM_WORKERS", s, &D::num_workers, "decoding threads (vifi)"),
+      key("DATA.MAX_BAD_FRACTION", s, &D::max_bad_fraction,
+          "training stops when more than this fraction of its videos is bad (vifi)"),
+      key("DATA.MIN_BAD_LIMIT", s, &D::min_bad_limit,
+          "bad training videos always tolerated, whatever the fraction (vifi)"),
   };
 }
 
@@ -319,6 +323,9 @@ void validate_data(const DataConfig& d, std::vector<ConfigIssue>& out) {
   require(out, "DATA.NUM_FRAMES", d.num_frames >= 1, ">= 1", d.num_frames);
   require(out, "DATA.NUM_CLASSES", d.num_classes >= 1, ">= 1", d.num_classes);
   require(out, "DATA.NUM_WORKERS", d.num_workers >= 0, ">= 0", d.num_workers);
+  require(out, "DATA.MAX_BAD_FRACTION", d.max_bad_fraction >= 0 && d.max_bad_fraction <= 1, "in [0, 1]",
+          d.max_bad_fraction);
+  require(out, "DATA.MIN_BAD_LIMIT", d.min_bad_limit >= 0, ">= 0", d.min_bad_limit);
 }
 
 void validate_model(const ModelConfig& m, const TrainerConfig& t, std::vector<ConfigIssue>& out) {

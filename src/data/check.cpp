@@ -15,6 +15,7 @@ namespace {
 
 struct VideoVerdict {
   std::optional<std::string> problem;
+  std::string fault;
   int64_t frames = 0;
 };
 
@@ -23,20 +24,19 @@ VideoVerdict check_one(const VideoRecord& record, const CheckOptions& options) {
   if (options.num_classes > 0 && record.label >= options.num_classes) {
     v.problem = "label " + std::to_string(record.label) + " is not below the " + std::to_string(options.num_classes) +
                 " classes of the label file";
+    v.fault = "label";
     return v;
   }
   try {
     VideoReader reader(record.path);
     v.frames = reader.info().num_frames;
-    if (v.frames < 1) {
-      v.problem = "no frames";
-    } else if (options.decode_ends) {
-      reader.read_frames({0, v.frames - 1});
-    }
+    if (options.full_decode) reader.verify();
   } catch (const VideoError& e) {
     v.problem = e.what();
-  } catch (const std::exception& e) {  // e.g. a header frame count the file cannot deliver
-    v.problem = std::string("decode failed: ") + e.what();
+    v.fault = fault_name(e.fault());
+  } catch (const std::exception& e) {  // what the loader would also count as this file's fault
+    v.problem = record.path + ": " + e.what();
+    v.fault = "error";
   }
   return v;
 }
@@ -68,7 +68,7 @@ CheckReport check_videos(const std::vector<VideoRecord>& records, const CheckOpt
   report.num_videos = total;
   for (size_t i = 0; i < verdicts.size(); ++i) {
     if (verdicts[i].problem) {
-      report.problems.push_back({static_cast<int64_t>(i), records[i].path, *verdicts[i].problem});
+      report.problems.push_back({static_cast<int64_t>(i), records[i].path, *verdicts[i].problem, verdicts[i].fault});
     } else {
       ++report.num_ok;
       report.total_frames += verdicts[i].frames;

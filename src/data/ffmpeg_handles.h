@@ -13,6 +13,8 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <opencv2/core.hpp>
+
 #include <cstdarg>
 #include <cstdio>
 #include <memory>
@@ -69,6 +71,19 @@ class PacketRef {
  private:
   AVPacket* p_;
 };
+
+// An RGB image (CV_8UC3) whose rows and end leave room for swscale's vector loads and stores:
+// its x86 paths process whole SIMD registers, up to 32 pixels past a row's last one. On a
+// picture a few pixels wide, an unpadded buffer let it write into the heap (a file whose size
+// changes mid-stream to a tiny one corrupted malloc's bookkeeping) and read past the end of the
+// image handed to it. The image is a view into a wider, one-row-taller buffer it keeps alive;
+// its rows are therefore not contiguous.
+inline cv::Mat padded_rgb_image(int width, int height) {
+  constexpr int kPadPixels = 64;
+  const int padded_width = (width + kPadPixels + 31) / 32 * 32;
+  cv::Mat buffer(height + 1, padded_width, CV_8UC3);
+  return buffer(cv::Rect(0, 0, width, height));
+}
 
 inline std::string error_text(int rc) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};

@@ -11,8 +11,10 @@
 #include <condition_variable>
 #include <exception>
 #include <map>
+#include <new>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -32,13 +34,29 @@ struct SampleResult {
   int64_t index = -1;   // dataset index of the video in `video`
   int64_t label = -1;
   std::optional<FailedVideo> failed;  // eval: the sample could not be loaded
-  std::exception_ptr error;            // anything that is not bad data
+  std::exception_ptr error;            // what is not one video's failure (header: bad data)
 };
 
 struct PendingBatch {
   std::vector<SampleResult> samples;
   int64_t remaining = 0;
 };
+
+// Why a video failed to load: VideoError is the reader's expected verdict on a broken file;
+// anything else is unexpected (and may be a bug), though still that one video's failure.
+enum class LoadFailure { video_error, unexpected };
+
+// Failure reasons name the file: VideoError's do already, a transform's or OpenCV's do not.
+std::string naming_path(const std::string& path, const std::string& reason) {
+  if (reason.find(path) != std::string::npos) return reason;
+  return path + ": " + (reason.empty() ? std::string("unknown error") : reason);
+}
+
+std::string fraction_text(double value) {
+  std::ostringstream os;
+  os << value;
+  return os.str();
+}
 
 void validate(const LoaderConfig& cfg, LoaderMode mode) {
   const auto require = [](bool ok, const std::string& what) {
@@ -51,6 +69,7 @@ void validate(const LoaderConfig& cfg, LoaderMode mode) {
           "rank " + std::to_string(cfg.rank) + " / world_size " + std::to_string(cfg.world_size) +
               ": expected 0 <= rank < world_size");
   require(cfg.max_bad_fraction >= 0.0 && cfg.max_bad_fraction <= 1.0, "max_bad_fraction must be in [0, 1]");
+  require(cfg.min_bad_limit >= 0, "min_bad_limit must be >= 0");
   require(cfg.max_replacement_tries >= 1, "max_replacement_tries must be >= 1");
   require(mode == LoaderMode::train || !cfg.drop_last, "drop_last is for training; evaluation visits every sample");
 }
@@ -114,32 +133,52 @@ struct VideoLoader::State {
     return it->second;
   }
 
-  void record_bad(const std::string& path, const std::string& reason) {
+  // `failure` says whether the reason is an expected VideoError or something unexpected, which
+  // the log marks as a possible bug so it is not read as just another broken file.
+  void record_bad(const std::string& path, const std::string& reason, LoadFailure failure) {
     std::lock_guard<std::mutex> lock(bad_mutex);
     if (!bad_reasons.emplace(path, reason).second) return;
     ++stats.bad_videos;
-    util::log_warn("bad video '" + path + "': " + reason +
+    const std::string what = failure == LoadFailure::video_error ? "bad video" : "unexpected error loading video";
+    util::log_warn(what + " '" + path + "': " + reason +
                    (mode == LoaderMode::train ? " (replaced by another sample in training)"
-                                              : " (reported as failed in evaluation)"));
+                                              : " (reported as failed in evaluation)") +
+                   (failure == LoadFailure::unexpected ? "; if the file plays elsewhere, this may be a vifi bug" : ""));
   }
 
-  // Loads dataset index `index`; returns the reason on bad data.
+  torch::Tensor load_clip(const VideoRecord& record, int64_t epoch_no, int64_t position) const {
+    if (mode == LoaderMode::eval) return load_eval_clip(record, clip);
+    Rng sampling = Rng::keyed(cfg.seed, epoch_no, position, RngStream::sampling);
+    Rng augment = Rng::keyed(cfg.seed, epoch_no, position, RngStream::augment);
+    return load_train_clip(record, clip, sampling, augment);
+  }
+
+  // Loads dataset index `index`; returns the reason when the video cannot be loaded.
+  // Every std::exception from one video's decoding and transforms is that video's failure, not
+  // the run's: a transform rejecting odd frames, std::bad_alloc on a huge file, cv::Exception
+  // or c10::Error must not end a long run any more than an unreadable file does. A systematic
+  // bug still surfaces: every failure is logged, and the bad-video limit stops training.
   std::optional<std::string> try_load(int64_t index, int64_t epoch_no, int64_t position, torch::Tensor& out) {
     const VideoRecord& record = records[static_cast<size_t>(index)];
     if (auto reason = known_bad(record.path)) return reason;
+    std::string reason;
+    LoadFailure failure = LoadFailure::video_error;
     try {
-      if (mode == LoaderMode::eval) {
-        out = load_eval_clip(record, clip);
-      } else {
-        Rng sampling = Rng::keyed(cfg.seed, epoch_no, position, RngStream::sampling);
-        Rng augment = Rng::keyed(cfg.seed, epoch_no, position, RngStream::augment);
-        out = load_train_clip(record, clip, sampling, augment);
-      }
+      out = load_clip(record, epoch_no, position);
       return std::nullopt;
     } catch (const VideoError& e) {
-      record_bad(record.path, e.what());
-      return std::string(e.what());
+      reason = e.what();
+    } catch (const std::bad_alloc&) {
+      reason = "out of memory while decoding or transforming (std::bad_alloc)";
+      failure = LoadFailure::unexpected;
+    } catch (const std::exception& e) {
+      reason = e.what();
+      failure = LoadFailure::unexpected;
     }
+    out = torch::Tensor();
+    reason = naming_path(record.path, reason);
+    record_bad(record.path, reason, failure);
+    return reason;
   }
 
   SampleResult load_train(int64_t index, int64_t epoch_no, int64_t position) {
@@ -241,10 +280,14 @@ struct VideoLoader::State {
   void check_bad_limit() const {
     if (mode != LoaderMode::train) return;
     std::lock_guard<std::mutex> lock(bad_mutex);
-    if (static_cast<double>(stats.bad_videos) > cfg.max_bad_fraction * static_cast<double>(n())) {
+    const auto by_fraction = static_cast<int64_t>(cfg.max_bad_fraction * static_cast<double>(n()));
+    const int64_t limit = std::max(by_fraction, cfg.min_bad_limit);
+    if (stats.bad_videos > limit) {
       throw std::runtime_error("too many bad training videos: " + std::to_string(stats.bad_videos) + " of " +
-                               std::to_string(n()) + " (limit max_bad_fraction = " +
-                               std::to_string(cfg.max_bad_fraction) + "); run `vifi data check` to list them");
+                               std::to_string(n()) + " (limit " + std::to_string(limit) +
+                               " = max(DATA.MAX_BAD_FRACTION " + fraction_text(cfg.max_bad_fraction) +
+                               " x videos, DATA.MIN_BAD_LIMIT " + std::to_string(cfg.min_bad_limit) +
+                               ")); run `vifi data check --decode` on the list to see them all");
     }
   }
 };
@@ -321,9 +364,10 @@ std::optional<ClipBatch> VideoLoader::next() {
     ++s.next_batch;
   }
   s.work_cv.notify_all();  // the prefetch window moved
-  ClipBatch batch = s.collate(std::move(pb));
+  // The limit first: when most videos fail, "too many bad videos" explains a sample that found
+  // no replacement better than that sample's own error does.
   s.check_bad_limit();
-  return batch;
+  return s.collate(std::move(pb));
 }
 
 int64_t VideoLoader::dataset_size() const { return state_->n(); }

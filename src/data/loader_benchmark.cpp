@@ -12,7 +12,6 @@
 
 #include "vifi/data/sampling.h"
 #include "vifi/data/video_reader.h"
-#include "vifi/util/logging.h"
 
 namespace vifi::data {
 namespace {
@@ -55,8 +54,27 @@ void decode_clip(const std::string& path, int64_t num_segments, DecodeMode mode,
   const auto indices = sample_test_indices(reader.info().num_frames, num_segments);
   const auto frames = mode == DecodeMode::sparse ? reader.read_frames(indices) : reader.read_frames_full_decode(indices);
   if (frames.size() != indices.size()) throw std::runtime_error(path + ": wrong number of frames returned");
-  into.frames_decoded += reader.stats().frames_decoded;
-  into.seeks += reader.stats().seeks;
+  const DecodeStats& stats = reader.stats();
+  into.frames_decoded += stats.frames_decoded;
+  into.seeks += stats.seeks;
+  if (stats.timestamp_fallbacks > 0) {
+    ++into.fallback_clips;
+    into.fallback_frames_decoded += stats.frames_decoded;
+  } else if (stats.learned_numbering_reads > 0) {
+    ++into.learned_clips;
+    into.learned_frames_decoded += stats.frames_decoded;
+  }
+}
+
+// The reason names the file, as VideoError's do; OpenCV's or the allocator's do not.
+std::string naming_path(const std::string& path, const std::string& reason) {
+  return reason.find(path) != std::string::npos ? reason : path + ": " + reason;
+}
+
+// Lists video `index` as bad unless it already is (a file fails on every pass; one line is enough).
+void add_bad_video(std::vector<FailedVideo>& bad, int64_t index, const std::string& path, const std::string& reason) {
+  const auto listed = [index](const FailedVideo& f) { return f.index == index; };
+  if (std::none_of(bad.begin(), bad.end(), listed)) bad.push_back({index, path, naming_path(path, reason)});
 }
 
 // A worker's share: clips taken from `next` until `total` jobs are handed out.
@@ -64,12 +82,14 @@ DecodeMeasurement decode_share(const std::vector<std::string>& videos, const Dec
                                std::atomic<int64_t>& next, int64_t total) {
   DecodeMeasurement mine;
   for (int64_t job = next++; job < total; job = next++) {
-    const std::string& path = videos[static_cast<size_t>(job) % videos.size()];
+    const auto index = job % static_cast<int64_t>(videos.size());
+    const std::string& path = videos[static_cast<size_t>(index)];
     try {
       decode_clip(path, options.num_segments, options.mode, mine);
       ++mine.clips;
     } catch (const std::exception& e) {
-      if (mine.failures++ == 0) util::log_warn("bench: " + std::string(e.what()));
+      ++mine.failures;
+      add_bad_video(mine.bad_videos, index, path, e.what());
     }
   }
   return mine;
@@ -80,6 +100,11 @@ void add_counts(DecodeMeasurement& into, const DecodeMeasurement& share) {
   into.frames_decoded += share.frames_decoded;
   into.seeks += share.seeks;
   into.failures += share.failures;
+  into.fallback_clips += share.fallback_clips;
+  into.fallback_frames_decoded += share.fallback_frames_decoded;
+  into.learned_clips += share.learned_clips;
+  into.learned_frames_decoded += share.learned_frames_decoded;
+  for (const auto& f : share.bad_videos) add_bad_video(into.bad_videos, f.index, f.path, f.reason);
 }
 
 }  // namespace
@@ -119,6 +144,8 @@ DecodeMeasurement measure_decoding(const std::vector<std::string>& videos, const
   for (int t = 0; t < options.threads; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   result.seconds = seconds_since(start);
+  std::sort(result.bad_videos.begin(), result.bad_videos.end(),
+            [](const FailedVideo& a, const FailedVideo& b) { return a.index < b.index; });
   return result;
 }
 
@@ -132,6 +159,7 @@ LoaderMeasurement measure_training_loader(std::vector<VideoRecord> records, cons
   videos.start_epoch(0);
   while (auto batch = videos.next()) result.clips += batch->label.size(0);
   result.seconds = seconds_since(start);
+  result.bad_data = videos.bad_data();
   return result;
 }
 

@@ -318,6 +318,7 @@ void write_synthetic_video(const std::string& path, const SyntheticVideoSpec& sp
   settings.gop_size = spec.gop_size;
   settings.max_b_frames = spec.max_b_frames;
   settings.open_gop = spec.open_gop;
+  settings.display_rotation = spec.display_rotation;
   VideoWriter writer(path, settings);
   std::vector<int64_t> pts = frame_timestamps(spec);
   for (int64_t i = 0; i < spec.num_frames; ++i) {

@@ -17,16 +17,26 @@ void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument(message);
 }
 
-cv::Size common_frame_size(const std::vector<cv::Mat>& frames, const char* who) {
+// The clip's geometry is drawn on its first frame. A later frame of another size (a file whose
+// picture size changes mid-stream: phone rotation, screen recordings) is resized straight to
+// that geometry's resized size, so the clip's one crop applies to every frame.
+cv::Size clip_frame_size(const std::vector<cv::Mat>& frames, const char* who) {
   require(!frames.empty(), std::string(who) + ": no frames");
-  const cv::Size size = frames.front().size();
   for (size_t i = 0; i < frames.size(); ++i) {
     require(frames[i].type() == CV_8UC3, std::string(who) + ": frame " + std::to_string(i) +
                                              " is not RGB CV_8UC3 (type " + std::to_string(frames[i].type()) + ")");
+    require(frames[i].cols > 0 && frames[i].rows > 0, std::string(who) + ": frame " + std::to_string(i) + " is empty");
+  }
+  return frames.front().size();
+}
+
+// frames_to_tensor's input: one size for all.
+cv::Size common_frame_size(const std::vector<cv::Mat>& frames, const char* who) {
+  const cv::Size size = clip_frame_size(frames, who);
+  for (size_t i = 0; i < frames.size(); ++i) {
     require(frames[i].size() == size, std::string(who) + ": frame " + std::to_string(i) + " is " +
                                           size_str(frames[i].size()) + ", frame 0 is " + size_str(size));
   }
-  require(size.width > 0 && size.height > 0, std::string(who) + ": empty frames");
   return size;
 }
 
@@ -124,7 +134,7 @@ ClipAugmentParams draw_train_params(Rng& rng, cv::Size frame_size, const Augment
 
 std::vector<cv::Mat> apply_train_params(const ClipAugmentParams& params, const std::vector<cv::Mat>& frames,
                                         const AugmentConfig& cfg) {
-  common_frame_size(frames, "train transform");
+  clip_frame_size(frames, "train transform");
   require(box_inside(params.crop, params.resized),
           "train transform: crop box outside the resized frame " + size_str(params.resized));
   const cv::Size out_size(cfg.input_size, cfg.input_size);
@@ -182,13 +192,13 @@ torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames) {
 }
 
 torch::Tensor train_transform(const std::vector<cv::Mat>& frames, Rng& rng, const AugmentConfig& cfg) {
-  const cv::Size size = common_frame_size(frames, "train transform");
+  const cv::Size size = clip_frame_size(frames, "train transform");
   const ClipAugmentParams params = draw_train_params(rng, size, cfg);
   return frames_to_tensor(apply_train_params(params, frames, cfg));
 }
 
 torch::Tensor eval_transform(const std::vector<cv::Mat>& frames, const EvalTransformConfig& cfg) {
-  const cv::Size resized_size = eval_resize_size(common_frame_size(frames, "eval transform"), cfg);
+  const cv::Size resized_size = eval_resize_size(clip_frame_size(frames, "eval transform"), cfg);
   const auto boxes = eval_crop_boxes(resized_size, cfg);
   std::vector<cv::Mat> resized;
   resized.reserve(frames.size());

@@ -13,7 +13,7 @@ namespace {
 // Opens the record's video; a file without frames is bad data like an unreadable one.
 VideoReader open_video(const VideoRecord& record) {
   VideoReader reader(record.path);
-  if (reader.info().num_frames < 1) throw VideoError(record.path + ": no frames");
+  if (reader.info().num_frames < 1) throw VideoError(VideoFault::empty, record.path, "no frames");
   return reader;
 }
 

@@ -1,6 +1,10 @@
 // libav encode + mux loop for synthetic videos (see video_writer.h).
 #include "video_writer.h"
 
+extern "C" {
+#include <libavutil/display.h>
+}
+
 #include <stdexcept>
 
 #include "ffmpeg_handles.h"
@@ -109,6 +113,17 @@ struct VideoWriter::Impl {
                      "avcodec_parameters_from_context");
     stream->time_base = c->time_base;
     stream->avg_frame_rate = c->framerate;
+    if (settings.display_rotation != 0) add_display_matrix();
+  }
+
+  // What a phone writes for a picture to be shown turned. The matrix maps display to stored
+  // coordinates, so a player (the FFmpeg CLI) turns the stored picture clockwise by the angle
+  // the matrix is set with.
+  void add_display_matrix() {
+    auto* matrix = reinterpret_cast<int32_t*>(
+        av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t)));
+    ff::check_alloc<Error>(matrix, path, "av_stream_new_side_data");
+    av_display_rotation_set(matrix, static_cast<double>(settings.display_rotation));
   }
 
   void allocate_frame() {
@@ -158,8 +173,10 @@ struct VideoWriter::Impl {
     }
     // The encoder may still hold the previous frame's buffer: get a writable one.
     ff::check<Error>(av_frame_make_writable(yuv.get()), path, "av_frame_make_writable");
-    const uint8_t* src[4] = {rgb.data, nullptr, nullptr, nullptr};
-    int src_stride[4] = {static_cast<int>(rgb.step[0]), 0, 0, 0};
+    cv::Mat staged = ff::padded_rgb_image(rgb.cols, rgb.rows);  // swscale reads past row ends
+    rgb.copyTo(staged);
+    const uint8_t* src[4] = {staged.data, nullptr, nullptr, nullptr};
+    int src_stride[4] = {static_cast<int>(staged.step[0]), 0, 0, 0};
     sws_scale(sws.get(), src, src_stride, 0, settings.height, yuv->data, yuv->linesize);
     yuv->pts = pts;
     ff::check<Error>(avcodec_send_frame(encoder.get(), yuv.get()), path, "avcodec_send_frame");

@@ -20,6 +20,7 @@ struct EncoderSettings {
   int gop_size = 12;
   int max_b_frames = -1;    // -1: the codec's default here (h264: 3, mpeg4: 0; vp9 has none)
   bool open_gop = false;    // h264: non-IDR keyframes whose leading B-frames need the GOP before
+  int display_rotation = 0; // clockwise degrees, stored as the stream's display matrix
 };
 
 // libav encoder name for a vifi codec name ("h264" -> "libx264"); throws listing valid names.

@@ -55,6 +55,8 @@ data::LoaderConfig loader_config(const Config& config, data::LoaderMode mode, co
   loader.world_size = placement.world_size;
   loader.seed = static_cast<uint64_t>(config.seed);
   loader.shuffle = mode == data::LoaderMode::train;
+  loader.max_bad_fraction = config.data.max_bad_fraction;
+  loader.min_bad_limit = config.data.min_bad_limit;
   return loader;
 }
 

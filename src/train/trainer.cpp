@@ -13,6 +13,7 @@
 #include "vifi/train/mixed_precision.h"
 #include "vifi/train/mixup.h"
 #include "vifi/train/optimizer.h"
+#include "vifi/util/atomic_file.h"
 #include "vifi/util/interrupt.h"
 #include "vifi/util/json.h"
 #include "vifi/util/logging.h"
@@ -142,34 +143,56 @@ void Trainer::train_epoch(int64_t epoch) {
   end_epoch(epoch, loss_count ? loss_sum.item<double>() / loss_count : 0.0);
 }
 
+// Order matters: the epoch's checkpoint is written before validation starts, so a validation
+// that throws (out of memory, a lost rank) or is killed costs no training; a video that fails to
+// load is no such failure, the evaluator lists it and the epoch goes on.
 void Trainer::end_epoch(int64_t epoch, double mean_loss) {
   EpochSummary summary{epoch, mean_loss, std::nullopt};
   const bool last = epoch + 1 == config_.train.epochs;
   const bool validate_now = epoch % config_.save_freq == 0 || last;
-  bool is_best = false;
-  if (validate_now && val_data_) {
-    summary.validation = validate();
-    const auto acc1 = summary.validation->counts.top1();
-    is_best = acc1 > progress_.best_acc1 || progress_.best_acc1 == 0.0;
-    progress_.best_acc1 = std::max(progress_.best_acc1, acc1);
-    append_metrics(util::json_text(util::Json{{"type", "val"},
-                                              {"epoch", epoch},
-                                              {"acc1", util::json_number(acc1)},
-                                              {"acc5", util::json_number(summary.validation->counts.top5())},
-                                              {"videos", summary.validation->counts.total()},
-                                              {"failed", summary.validation->failed.size()}}));
-    add_scalar("val/acc1", acc1, epoch);
-    add_scalar("val/acc5", summary.validation->counts.top5(), epoch);
-    util::log_info("epoch " + std::to_string(epoch) + ": top-1 " + std::to_string(acc1) + "% top-5 " +
-                   std::to_string(summary.validation->counts.top5()) + "% (best " +
-                   std::to_string(progress_.best_acc1) + "%)");
-  }
   // The saved position is the start of the next epoch, so resuming continues after this one.
   progress_.epoch = epoch + 1;
   progress_.step_in_epoch = 0;
-  if (validate_now) save("ckpt_epoch_" + std::to_string(epoch) + ".pth");
-  if (is_best) save("best.pth");
+  const std::string epoch_checkpoint = "ckpt_epoch_" + std::to_string(epoch) + ".pth";
+  if (validate_now) save(epoch_checkpoint);
+  if (validate_now && val_data_) {
+    summary.validation = validate();
+    if (record_validation(epoch, *summary.validation)) {
+      save("best.pth");
+      // The epoch checkpoint went out with the previous best top-1; best.pth is that same state
+      // with this epoch's, so resuming from the epoch checkpoint keeps best.pth's choice right.
+      copy_output("best.pth", epoch_checkpoint);
+    }
+  }
   if (options_.on_epoch_end) options_.on_epoch_end(summary);
+}
+
+// Updates the best top-1, logs and writes the metrics; returns whether this epoch is the best.
+bool Trainer::record_validation(int64_t epoch, const eval::EvalResult& result) {
+  const auto acc1 = result.counts.top1();
+  const bool is_best = acc1 > progress_.best_acc1 || progress_.best_acc1 == 0.0;
+  progress_.best_acc1 = std::max(progress_.best_acc1, acc1);
+  append_metrics(util::json_text(util::Json{{"type", "val"},
+                                            {"epoch", epoch},
+                                            {"acc1", util::json_number(acc1)},
+                                            {"acc5", util::json_number(result.counts.top5())},
+                                            {"videos", result.counts.total()},
+                                            {"failed", result.failed.size()}}));
+  add_scalar("val/acc1", acc1, epoch);
+  add_scalar("val/acc5", result.counts.top5(), epoch);
+  util::log_info("epoch " + std::to_string(epoch) + ": top-1 " + std::to_string(acc1) + "% top-5 " +
+                 std::to_string(result.counts.top5()) + "% (best " + std::to_string(progress_.best_acc1) + "%)" +
+                 (result.failed.empty() ? "" : " over " + std::to_string(result.counts.total()) + " videos; " +
+                                                  std::to_string(result.failed.size()) +
+                                                  " failed to load and are not counted"));
+  // Every epoch, not only the first: the loader warns once per bad file, and a reader of the last
+  // epoch's log should still see which videos its numbers leave out.
+  for (const auto& f : result.failed) {
+    const bool names_path = f.reason.find(f.path) != std::string::npos;
+    util::log_warn("epoch " + std::to_string(epoch) + " validation, not evaluated: " +
+                   (names_path ? f.reason : f.path + ": " + f.reason));
+  }
+  return is_best;
 }
 
 eval::EvalResult Trainer::validate() {
@@ -195,6 +218,14 @@ void Trainer::save(const std::string& name) {
   const auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
   save_checkpoint(output_path(name), saved, optimizer_.get(), progress_);
   util::log_info("saved " + output_path(name));
+}
+
+void Trainer::copy_output(const std::string& from, const std::string& to) {
+  if (options_.outputs == Outputs::none || config_.output.empty()) return;
+  const auto source = output_path(from);
+  std::ifstream in(source, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + source + " to copy it to " + output_path(to));
+  util::write_file_atomic(output_path(to), [&in](std::ostream& out) { out << in.rdbuf(); });
 }
 
 void Trainer::log_progress(int64_t epoch, int64_t micro, double loss, double avg_loss, double seconds_per_batch,

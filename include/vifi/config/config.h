@@ -100,6 +100,10 @@ struct DataConfig {                       // DATA.*
   int64_t num_classes = 400;              // NUM_CLASSES: rows of LABEL_LIST
   std::string label_list = "labels/kinetics_400_labels.csv";  // LABEL_LIST: "id,name" CSV
   int64_t num_workers = 16;               // NUM_WORKERS (vifi; the reference hard-codes 16)
+  // Training stops once the distinct bad videos exceed max(MAX_BAD_FRACTION x videos,
+  // MIN_BAD_LIMIT); the floor keeps a small list from dying on its first bad file (vifi).
+  double max_bad_fraction = 0.01;         // MAX_BAD_FRACTION
+  int64_t min_bad_limit = 10;             // MIN_BAD_LIMIT
 };
 
 struct ModelConfig {                      // MODEL.*

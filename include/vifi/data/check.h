@@ -2,8 +2,9 @@
 // Owns: the scan (a small thread pool over the records) and its report. The CLI's
 // `vifi data check` prints the report; a trainer can call it too.
 // Per video: the file opens and its header/packet index gives >= 1 frame (VideoReader); with
-// decode_ends, the first and last frame are decoded as well (catches most truncated files at
-// the cost of two decodes per video); with num_classes > 0, the label is in range.
+// full_decode, VideoReader::verify decodes it whole through the loader's own decode path, so
+// the check flags exactly the files training, evaluation and predict would reject, with the
+// same reason (VideoFault); with num_classes > 0, the label is in range.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -16,7 +17,7 @@ namespace vifi::data {
 
 struct CheckOptions {
   int num_threads = 4;
-  bool decode_ends = false;
+  bool full_decode = false;
   int64_t num_classes = 0;  // > 0: labels must be < num_classes
 };
 
@@ -24,6 +25,7 @@ struct VideoProblem {
   int64_t index = -1;  // position in the list (0-based)
   std::string path;
   std::string reason;
+  std::string fault;   // VideoFault name ("truncated", "corrupt", ...), or "label"
 };
 
 struct CheckReport {

@@ -5,14 +5,21 @@
 //
 // Determinism: every random draw of a sample is keyed by (seed, epoch, global position in the
 // epoch, stream), never by thread or timing, so batches are identical for 1 or N workers.
-// Bad data (VideoError: missing, unreadable, truncated, zero-frame): each bad file is logged once
-// (util::log_warn, path and reason) and remembered.
+// Bad data: any std::exception while loading one video (opening, decoding, sampling,
+// transforming) is that video's failure, never the run's. VideoError is the expected kind
+// (missing, unreadable, truncated, zero-frame); anything else (a transform rejecting odd frames,
+// std::bad_alloc on a huge file, cv::Exception, std::out_of_range) is handled the same way but
+// logged as unexpected, since it may be a vifi bug. Each bad file is logged once (util::log_warn,
+// path and reason; the reason always names the path) and remembered, so it is not reopened.
 //   train: the sample is replaced by a deterministic other one (drawn from the whole dataset,
-//          keyed like the sample) and counted; when the distinct bad videos exceed
-//          max_bad_fraction of the dataset, next() throws.
+//          keyed like the sample) and counted; when the distinct bad videos exceed the limit
+//          (LoaderConfig::max_bad_fraction, min_bad_limit), next() throws, so a systematic bug
+//          that fails every video still stops the run.
 //   eval:  the sample is not silently skipped: it is left out of `video`/`label`/`index` and
 //          listed in ClipBatch::failed with its reason, so reports can name it.
-// Any other exception in a worker (a bug) is rethrown by next() for the batch it belongs to.
+// What is not one video's failure is rethrown by next() for the batch it belongs to: a training
+// sample with no decodable replacement in max_replacement_tries draws, or an exception that is
+// not a std::exception.
 // Shutdown: the destructor (or a new start_epoch) abandons the epoch; workers finish the sample
 // they are decoding and exit; nothing blocks on an unconsumed queue.
 // Thread safety: one consumer thread calls start_epoch / next; the rest is internal.
@@ -43,7 +50,10 @@ struct LoaderConfig {
   bool shuffle = true;             // train only; eval keeps list order
   bool drop_last = false;          // train only: drop the shard's last short batch (the reference
                                    // trains with drop_last=True); eval never drops
-  double max_bad_fraction = 0.01;  // train: fail once more than this fraction of videos is bad
+  // train: next() throws once the distinct bad videos exceed
+  // max(max_bad_fraction x dataset size, min_bad_limit) (DATA.MAX_BAD_FRACTION, DATA.MIN_BAD_LIMIT).
+  double max_bad_fraction = 0.01;
+  int64_t min_bad_limit = 10;
   int max_replacement_tries = 16;  // train: replacements drawn before a sample fails
 };
 
@@ -68,7 +78,8 @@ class VideoLoader {
   void start_epoch(int64_t epoch, int64_t first_batch = 0);
 
   // The next batch of the epoch, std::nullopt after the last. Throws std::logic_error before the
-  // first start_epoch, std::runtime_error past the bad-data limit, or a worker's exception.
+  // first start_epoch, std::runtime_error past the bad-data limit or when a training sample has
+  // no decodable replacement, or a worker's non-std::exception.
   std::optional<ClipBatch> next();  // eval: video [B,V,T,3,S,S], V >= 1
 
   int64_t dataset_size() const;

@@ -6,8 +6,9 @@
 // Decoding is measured as the loader fetches a clip: open the file, sample T test-mode indices
 // (data/sampling), decode them. Worker threads each own a reader and take whole clips from a
 // shared counter, `repeat` passes over the list; time is wall clock over all workers. A clip that
-// throws is counted in `failures` and not in `clips` (the first reason per worker is logged with
-// util::log_warn), so a bad file never stops a measurement.
+// throws (any std::exception: a bad file, or an unexpected error on one) is counted in
+// `failures` and not in `clips`, and its file is listed once in `bad_videos` with the reason, so
+// a bad file never stops a measurement and the caller can name it.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -52,7 +53,17 @@ struct DecodeMeasurement {
   int64_t frames_decoded = 0;  // coded frames decoded (DecodeStats::frames_decoded), over `clips`
   int64_t seeks = 0;           // DecodeStats::seeks, summed over `clips`
   int64_t failures = 0;        // clips that threw
+  // Each file that threw, once, with the first reason seen (it names the file); sorted by
+  // `index`, the position in the measured list.
+  std::vector<FailedVideo> bad_videos;
   int threads = 1;             // workers that shared the clips
+  // Sparse mode on files whose decoded timestamps contradict their packets: the first clip of
+  // such a file decodes it whole (DecodeStats::timestamp_fallbacks) and records its numbering;
+  // its later clips seek with that numbering (DecodeStats::learned_numbering_reads).
+  int64_t fallback_clips = 0;
+  int64_t fallback_frames_decoded = 0;
+  int64_t learned_clips = 0;
+  int64_t learned_frames_decoded = 0;
 
   // All 0 when no clip succeeded.
   double clips_per_second() const;         // clips/s
@@ -69,6 +80,7 @@ DecodeMeasurement measure_decoding(const std::vector<std::string>& videos, const
 struct LoaderMeasurement {
   double seconds = 0;  // wall clock: start_epoch(0) to the end of the epoch
   int64_t clips = 0;   // clips in the batches received (replaced bad samples included)
+  BadDataStats bad_data;  // the loader's bad videos and replaced samples over the epoch
 
   double clips_per_second() const;  // clips/s (0 for a zero-length time)
 };

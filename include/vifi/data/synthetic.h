@@ -29,6 +29,8 @@ struct SyntheticVideoSpec {
   int max_b_frames = -1;      // -1: codec default (h264: 3, mpeg4: 0)
   bool open_gop = false;      // h264 only: B-frames before a keyframe may reference across it
   uint64_t seed = 0;          // per-video nuisance (start position, size, colour, noise)
+  int display_rotation = 0;   // clockwise degrees a player should turn the stored picture (a
+                              // phone's display matrix); 0, 90, 180, 270 (mp4/mov/mkv)
 };
 
 // Writes one video; the container follows the extension of `path` (.mp4, .avi, .webm, .mkv).

@@ -12,7 +12,9 @@
 //   p=AUG.GRAY_SCALE, Normalize (x - mean) / std on 0-255 RGB.
 // Test: short side to int(256/224 * S) + centre crop S; with three crops: short side to S and
 //   crops at offsets 0, 2*step, step along the long side (left/top, right/bottom, middle).
-// One draw per clip: every frame of a clip gets the same crop, flip, colour and grayscale.
+// One draw per clip: every frame of a clip gets the same crop, flip, colour and grayscale. The
+// geometry is drawn on the first frame; a frame of another size is resized straight to its
+// resized size (a picture whose size changes mid-stream is stretched, not cropped differently).
 // All functions are pure apart from the Rng they are handed.
 #pragma once
 #include <opencv2/core.hpp>
@@ -92,7 +94,7 @@ std::vector<CropBox> eval_crop_boxes(cv::Size resized, const EvalTransformConfig
 // RGB CV_8UC3 frames (all the same size) -> [T,3,H,W] float32, (x - mean) / std.
 torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames);
 
-// Whole pipelines. frames: the T decoded frames of one clip (RGB CV_8UC3, equal sizes).
+// Whole pipelines. frames: the T decoded frames of one clip (RGB CV_8UC3, any sizes; see above).
 torch::Tensor train_transform(const std::vector<cv::Mat>& frames, Rng& rng, const AugmentConfig& cfg);  // [T,3,S,S]
 torch::Tensor eval_transform(const std::vector<cv::Mat>& frames, const EvalTransformConfig& cfg);       // [C,T,3,S,S]
 

@@ -13,11 +13,29 @@
 
 namespace vifi::data {
 
-// Thrown for a missing, unreadable, truncated or zero-frame video; what() names the file and
-// the failing step ("path: cannot open: No such file or directory").
+// What is wrong with a file, one name per kind of fault, the same wherever it is found (data
+// check, training, evaluation, predict).
+enum class VideoFault {
+  unreadable,       // missing, a directory, no permission
+  empty,            // 0 bytes
+  not_a_video,      // no container FFmpeg recognises
+  no_video_stream,  // a container without a video track (audio only, ...)
+  no_decoder,       // a codec this FFmpeg build cannot decode
+  truncated,        // the file ends before the data its header describes
+  corrupt,          // damaged data inside the file: packets the demuxer or decoder rejects
+  unsupported,      // decodable, but in a form vifi cannot use (pixel format, ...)
+};
+const char* fault_name(VideoFault fault);  // "truncated", "corrupt", ...
+
+// Thrown for a file that cannot be used as a video; what() is "path: fault: detail", e.g.
+// "a.mp4: truncated: the last video packet is incomplete".
 class VideoError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  VideoError(VideoFault fault, const std::string& path, const std::string& detail);
+  VideoFault fault() const { return fault_; }
+
+ private:
+  VideoFault fault_;
 };
 
 struct VideoInfo {
@@ -26,6 +44,13 @@ struct VideoInfo {
   int width = 0;
   int height = 0;
   std::string codec;       // FFmpeg codec name, e.g. "h264"
+  // Display rotation the file asks for (its display matrix / rotate tag), clockwise degrees:
+  // 0, 90, 180 or 270. Frames come out rotated, as the FFmpeg CLI shows them; width and height
+  // above are of the rotated picture.
+  int rotation = 0;
+  // Frames the container header declares, when it says; a header that disagrees with the
+  // stream is logged once per file, and the stream wins.
+  int64_t declared_frames = 0;
 };
 
 struct DecodeStats {
@@ -37,6 +62,9 @@ struct DecodeStats {
   // Times decoded timestamps contradicted the packet index, so the reader fell back to
   // numbering frames by decoding from the start (correct, but no longer sparse). Logged too.
   int64_t timestamp_fallbacks = 0;
+  // Reads served by a frame numbering learned from an earlier full decode of the same file
+  // (see FrameNumberingCache): sparse again although the timestamps disagree.
+  int64_t learned_numbering_reads = 0;
 };
 
 struct VideoReaderOptions {
@@ -56,8 +84,8 @@ class VideoReader {
   const VideoInfo& info() const;
   const std::string& path() const;
 
-  // RGB uint8 frames (CV_8UC3, RGB order) for `indices` in the order given; duplicates allowed
-  // (each gets its own copy). Decodes as little as possible: seeks to the keyframe before
+  // RGB uint8 frames (CV_8UC3, RGB order) for `indices` in the order given; a repeated index
+  // shares one image (treat the frames as read-only). Rows may be padded (not continuous). Decodes as little as possible: seeks to the keyframe before
   // each run of wanted frames unless decoding on from where the decoder stands is shorter.
   // An index outside [0, num_frames) throws std::out_of_range (a caller bug, not bad data);
   // a frame the file cannot deliver (truncated, corrupt) throws VideoError.
@@ -65,6 +93,12 @@ class VideoReader {
   // Baseline for benchmarks and the ground truth for tests: decodes every frame from the start,
   // numbering them in output order, and keeps those in `indices`.
   std::vector<cv::Mat> read_frames_full_decode(const std::vector<int64_t>& indices);
+
+  // `vifi data check --decode`: decodes the whole file through the same path as the reads above
+  // and throws the VideoError any read of it could meet (corrupt packets, a decoder that yields
+  // fewer frames than the stream holds, an unconvertible pixel format). Learns the file's frame
+  // numbering on the way when its timestamps cannot be trusted.
+  void verify();
 
   // Cumulative over this reader's lifetime.
   const DecodeStats& stats() const;

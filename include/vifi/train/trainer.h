@@ -1,6 +1,7 @@
 // The training loop (ViFi-CLIP Sec. 4): micro-batches through the model, loss (CE, label
 // smoothing or mixup/cutmix soft targets), gradient accumulation, optional clipping, AdamW with
-// the per-update cosine schedule, validation every SAVE_FREQ epochs, atomic checkpoints, resume
+// the per-update cosine schedule, validation every SAVE_FREQ epochs (after that epoch's checkpoint
+// is written; videos that fail to load are listed, never fatal), atomic checkpoints, resume
 // (bitwise identical on CPU), Ctrl-C checkpointing, progress lines, metrics.jsonl and the same
 // scalars as TensorBoard events (util/tensorboard).
 //
@@ -79,8 +80,12 @@ class Trainer {
   torch::Tensor micro_step(const ClipBatch& batch, int64_t micro_index, int64_t group_size);
   void optimizer_step();
   bool interrupt_agreed();
+  // Epoch checkpoint, then validation (see trainer.cpp for why in that order).
   void end_epoch(int64_t epoch, double mean_loss);
+  bool record_validation(int64_t epoch, const eval::EvalResult& result);
   void save(const std::string& name);
+  // Copies one output file over another atomically (rank 0 only, like save).
+  void copy_output(const std::string& from, const std::string& to);
   std::string output_path(const std::string& name) const;
   void log_progress(int64_t epoch, int64_t micro, double loss, double avg_loss, double seconds_per_batch,
                     int64_t frames_per_batch);

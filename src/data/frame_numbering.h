@@ -1,0 +1,71 @@
+// Private to src/data: a file's frame numbering learned from one full decode, and the
+// process-wide cache that keeps it for the file's later clips.
+//
+// Why: some real files decode frames whose timestamps contradict their packets (MPEG-4 Part 2
+// AVIs with packed B-frames, as HMDB-51 and UCF-101 ship; B-frames in AVI). Their frames can
+// only be numbered by decoding from the start. Doing that once, with every packet tagged with
+// its decode position (the decoder carries the tag to the frame it codes, through reordering),
+// records which packet codes frame k. Later clips then seek like any other file, naming each
+// decoded frame by its packet and checking its picture type against the full decode's.
+// The loader opens a file anew for every clip, so the memory lives here, shared by its workers.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace vifi::data {
+
+struct LearnedNumbering {
+  // Per frame, in presentation (full-decode output) order.
+  std::vector<int64_t> source_packet;  // decode position of the packet that coded frame k
+  std::vector<char> picture_types;     // 'I', 'P', 'B', ... of frame k, to check a seek landed right
+  std::vector<int64_t> key_sent;       // decode position of the last keyframe sent before frame k came out
+  std::vector<int64_t> frame_of_packet;  // inverse of source_packet; -1 for a packet coding no frame
+
+  int64_t num_frames() const { return static_cast<int64_t>(source_packet.size()); }
+  // -1 when no frame comes from packet `pos`.
+  int64_t frame_from_packet(int64_t pos) const;
+  // Fills frame_of_packet; false (not usable) when a packet codes two frames or a frame none.
+  bool index_packets(int64_t num_packets);
+  // Where to start decoding for frame k: the keyframe before key_sent[k], so that frames of the
+  // GOP k belongs to, and open-GOP frames that lean on the GOP before, decode whole.
+  int64_t start_packet(int64_t frame) const;
+  // The first frame that decodes whole when decoding starts at keyframe `key`.
+  int64_t first_whole_frame(int64_t key) const;
+  std::vector<int64_t> keyframes;    // decode positions of the keyframes sent, in order
+};
+
+// Identifies one version of a file: a rewritten file is learned again.
+struct FileKey {
+  std::string path;
+  uintmax_t size = 0;
+  int64_t modified = 0;  // mtime, nanoseconds
+  bool operator==(const FileKey& o) const { return path == o.path && size == o.size && modified == o.modified; }
+};
+
+// The key of `path` now; an empty path when the file cannot be stat'ed (then nothing is cached).
+FileKey file_key(const std::string& path);
+
+// Thread-safe; bounded (oldest entries go first), a few kilobytes per file.
+class FrameNumberingCache {
+ public:
+  static FrameNumberingCache& process();
+  std::shared_ptr<const LearnedNumbering> find(const FileKey& key) const;
+  void store(const FileKey& key, std::shared_ptr<const LearnedNumbering> numbering);
+  void clear();
+  int64_t size() const;
+
+ private:
+  FrameNumberingCache() = default;
+  static constexpr size_t kCapacity = 8192;  // files; a few MB at Kinetics clip lengths
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::pair<FileKey, std::shared_ptr<const LearnedNumbering>>> entries_;
+  std::deque<std::string> order_;  // insertion order, for eviction
+};
+
+}  // namespace vifi::data

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Fuzzes the video reader (fuzz/video_reader_fuzzer.cpp) with libFuzzer under ASan + UBSan,
+# starting from the seed corpus fuzz/corpus, then replays every input without ASan under glibc's
+# heap checks. CI runs it for a bounded time; run it longer on
+# demand. A crash, leak or sanitizer report fails the run and leaves the input as
+# build-fuzz/findings/crash-* (or leak-*, timeout-*): add it to tests/fixtures/fuzz and a test.
+# Usage: tools/fuzz.sh [seconds=60] [jobs=1]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+jobs=${2:-1}
+command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (tools/install-deps.sh installs it)" >&2; exit 1; }
+cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+cmake --build build-fuzz
+mkdir -p build-fuzz/corpus build-fuzz/findings
+# Inputs the fuzzer grows are kept in build-fuzz/corpus; the committed seeds stay read-only.
+# With several jobs libFuzzer forks workers that log to fuzz-<n>.log in the working directory.
+parallel=()
+((jobs > 1)) && parallel=(-jobs="$jobs" -workers="$jobs")
+rm -f build-fuzz/fuzz-*.log
+set +e
+(cd build-fuzz && ASAN_OPTIONS=abort_on_error=0 ./video_reader_fuzzer corpus ../fuzz/corpus \
+  -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
+  "${parallel[@]}" -artifact_prefix=findings/) > build-fuzz/fuzz.log 2>&1
+status=$?
+set -e
+cat build-fuzz/fuzz.log build-fuzz/fuzz-*.log 2>/dev/null |
+  grep -E "^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|stat::number_of_executed_units|stat::peak_rss|Test unit written" || true
+# Replay every input without ASan under glibc's heap checks (see fuzz/CMakeLists.txt); libFuzzer
+# runs the files given in turn and stops at the first that fails.
+inputs=(build-fuzz/corpus/* fuzz/corpus/*)
+replayed=${#inputs[@]}
+if ! LD_PRELOAD=libc_malloc_debug.so.0 GLIBC_TUNABLES=glibc.malloc.check=3 \
+    build-fuzz/video_reader_replay "${inputs[@]}" >build-fuzz/replay.log 2>&1; then
+  failing=$(grep -oE "^Running: .*" build-fuzz/replay.log | tail -1 | cut -d' ' -f2-)
+  [[ -f $failing ]] && cp "$failing" build-fuzz/findings/heap-"$(basename "$failing")"
+  echo "fuzz: $failing breaks glibc's heap checks:" >&2
+  tail -5 build-fuzz/replay.log >&2
+  status=1
+fi
+echo "fuzz: replayed $replayed inputs under glibc's heap checks"
+runs=$(cat build-fuzz/fuzz.log build-fuzz/fuzz-*.log 2>/dev/null | grep -oE "stat::number_of_executed_units: [0-9]+" |
+  awk '{s += $2} END {print s + 0}')
+echo "fuzz: $runs inputs in ${seconds}s, corpus $(ls build-fuzz/corpus | wc -l) files, exit $status"
+if ((status != 0)) || ls build-fuzz/findings/* >/dev/null 2>&1; then
+  echo "fuzz: FINDINGS in build-fuzz/findings:" >&2
+  ls -la build-fuzz/findings >&2
+  exit 1
+fi
