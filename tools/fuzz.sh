@@ -24,8 +24,10 @@ set +e
   "${parallel[@]}" -artifact_prefix=findings/) > build-fuzz/fuzz.log 2>&1
 status=$?
 set -e
-cat build-fuzz/fuzz.log build-fuzz/fuzz-*.log 2>/dev/null |
-  grep -E "^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|stat::number_of_executed_units|stat::peak_rss|Test unit written" || true
+shopt -s nullglob
+logs=(build-fuzz/fuzz.log build-fuzz/fuzz-*.log)
+grep -hE "^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|SUMMARY|stat::number_of_executed_units|stat::peak_rss|Test unit written" \
+  "${logs[@]}" || true
 # Replay every input without ASan under glibc's heap checks (see fuzz/CMakeLists.txt); libFuzzer
 # runs the files given in turn and stops at the first that fails.
 inputs=(build-fuzz/corpus/* fuzz/corpus/*)
@@ -39,10 +41,10 @@ if ! LD_PRELOAD=libc_malloc_debug.so.0 GLIBC_TUNABLES=glibc.malloc.check=3 \
   status=1
 fi
 echo "fuzz: replayed $replayed inputs under glibc's heap checks"
-runs=$(cat build-fuzz/fuzz.log build-fuzz/fuzz-*.log 2>/dev/null | grep -oE "stat::number_of_executed_units: [0-9]+" |
-  awk '{s += $2} END {print s + 0}')
+runs=$({ grep -hoE "stat::number_of_executed_units: [0-9]+" "${logs[@]}" || true; } | awk '{s += $2} END {print s + 0}')
 echo "fuzz: $runs inputs in ${seconds}s, corpus $(ls build-fuzz/corpus | wc -l) files, exit $status"
-if ((status != 0)) || ls build-fuzz/findings/* >/dev/null 2>&1; then
+findings=(build-fuzz/findings/*)
+if ((status != 0 || ${#findings[@]} > 0)); then
   echo "fuzz: FINDINGS in build-fuzz/findings:" >&2
   ls -la build-fuzz/findings >&2
   exit 1
