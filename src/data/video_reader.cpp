@@ -67,13 +67,14 @@ namespace {
 // timestamps, by counting from the start, or by a numbering learned from a full decode.
 enum class Numbering { timestamps, counting, learned };
 
-// A file's oddities are logged once per process, not once per clip of every epoch.
-void warn_once(const std::string& path, const std::string& message) {
+// A file's oddities are logged once per process, not once per clip of every epoch; each
+// oddity of a file once (its message names the file).
+void warn_once(const std::string& message) {
   static std::mutex mutex;
   static std::unordered_set<std::string> warned;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    if (!warned.insert(path).second) return;
+    if (!warned.insert(message).second) return;
   }
   util::log_warn(message);
 }
@@ -348,7 +349,7 @@ struct VideoReader::Impl {
     }
     if (disagreement.empty()) return;
     if (data_missing_at_end()) fail(VideoFault::truncated, disagreement);
-    warn_once(path, path + ": its header disagrees with its stream (" + disagreement +
+    warn_once(path + ": its header disagrees with its stream (" + disagreement +
                         "); the file is read as the " + std::to_string(num_packets) + " frames it holds");
   }
 
@@ -421,7 +422,7 @@ struct VideoReader::Impl {
       orientation = matrix && matrix[3] < 0 ? Orientation::antitranspose : Orientation::counterclockwise;
       info.rotation = 270;
     } else if (std::fabs(theta) > 1.0) {
-      warn_once(path, path + ": display rotation of " + std::to_string(theta) +
+      warn_once(path + ": display rotation of " + std::to_string(theta) +
                           " degrees is not a multiple of 90; frames are used as stored");
     } else if (matrix && matrix[4] < 0) {
       orientation = Orientation::vflip;
