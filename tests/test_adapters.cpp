@@ -102,5 +102,24 @@ TEST(Adapters, LoaderConfigTakesPlacementAndShufflesOnlyTraining) {
   EXPECT_FALSE(experiment::loader_config(distinct_config(), data::LoaderMode::eval, placement).shuffle);
 }
 
+// TRAIN.DROP_LAST reaches the loader as the plan's clips per rank: whole updates only.
+TEST(Adapters, TrainingLoaderLoadsThePlansClipsPerRank) {
+  experiment::Placement placement;
+  placement.rank = 2;
+  placement.world_size = 3;
+  auto config = distinct_config();
+  config.train.global_batch = 3 * 13 * 2;  // accumulation 2 on 3 ranks
+  const auto plan = train::plan_batches(config.train, 1000, placement.world_size);
+  const auto loader = experiment::training_loader_config(config, placement, plan);
+  EXPECT_EQ(plan.steps_per_epoch, 12);                 // floor(1000 / 78)
+  EXPECT_EQ(loader.samples_per_epoch, 12 * 2 * 13);    // 12 updates x 2 micro-batches x 13 clips
+  EXPECT_EQ(loader.rank, 2);
+  EXPECT_EQ(loader.batch_size, 13);
+  config.train.drop_last = false;                     // the whole padded shard, ceil(1000 / 3)
+  EXPECT_EQ(experiment::training_loader_config(config, placement, train::plan_batches(config.train, 1000, 3))
+                .samples_per_epoch,
+            334);
+}
+
 }  // namespace
 }  // namespace vifi

@@ -256,7 +256,8 @@ TEST(ShippedConfigs, ParseAndNameExistingFiles) {
   EXPECT_EQ(full.model.arch, "ViT-B/16");
   EXPECT_EQ(full.data.num_frames, 16);
   EXPECT_DOUBLE_EQ(full.train.lr, 2.2e-5);
-  EXPECT_EQ(full.train.accumulation_steps, 16);
+  EXPECT_EQ(full.train.global_batch, 512);  // the reference's 8 GPUs x 4 x accumulation 16
+  EXPECT_EQ(full.train.accumulation_steps, 1);
   EXPECT_TRUE(full.test.multi_view_inference);
   const Config zs_text =
       load_config((configs / "zero_shot/train/k400/16_32_text_tuned_clip.yaml").string());

@@ -1,10 +1,12 @@
 // dist/grad_sync and the trainer's data-parallel path: bucket planning, buckets reduced from
 // gradient hooks during the step's last backward (overlap) and never on other micro-steps, and
 // the headline equivalence: 2 ranks x batch b train to the same parameters as 1 rank x batch 2b
-// (to 1e-5), bitwise identical across ranks, with and without gradient accumulation.
+// (to 1e-5), bitwise identical across ranks, with and without gradient accumulation; and each
+// rank mixing its clips with its own draws (SEED + rank), the same in every run.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "support/parameter_diff.h"
 #include "support/ranks.h"
 #include "support/tiny_model.h"
 #include "vifi/dist/grad_sync.h"
@@ -101,14 +103,14 @@ vifi::Config equivalence_config(int64_t accumulation) {
   return c;
 }
 
-std::vector<torch::Tensor> trained_parameters(train::Trainer& trainer) {
-  std::vector<torch::Tensor> p;
-  for (const auto& t : trainer.model()->parameters()) p.push_back(t.detach().clone());
+test::NamedTensors trained_parameters(train::Trainer& trainer) {
+  test::NamedTensors p;
+  for (const auto& kv : trainer.model()->named_parameters()) p[kv.key()] = kv.value().detach().clone();
   return p;
 }
 
 // One rank x batch 2b over all clips, in order.
-std::vector<torch::Tensor> train_single(const vifi::Config& config, const torch::Tensor& video,
+test::NamedTensors train_single(const vifi::Config& config, const torch::Tensor& video,
                                         const torch::Tensor& label, int64_t b) {
   vifi::TensorBatchSource data(video, label, 2 * b, false, 0);
   train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
@@ -126,38 +128,12 @@ std::pair<torch::Tensor, torch::Tensor> half_batches(const torch::Tensor& video,
   return {video.index_select(0, t), label.index_select(0, t)};
 }
 
-double max_abs_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
-  double m = 0;
-  for (size_t k = 0; k < a.size(); ++k) m = std::max(m, (a[k] - b[k]).abs().max().item<double>());
-  return m;
-}
-
-// The key part of each attention's in_proj_bias shifts every logit of a query equally, which the
-// softmax ignores: its exact gradient is 0 and the computed one is rounding noise, which Adam
-// scales up to +-lr per step whatever its size. Those elements are compared separately.
-std::pair<std::vector<torch::Tensor>, std::vector<torch::Tensor>> split_key_biases(const std::vector<torch::Tensor>& p) {
-  std::vector<torch::Tensor> rest, key_bias;
-  const auto named = test::tiny_vificlip(kClasses)->named_parameters();
-  for (size_t k = 0; k < p.size(); ++k) {
-    const auto& name = named[k].key();
-    if (name.size() < 17 || name.compare(name.size() - 17, 17, "attn.in_proj_bias") != 0) {
-      rest.push_back(p[k]);
-      continue;
-    }
-    const auto d = p[k].size(0) / 3;  // [q | k | v]
-    rest.push_back(p[k].narrow(0, 0, d));
-    key_bias.push_back(p[k].narrow(0, d, d));
-    rest.push_back(p[k].narrow(0, 2 * d, d));
-  }
-  return {rest, key_bias};
-}
-
 void expect_two_ranks_equal_one(int64_t accumulation, int64_t n, int64_t b) {
   torch::set_num_threads(1);
   const auto config = equivalence_config(accumulation);
   const auto [video, label] = colour_clips(n);
   const auto single = train_single(config, video, label, b);
-  std::vector<std::vector<torch::Tensor>> ranks(2);
+  std::vector<test::NamedTensors> ranks(2);
   std::vector<int64_t> steps(2), reduces(2), buckets(2);
   // Rank 1 starts from other weights: the broadcast from rank 0 must fix that. (Built here: rank
   // threads would race on the global generator.)
@@ -176,18 +152,17 @@ void expect_two_ranks_equal_one(int64_t accumulation, int64_t n, int64_t b) {
     buckets[rank] = static_cast<int64_t>(
         dist::plan_buckets(train::trainable_parameters(*trainer.model()), dist::GradSyncOptions{}.bucket_bytes).size());
   });
-  const auto [two, two_key_bias] = split_key_biases(ranks[0]);
-  const auto [one, one_key_bias] = split_key_biases(single);
-  const double diff = max_abs_diff(two, one);
-  const double key_bias_diff = max_abs_diff(two_key_bias, one_key_bias);
+  const auto d = test::parameter_diff(ranks[0], single);
+  const double diff = d.rest;
+  const double key_bias_diff = d.key_biases;
   std::cout << "accumulation " << accumulation << ": max |param(2 ranks x " << b << ") - param(1 rank x " << 2 * b
             << ")| = " << diff << " after " << steps[0] << " steps (attention key biases: " << key_bias_diff << ")\n";
   EXPECT_LT(diff, 1e-5);
   EXPECT_LE(key_bias_diff, 2 * config.train.lr * static_cast<double>(steps[0]));
-  std::vector<torch::Tensor> initial;
-  for (const auto& t : test::tiny_vificlip(kClasses)->parameters()) initial.push_back(t.detach().clone());
-  EXPECT_GT(max_abs_diff(single, initial), 1e-4);  // training moved the weights: the comparison means something
-  for (size_t k = 0; k < ranks[0].size(); ++k) EXPECT_TRUE(torch::equal(ranks[0][k], ranks[1][k])) << k;
+  test::NamedTensors initial;
+  for (const auto& kv : test::tiny_vificlip(kClasses)->named_parameters()) initial[kv.key()] = kv.value().detach().clone();
+  EXPECT_GT(test::parameter_diff(single, initial).rest, 1e-4);  // training moved the weights: the comparison means something
+  for (const auto& [name, value] : ranks[0]) EXPECT_TRUE(torch::equal(value, ranks[1].at(name))) << name;
   // Per optimiser step: one all-reduce per bucket plus the one that agrees on Ctrl-C; a sync on
   // every micro-step would add (accumulation - 1) x buckets more.
   EXPECT_EQ(reduces[0], steps[0] * (buckets[0] + 1));
@@ -197,6 +172,42 @@ TEST_F(TwoRanks, TwoRanksOfBatchBTrainLikeOneRankOfBatch2B) { expect_two_ranks_e
 
 // 7 micro-batches per rank with accumulation 3: groups of 3, 3 and a short one of 1.
 TEST_F(TwoRanks, WithAccumulationRanksSyncOnlyOnStepBoundaries) { expect_two_ranks_equal_one(3, 28, 2); }
+
+// Both ranks get the same clips and hold the same weights (broadcast, then averaged gradients),
+// so their epoch losses differ only if their mixup/cutmix draws do. The reference seeds rank r
+// with SEED + r; identical draws would make two ranks one larger batch mixed twice alike.
+std::vector<double> per_rank_epoch_losses(double mixup) {
+  auto config = equivalence_config(1);
+  config.aug.mixup = mixup;
+  config.train.epochs = 2;
+  const auto [video, label] = colour_clips(8);
+  std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kClasses, {}, 0), test::tiny_vificlip(kClasses, {}, 0)};
+  std::vector<double> losses(4);
+  test::run_ranks(2, [&](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
+    vifi::TensorBatchSource data(video, label, 4, false, 0);
+    train::TrainerOptions options;
+    options.outputs = train::Outputs::none;
+    options.process_group = g;
+    options.on_epoch_end = [&losses, rank](const train::EpochSummary& e) {
+      losses[static_cast<size_t>(2 * rank + e.epoch)] = e.mean_loss;
+    };
+    train::Trainer trainer(config, models[static_cast<size_t>(rank)], data, nullptr, options);
+    trainer.fit();
+  });
+  return losses;  // rank 0 epoch 0, rank 0 epoch 1, rank 1 epoch 0, rank 1 epoch 1
+}
+
+TEST_F(TwoRanks, EachRankMixesWithItsOwnReproducibleDraws) {
+  torch::set_num_threads(1);
+  const auto mixed = per_rank_epoch_losses(0.8);
+  std::cout << "mixup epoch-0 loss: rank 0 " << mixed[0] << ", rank 1 " << mixed[2] << "\n";
+  EXPECT_GT(std::abs(mixed[0] - mixed[2]), 1e-4);
+  EXPECT_GT(std::abs(mixed[1] - mixed[3]), 1e-4);
+  EXPECT_EQ(per_rank_epoch_losses(0.8), mixed);  // the same draws in every run
+  const auto plain = per_rank_epoch_losses(0.0);  // without mixing the ranks see the same batches
+  EXPECT_NEAR(plain[0], plain[2], 1e-6);
+  EXPECT_NEAR(plain[1], plain[3], 1e-6);
+}
 
 }  // namespace
 }  // namespace vifi

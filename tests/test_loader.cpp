@@ -147,12 +147,25 @@ TEST_F(LoaderTest, SameSeedSameBatchesWithOneOrThreeWorkers) {
   bool differs = false;
   for (size_t i = 0; i < a0.size(); ++i) differs |= a0[i].index != a1[i].index;
   EXPECT_TRUE(differs);
-  // drop_last drops the short batch.
+  // samples_per_epoch (drop_last) cuts the epoch to its first clips: 6 of 7 -> two full batches.
   LoaderConfig cfg = loader_config(2);
-  cfg.drop_last = true;
+  cfg.samples_per_epoch = 6;
   VideoLoader dropping(good_records(), clip_config(), cfg, LoaderMode::train);
   EXPECT_EQ(dropping.num_batches(), 2);
-  EXPECT_EQ(run_epoch(dropping, 0).size(), 2u);
+  const auto dropped = run_epoch(dropping, 0);
+  ASSERT_EQ(dropped.size(), 2u);
+  for (size_t b = 0; b < dropped.size(); ++b) {  // the same clips as the uncut epoch's first ones
+    EXPECT_EQ(dropped[b].index, a0[b].index);
+    EXPECT_EQ(dropping.batch_clips(static_cast<int64_t>(b)), 3);
+  }
+  cfg.samples_per_epoch = 5;  // 3 + 2: the short batch is the last
+  VideoLoader five(good_records(), clip_config(), cfg, LoaderMode::train);
+  EXPECT_EQ(five.num_batches(), 2);
+  EXPECT_EQ(five.batch_clips(1), 2);
+  EXPECT_EQ(run_epoch(five, 0).back().index.size(), 2u);
+  cfg.samples_per_epoch = 0;  // the whole shard: 3 + 3 + 1
+  VideoLoader whole(good_records(), clip_config(), cfg, LoaderMode::train);
+  EXPECT_EQ(whole.batch_clips(2), 1);
 }
 
 TEST_F(LoaderTest, EvalClipIsTheTestPipelineOnTheSampledFrames) {

@@ -132,5 +132,14 @@ TEST(InferConfig, FollowsOpenAIsBuildModelRules) {
   EXPECT_THROW(clip::infer_clip_config(s, "RN50.pt"), std::runtime_error);
 }
 
+// vifi-tiny's text tower has 2 heads of 32, against OpenAI's 64-wide rule: a vifi-tiny checkpoint
+// (`vifi demo`, tests) must come back with 2 heads, or `--weights ckpt.pth` evaluates another model.
+TEST(OpenAIWeights, InferenceRecognisesAPresetWhoseHeadsBreakTheRule) {
+  const auto tiny = clip::clip_config_preset("vifi-tiny");
+  ASSERT_NE(tiny.transformer_heads, tiny.transformer_width / 64);
+  clip::CLIP model(tiny);
+  EXPECT_EQ(clip::infer_clip_config(util::module_state(*model), "tiny.pth"), tiny);
+}
+
 }  // namespace
 }  // namespace vifi

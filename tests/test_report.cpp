@@ -39,7 +39,7 @@ TEST(Report, PerClassAndConfusionCsvNameTheClasses) {
 }
 
 TEST(Report, MarkdownAndJson) {
-  eval::Summary s{"zeroshot", {{"top1_mean", 60.0}}, {{"split", "top-1"}, {{"split1", "60.0"}}}, {known_run()}};
+  eval::Summary s{"zeroshot", {{"top1_mean", 60.0}}, {{"split", "top-1"}, {{"split1", "60.0"}}}, {known_run()}, {}};
   EXPECT_EQ(eval::markdown_table(s.table), "| split | top-1 |\n|---|---|\n| split1 | 60.0 |\n");
   const auto text = eval::results_json(s);
   const auto json = nlohmann::json::parse(text);
@@ -57,6 +57,11 @@ TEST(Report, MarkdownAndJson) {
   EXPECT_EQ(run.at("failed"), (nlohmann::json::array({{{"path", "/data/bad.avi"}, {"reason", "no frames"}}}))) << text;
   EXPECT_NE(text.find("\n  \"runs\": ["), std::string::npos) << "indented for people too:\n" << text;
   EXPECT_NE(eval::results_markdown(s).find("split1: 1 videos failed to decode"), std::string::npos);
+  EXPECT_FALSE(json.contains("model"));  // unset: not written
+  s.model = "/runs/k400/best.pth";          // which weights the numbers are about
+  EXPECT_EQ(nlohmann::json::parse(eval::results_json(s)).at("model"), "/runs/k400/best.pth");
+  EXPECT_NE(eval::results_markdown(s).find("\n\nModel: /runs/k400/best.pth\n\n| split |"), std::string::npos)
+      << eval::results_markdown(s);
   EXPECT_EQ(eval::format_mean_std(51.25, 0.04), "51.2 ± 0.0");  // %.1f rounds half to even in binary
 }
 
@@ -66,7 +71,7 @@ TEST(Report, NonFiniteNumbersAreNullAndTextIsEscaped) {
   auto run = known_run();
   run.name = "say \"hi\"\t\\";
   run.list_file = std::string("/data/caf\xe9.txt");  // Latin-1, not UTF-8
-  const eval::Summary s{"zeroshot", {{"top1_mean", 60.0}, {"top1_std", std::nan("")}, {"hm", INFINITY}}, {}, {run}};
+  const eval::Summary s{"zeroshot", {{"top1_mean", 60.0}, {"top1_std", std::nan("")}, {"hm", INFINITY}}, {}, {run}, {}};
   const auto json = nlohmann::json::parse(eval::results_json(s));
   EXPECT_DOUBLE_EQ(json.at("metrics").at("top1_mean").get<double>(), 60.0);
   EXPECT_TRUE(json.at("metrics").at("top1_std").is_null());
@@ -77,7 +82,7 @@ TEST(Report, NonFiniteNumbersAreNullAndTextIsEscaped) {
 
 TEST(Report, WritesEveryFile) {
   const auto dir = test::scratch_dir();
-  eval::Summary s{"fewshot", {}, {{"K=2"}, {{"60.0"}}}, {known_run()}};
+  eval::Summary s{"fewshot", {}, {{"K=2"}, {{"60.0"}}}, {known_run()}, {}};
   eval::write_report(dir.string(), s);
   for (const char* f : {"results.json", "results.md", "split1.per_class.csv", "split1.confusion.csv", "split1.failed.txt"})
     EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;

@@ -54,6 +54,13 @@ int check_metrics_lines(const std::filesystem::path& file) {
     } else if (type == "val") {
       const double acc1 = number_or_nan(record, "acc1");
       EXPECT_TRUE(acc1 >= 0.0 && acc1 <= 100.0) << acc1;
+    } else if (type == "run") {  // the batch plan opens every (resumed) run
+      EXPECT_EQ(n, 0) << "the run record comes first";
+      EXPECT_EQ(number_or_nan(record, "global_batch"), number_or_nan(record, "world_size") *
+                                                           number_or_nan(record, "batch_size") *
+                                                           number_or_nan(record, "accumulation_steps"));
+      EXPECT_EQ(number_or_nan(record, "total_updates"),
+                number_or_nan(record, "steps_per_epoch") * number_or_nan(record, "epochs"));
     } else {
       ADD_FAILURE() << "unknown type";
     }
@@ -72,7 +79,7 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
     EXPECT_TRUE(std::filesystem::exists(out / f)) << f << "\n" << log;
   EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"val\""), 2);
   EXPECT_EQ(count_lines(out / "metrics.jsonl", "\"type\":\"train\""), 2 * 3);  // 3 batches per epoch, PRINT_FREQ 1
-  EXPECT_EQ(check_metrics_lines(out / "metrics.jsonl"), 2 + 2 * 3);
+  EXPECT_EQ(check_metrics_lines(out / "metrics.jsonl"), 1 + 2 + 2 * 3);
   // The same scalars as TensorBoard events (format checked in test_tensorboard): loss, lr, acc1, acc5.
   int event_files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(out))
@@ -93,7 +100,7 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
       << log;
   EXPECT_NE(log.find("resumed from"), std::string::npos);
   EXPECT_EQ(count_lines(out2 / "metrics.jsonl", "\"type\":\"val\""), 1);
-  EXPECT_EQ(check_metrics_lines(out2 / "metrics.jsonl"), 1 + 3);
+  EXPECT_EQ(check_metrics_lines(out2 / "metrics.jsonl"), 1 + 1 + 3);
   const auto straight = model::read_vifi_checkpoint_model((out / "ckpt_epoch_1.pth").string());
   const auto resumed = model::read_vifi_checkpoint_model((out2 / "ckpt_epoch_1.pth").string());
   const auto after_first = model::read_vifi_checkpoint_model((out / "ckpt_epoch_0.pth").string());

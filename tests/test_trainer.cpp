@@ -7,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "support/expect_error.h"
+#include "support/parameter_diff.h"
 #include "support/test_paths.h"
 #include "support/tiny_model.h"
 #include "vifi/model/weights.h"
@@ -115,6 +117,35 @@ TEST(Trainer, AccumulationStepsOncePerGroupIncludingAShortLastGroup) {
   EXPECT_EQ(trainer.progress().optimizer_steps, 6);
 }
 
+// 5 clips in micro-batches of 2, 2 and 1 with accumulation 3 make one update: its gradient is the
+// mean over the 5 clips, as one batch of 5 (weights 2/5, 2/5, 1/5, not 1/3 each as dividing by
+// the accumulation would give the 1-clip batch).
+TEST(Trainer, AShortMicroBatchWeighsByItsClipsInTheUpdate) {
+  auto [video, label] = colour_clips(3);
+  video = video.narrow(0, 2, 5);  // 5 clips of all three classes
+  label = label.narrow(0, 2, 5);
+  auto config = tiny_config(test::scratch_dir(), 2);
+  config.aug.mixup = 0;
+  config.train.warmup_epochs = 0;
+  auto run = [&](int64_t batch, int64_t accumulation) {
+    vifi::TensorBatchSource data(video, label, batch, false, 0);
+    auto c = config;
+    c.train.batch_size = batch;
+    c.train.accumulation_steps = accumulation;
+    train::Trainer trainer(c, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
+    EXPECT_EQ(trainer.steps_per_epoch(), 1);
+    trainer.fit();
+    return parameters(trainer.model());
+  };
+  const auto micro = run(2, 3);
+  const auto whole = run(5, 1);
+  const auto d = test::parameter_diff(micro, whole);
+  std::cout << "max |param(2+2+1, accumulation 3) - param(batch 5)| = " << d.rest << "\n";
+  EXPECT_LT(d.rest, 1e-5);
+  EXPECT_LE(d.key_biases, 2 * 2 * config.train.lr);
+  EXPECT_GT(test::parameter_diff(whole, parameters(test::tiny_vificlip(kClasses))).rest, 1e-4);  // it trained
+}
+
 TEST(Trainer, ResumeFromEpochCheckpointEqualsUninterruptedRun) {
   auto [video, label] = colour_clips(4);
   auto dir_a = test::scratch_dir() / "a";
@@ -180,6 +211,54 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   b2.resume(checkpoint);
   b2.fit();
   expect_bitwise_equal(parameters(a.model()), parameters(b2.model()));
+}
+
+// A mid-epoch checkpoint counts micro-batches of its own split of the global batch; resuming with
+// another split of the same global batch (another world size, or --batch-size) continues at the
+// same update, and a different global batch is refused.
+TEST(Trainer, AMidEpochCheckpointResumesWithAnotherSplitOfTheSameGlobalBatch) {
+  auto [video, label] = colour_clips(4);  // 12 clips: 3 updates of 4 per epoch
+  auto config = tiny_config(test::scratch_dir() / "a", 2);
+  config.aug.mixup = 0;  // mixing pairs clips within a micro-batch, which the split changes
+  config.train.global_batch = 4;
+  auto whole = config;
+  whole.train.batch_size = 4;  // accumulation 1
+  vifi::TensorBatchSource data_a(video, label, 4, true, 5);
+  train::Trainer a(whole, test::tiny_vificlip(kClasses, {}, 4), data_a, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  a.fit();
+
+  auto halves = config;
+  halves.train.batch_size = 2;  // accumulation 2
+  halves.output = (test::scratch_dir() / "b").string();
+  util::clear_interrupt();
+  std::string checkpoint;
+  {
+    InterruptingSource data(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
+    train::Trainer b1(halves, test::tiny_vificlip(kClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
+    EXPECT_EQ(b1.accumulation_steps(), 2);
+    EXPECT_THROW(b1.fit(), train::Interrupted);
+    checkpoint = (std::filesystem::path(halves.output) / "interrupted.pth").string();
+  }
+  util::clear_interrupt();
+  const auto saved = train::read_checkpoint_progress(checkpoint);
+  EXPECT_EQ(saved.step_in_epoch, 2);  // one update of two micro-batches
+  EXPECT_EQ(saved.accumulation_steps, 2);
+  EXPECT_EQ(saved.global_batch, 4);
+  vifi::TensorBatchSource data_b(video, label, 4, true, 5);
+  train::Trainer b2(whole, test::tiny_vificlip(kClasses, {}, 8), data_b, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  b2.resume(checkpoint);
+  EXPECT_EQ(b2.progress().step_in_epoch, 1);  // the same update, in micro-batches of 4
+  b2.fit();
+  const auto d = test::parameter_diff(parameters(a.model()), parameters(b2.model()));
+  EXPECT_LT(d.rest, 1e-5);
+  EXPECT_EQ(b2.progress().optimizer_steps, 6);
+
+  auto other = whole;
+  other.train.global_batch = 8;
+  vifi::TensorBatchSource data_c(video, label, 4, true, 5);
+  train::Trainer c(other, test::tiny_vificlip(kClasses, {}, 8), data_c, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  test::expect_error<std::runtime_error>([&] { c.resume(checkpoint); },
+                                         {checkpoint, "global batch of 4 clips; this run's is 8"});
 }
 
 // Validation whose source throws as a whole (out of memory, a lost rank): the run fails, but only

@@ -36,4 +36,9 @@ std::optional<ClipBatch> TensorBatchSource::next() {
 
 int64_t TensorBatchSource::num_batches() const { return (label_.size(0) + batch_size_ - 1) / batch_size_; }
 
+int64_t TensorBatchSource::batch_clips(int64_t batch) const {
+  TORCH_CHECK_INDEX(batch >= 0 && batch < num_batches(), "TensorBatchSource: batch ", batch, " of ", num_batches());
+  return std::min(batch_size_, label_.size(0) - batch * batch_size_);
+}
+
 }  // namespace vifi

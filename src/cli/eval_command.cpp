@@ -10,11 +10,15 @@
 // MODEL.PRETRAINED; --prompts P adds prompts learned by `vifi prompt` on that base (refused over
 // any other base). --train (base2novel, fewshot) first trains on each config's TRAIN_FILE with
 // the Trainer, then evaluates the trained model. The protocol arithmetic is eval/protocols.
+// Under `vifi launch` / torchrun every rank evaluates its slice of each list (every video once)
+// and trains its shard; rank 0 writes the report.
+
+#include <algorithm>
 
 #include "commands.h"
+#include "rank_flags.h"
 #include "vifi/config/config_yaml.h"
 #include "vifi/experiment/components.h"
-#include "vifi/dist/torchrun_env.h"
 #include "vifi/eval/protocols.h"
 #include "vifi/eval/report.h"
 #include "vifi/experiment/runs.h"
@@ -36,7 +40,7 @@ struct EvalCommandOptions {
   std::string output;
   std::string prompts;  // a `vifi prompt` prompts.pth
   bool train = false;
-  int threads = 0;
+  RankFlags rank_flags;
 };
 
 // --config i with --weights (one for all, or one per config) and --prompts applied: a new
@@ -74,57 +78,71 @@ model::ViFiCLIP model_for(const Config& config, const std::string& prompts) {
 // --train: fits the model on the run's TRAIN_FILE into OUTPUT/train_<name>, without validation on
 // the way (the protocol evaluates the final model, as the reference reports it).
 void train_for_protocol(model::ViFiCLIP& model, const EvalCommandOptions& o, const experiment::EvalRun& run,
-                        const std::string& name) {
+                        const std::string& name, const experiment::RankContext& ranks) {
   experiment::TrainingJob job;
   job.name = name;
+  job.ranks = ranks;
   job.config = experiment::with_training_output(run.config, o.output, name);
   if (experiment::run_training_job(model, job).end == experiment::TrainingOutcome::End::interrupted)
     throw std::runtime_error("interrupted while training " + name);
 }
 
-eval::Summary run_zeroshot(const EvalCommandOptions& o) {
+// What the summary says it evaluated: --weights' files, else the config's MODEL.RESUME /
+// PRETRAINED (joined when the runs differ), "trained by --train from X" when trained.
+std::string model_description(const EvalCommandOptions& o, const std::vector<Config>& configs) {
+  std::vector<std::string> files;
+  for (const auto& c : configs) {
+    const auto& m = c.model;
+    const auto file = !m.resume.empty() ? m.resume : !m.pretrained.empty() ? m.pretrained : "a random " + m.arch;
+    if (std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
+  }
+  std::string text;
+  for (const auto& f : files) text += (text.empty() ? "" : ", ") + f;
+  if (!o.prompts.empty()) text += " with the prompts of " + o.prompts;
+  return o.train ? "trained by --train from " + text : text;
+}
+
+eval::Summary run_zeroshot(const EvalCommandOptions& o, const experiment::RankContext& ranks) {
   std::vector<eval::RunReport> reports;
   for (const auto& run : experiment::zeroshot_runs(configs_for(o))) {
     auto model = model_for(run.config, o.prompts);
-    reports.push_back(experiment::evaluate_config(model, run.config, run.name));
+    reports.push_back(experiment::evaluate_config(model, run.config, run.name, ranks));
   }
   return eval::zeroshot_summary(std::move(reports));
 }
 
 // Seed i: the base config's model (trained with --train) on base_val, then on the novel classes.
-eval::Summary run_base2novel(const EvalCommandOptions& o) {
+eval::Summary run_base2novel(const EvalCommandOptions& o, const experiment::RankContext& ranks) {
   std::vector<Config> novels;
   for (const auto& path : o.novel_configs) novels.push_back(load_config(path, o.opts));
   std::vector<eval::RunReport> base, novel;
   for (const auto& seed : experiment::base2novel_runs(configs_for(o), novels)) {
     auto model = model_for(seed.base.config, o.prompts);
-    if (o.train) train_for_protocol(model, o, seed.base, seed.seed);
-    base.push_back(experiment::evaluate_config(model, seed.base.config, seed.base.name));
-    novel.push_back(experiment::evaluate_config(model, seed.novel.config, seed.novel.name));
+    if (o.train) train_for_protocol(model, o, seed.base, seed.seed, ranks);
+    base.push_back(experiment::evaluate_config(model, seed.base.config, seed.base.name, ranks));
+    novel.push_back(experiment::evaluate_config(model, seed.novel.config, seed.novel.name, ranks));
   }
   return eval::base2novel_summary(std::move(base), std::move(novel));
 }
 
-eval::Summary run_fewshot(const EvalCommandOptions& o) {
+eval::Summary run_fewshot(const EvalCommandOptions& o, const experiment::RankContext& ranks) {
   std::vector<eval::RunReport> reports;
   for (const auto& run : experiment::fewshot_runs(configs_for(o), o.shots)) {
     auto model = model_for(run.config, o.prompts);
-    if (o.train) train_for_protocol(model, o, run, run.name);
-    reports.push_back(experiment::evaluate_config(model, run.config, run.name));
+    if (o.train) train_for_protocol(model, o, run, run.name, ranks);
+    reports.push_back(experiment::evaluate_config(model, run.config, run.name, ranks));
   }
   return eval::fewshot_summary(o.shots, std::move(reports));
 }
 
-eval::Summary run_supervised(const EvalCommandOptions& o) {
+eval::Summary run_supervised(const EvalCommandOptions& o, const experiment::RankContext& ranks) {
   if (o.configs.size() != 1) throw std::runtime_error("supervised: give exactly one --config");
   const auto runs = experiment::supervised_runs(config_for(o, o.configs[0], 0));
   auto model = model_for(runs[0].config, o.prompts);
-  const auto& tested = runs[0].config.model;
-  util::log_info("supervised: testing " + (!tested.resume.empty()       ? tested.resume
-                                           : !tested.pretrained.empty() ? tested.pretrained
-                                                                        : "a randomly initialised " + tested.arch));
-  auto single = experiment::evaluate_config(model, runs[0].config, runs[0].name);
-  return eval::supervised_summary(std::move(single), experiment::evaluate_config(model, runs[1].config, runs[1].name));
+  util::log_info("supervised: testing " + model_description(o, {runs[0].config}));
+  auto single = experiment::evaluate_config(model, runs[0].config, runs[0].name, ranks);
+  return eval::supervised_summary(std::move(single),
+                                  experiment::evaluate_config(model, runs[1].config, runs[1].name, ranks));
 }
 
 int run_eval(EvalCommandOptions o) {
@@ -132,20 +150,17 @@ int run_eval(EvalCommandOptions o) {
   if (o.output.empty()) throw std::runtime_error("vifi eval: --output DIR is required");
   if (o.train && (setting == eval::Setting::zeroshot || setting == eval::Setting::supervised))
     throw std::runtime_error("--train applies to base2novel and fewshot (train zero-shot/supervised models with vifi train)");
-  // Not sharded yet: N ranks would each evaluate everything and race on the report files.
-  if (const auto env = dist::read_torchrun_env())
-    throw std::runtime_error("vifi eval runs as one process, but WORLD_SIZE=" + std::to_string(env->world_size) +
-                             " (vifi launch/torchrun); evaluate across ranks with: vifi launch ... -- train "
-                             "--config C.yaml --only-test --resume CKPT");
-  experiment::set_threads(o.threads);
-  experiment::add_log_file(o.output, 0);
+  const auto ranks = join_job(o.rank_flags);
+  experiment::add_log_file(o.output, ranks.placement.rank);
   eval::Summary summary;
   switch (setting) {
-    case eval::Setting::zeroshot: summary = run_zeroshot(o); break;
-    case eval::Setting::base2novel: summary = run_base2novel(o); break;
-    case eval::Setting::fewshot: summary = run_fewshot(o); break;
-    case eval::Setting::supervised: summary = run_supervised(o); break;
+    case eval::Setting::zeroshot: summary = run_zeroshot(o, ranks); break;
+    case eval::Setting::base2novel: summary = run_base2novel(o, ranks); break;
+    case eval::Setting::fewshot: summary = run_fewshot(o, ranks); break;
+    case eval::Setting::supervised: summary = run_supervised(o, ranks); break;
   }
+  summary.model = model_description(o, configs_for(o));
+  if (!ranks.is_main()) return 0;  // every rank holds the merged counts; one writes them
   eval::write_report(o.output, summary);
   util::log_info("\n" + eval::markdown_table(summary.table) + "results in " + o.output + "/results.json");
   return 0;
@@ -168,7 +183,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--opts", o->opts, "KEY VALUE ... overrides applied to every config");
   cmd->add_option("--output", o->output, "report directory (results.json, results.md, CSVs)")->required();
   cmd->add_flag("--train", o->train, "base2novel/fewshot: train on each config's TRAIN_FILE first");
-  cmd->add_option("--threads", o->threads, "CPU threads for LibTorch (default: all cores)");
+  add_rank_flags(*cmd, o->rank_flags);
   cmd->callback([o] {
     const int rc = run_eval(*o);
     if (rc != 0) throw CLI::RuntimeError(rc);

@@ -7,10 +7,12 @@
 // (top-1), full fine-tuning's trainable parameters and training throughput against the
 // prompts' (Table 9), then trains, evaluates and writes OUTPUT/prompts.pth (prompt tensors and
 // the base model's identity, model/prompt_checkpoint) and results.json/results.md (eval/report).
+// Under `vifi launch` / torchrun the ranks share the evaluations and the training; rank 0 writes.
 #include <filesystem>
 #include <optional>
 
 #include "commands.h"
+#include "rank_flags.h"
 #include "vifi/config/config_yaml.h"
 #include "vifi/experiment/components.h"
 #include "vifi/data/dataset.h"
@@ -34,7 +36,7 @@ struct PromptCommandOptions {
   std::string output;
   std::string resume;
   int bench_steps = 2;
-  int threads = 0;
+  RankFlags rank_flags;
 };
 
 Config prompt_config(const PromptCommandOptions& o) {
@@ -48,25 +50,31 @@ Config prompt_config(const PromptCommandOptions& o) {
   return config;
 }
 
-// OUTPUT/train_<K>_shot.txt: K videos per class of DATA.TRAIN_FILE, drawn with SEED.
-std::string write_kshot_list(const Config& config, int64_t shots) {
-  const auto records = data::load_annotation_list(config.data.train_file);
-  data::check_labels(records, config.data.num_classes, config.data.train_file);
-  const auto subset = data::fewshot_subset(records, shots, static_cast<uint64_t>(config.seed), config.data.num_classes);
+// OUTPUT/train_<K>_shot.txt: K videos per class of DATA.TRAIN_FILE, drawn with SEED. Rank 0
+// writes it; the others wait until it is there.
+std::string write_kshot_list(const Config& config, int64_t shots, const experiment::RankContext& ranks) {
   const auto path = (std::filesystem::path(config.output) / ("train_" + std::to_string(shots) + "_shot.txt")).string();
-  data::write_annotation_list(path, subset);
-  util::log_info(std::to_string(shots) + "-shot training list: " + std::to_string(subset.size()) + " videos in " + path);
+  if (ranks.is_main()) {
+    const auto records = data::load_annotation_list(config.data.train_file);
+    data::check_labels(records, config.data.num_classes, config.data.train_file);
+    const auto subset =
+        data::fewshot_subset(records, shots, static_cast<uint64_t>(config.seed), config.data.num_classes);
+    data::write_annotation_list(path, subset);
+    util::log_info(std::to_string(shots) + "-shot training list: " + std::to_string(subset.size()) + " videos in " +
+                   path);
+  }
+  if (ranks.group) ranks.group->barrier();
   return path;
 }
 
 bench::TrainingThroughput measure(model::ViFiCLIP& model, const Config& config, const std::string& what,
-                                  const PromptCommandOptions& o) {
+                                  const PromptCommandOptions& o, torch::Device device) {
   bench::ThroughputOptions options;
   options.batch = config.train.batch_size;
   options.frames = config.data.num_frames;
   options.resolution = config.data.input_size;
   options.steps = o.bench_steps;
-  options.device = experiment::pick_device();
+  options.device = device;
   options.opt_level = config.train.opt_level;
   const auto t = bench::measure_training_throughput(model, config.train, options);
   util::log_info(what + ": " + std::to_string(t.trainable_parameters) + " trainable parameters, " +
@@ -81,24 +89,24 @@ int run_prompt(const PromptCommandOptions& o) {
     if (o.novel_config.empty()) throw std::runtime_error("base2novel: --novel-config NOVEL.yaml is required");
     novel = load_config(o.novel_config, o.opts);
   }
-  experiment::set_threads(o.threads);
-  experiment::add_log_file(config.output, 0);
+  const auto ranks = join_job(o.rank_flags);
+  experiment::add_log_file(config.output, ranks.placement.rank);
   const auto names = experiment::load_class_names(config);
 
   // The same base without prompts, every encoder trainable: the frozen model's top-1 and full
   // fine-tuning's cost.
   auto frozen = experiment::build_model(experiment::full_finetuning_config(config), names);
-  auto frozen_report = experiment::evaluate_config(frozen, config, "no_prompt");
+  auto frozen_report = experiment::evaluate_config(frozen, config, "no_prompt", ranks);
   std::optional<eval::RunReport> frozen_novel, prompted_novel;
-  if (novel) frozen_novel = experiment::evaluate_config(frozen, *novel, "no_prompt_novel");
+  if (novel) frozen_novel = experiment::evaluate_config(frozen, *novel, "no_prompt_novel", ranks);
   frozen->set_class_names(names);
   eval::PromptingCosts costs;
-  const auto full = measure(frozen, config, "full fine-tuning", o);
+  const auto full = measure(frozen, config, "full fine-tuning", o, ranks.device);
   costs.full_parameters = full.trainable_parameters;
   costs.full_clips_per_s = full.clips_per_second;
 
   auto model = experiment::build_model(config, names);
-  const auto prompt = measure(model, config, "prompts", o);
+  const auto prompt = measure(model, config, "prompts", o, ranks.device);
   costs.prompt_parameters = prompt.trainable_parameters;
   costs.prompt_clips_per_s = prompt.clips_per_second;
   if (costs.prompt_clips_per_s > 0 && costs.full_clips_per_s > 0)
@@ -111,7 +119,8 @@ int run_prompt(const PromptCommandOptions& o) {
   experiment::TrainingJob job;
   job.name = "prompt";
   job.config = config;
-  job.train_list = o.shots > 0 ? write_kshot_list(config, o.shots) : config.data.train_file;
+  job.train_list = o.shots > 0 ? write_kshot_list(config, o.shots, ranks) : config.data.train_file;
+  job.ranks = ranks;
   job.resume = config.model.resume;
   job.checkpoint_module = model->prompt_learner().ptr();  // checkpoints hold the prompts only
   const auto outcome = experiment::run_training_job(model, job);
@@ -120,13 +129,18 @@ int run_prompt(const PromptCommandOptions& o) {
     return 130;
   }
   const auto prompts_path = (std::filesystem::path(config.output) / "prompts.pth").string();
-  model::save_prompts(prompts_path, *model, to_yaml(config));
-  util::log_info("saved " + prompts_path);
-  auto prompted = experiment::evaluate_config(model, config, "prompt");
-  if (novel) prompted_novel = experiment::evaluate_config(model, *novel, "prompt_novel");
-  const auto summary = eval::prompting_summary(o.setting + (o.shots > 0 ? " K=" + std::to_string(o.shots) : ""),
+  if (ranks.is_main()) {
+    model::save_prompts(prompts_path, *model, to_yaml(config));
+    util::log_info("saved " + prompts_path);
+  }
+  auto prompted = experiment::evaluate_config(model, config, "prompt", ranks);
+  if (novel) prompted_novel = experiment::evaluate_config(model, *novel, "prompt_novel", ranks);
+  auto summary = eval::prompting_summary(o.setting + (o.shots > 0 ? " K=" + std::to_string(o.shots) : ""),
                                                std::move(frozen_report), std::move(prompted), std::move(frozen_novel),
                                                std::move(prompted_novel), costs);
+  summary.model = (config.model.pretrained.empty() ? "a random " + config.model.arch : config.model.pretrained) +
+                  " (frozen), with the prompts of " + prompts_path;
+  if (!ranks.is_main()) return 0;
   eval::write_report(config.output, summary);
   util::log_info("\n" + eval::markdown_table(summary.table) + "results in " + config.output + "/results.json");
   return 0;
@@ -148,7 +162,7 @@ void add_prompt_command(CLI::App& app) {
   cmd->add_option("--resume", o->resume, "a prompt run's ckpt_epoch_N.pth / interrupted.pth to continue from");
   cmd->add_option("--bench-steps", o->bench_steps, "timed training steps for the throughput comparison (0: skip)")
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "CPU threads for LibTorch (default: all cores)");
+  add_rank_flags(*cmd, o->rank_flags);
   cmd->callback([o] {
     const int rc = run_prompt(*o);
     if (rc != 0) throw CLI::RuntimeError(rc);

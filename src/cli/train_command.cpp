@@ -1,9 +1,14 @@
-// `vifi train`: ViFi-CLIP fine-tuning from a YAML config (the reference's main.py).
-#include <chrono>
+// `vifi train`: ViFi-CLIP fine-tuning from a YAML config (the reference's main.py): the batch
+// plan, training with validation every SAVE_FREQ epochs, and with TEST.MULTI_VIEW_INFERENCE the
+// final model's 1-view and 4x3-view test (OUTPUT/results.json). --dry-run prints the plan only.
+#include <iostream>
 
 #include "commands.h"
+#include "rank_flags.h"
 #include "vifi/config/config_yaml.h"
 #include "vifi/experiment/components.h"
+#include "vifi/dist/torchrun_env.h"
+#include "vifi/eval/report.h"
 #include "vifi/experiment/training_job.h"
 #include "vifi/model/weights.h"
 #include "vifi/util/logging.h"
@@ -15,9 +20,19 @@ struct TrainOptions {
   std::string config;
   std::vector<std::string> opts;
   ConfigFlags flags;
-  int threads = 0;
-  double dist_timeout = 600;  // seconds: rendezvous and collectives
+  RankFlags rank_flags;
+  bool dry_run = false;
+  int world_size = 0;         // --dry-run: plan for this many ranks (0: this job's)
 };
+
+// --dry-run: the batch plan for this job's world size (or --world-size), from the lists alone.
+int run_dry_run(const Config& config, const TrainOptions& o) {
+  const auto env = dist::read_torchrun_env();
+  const int world_size = o.world_size > 0 ? o.world_size : env ? env->world_size : 1;
+  const auto plan = experiment::plan_training(config, "", world_size);
+  std::cout << "batch plan: " << train::describe(plan) << "\n" << util::json_text(train::run_record(plan)) << "\n";
+  return 0;
+}
 
 // --only-test: weights from MODEL.RESUME (a vifi checkpoint) if set, else MODEL.PRETRAINED.
 int run_only_test(const Config& config, model::ViFiCLIP& model, const experiment::RankContext& ranks) {
@@ -33,9 +48,10 @@ int run_only_test(const Config& config, model::ViFiCLIP& model, const experiment
 
 int run_train(const TrainOptions& o) {
   const auto config = load_config(o.config, o.opts, o.flags);
+  if (o.dry_run) return run_dry_run(config, o);
+  if (o.world_size > 0) throw std::runtime_error("--world-size plans a --dry-run; a run's world size is its ranks'");
   if (config.output.empty()) throw std::runtime_error(o.config + ": OUTPUT is not set (use --output DIR)");
-  const auto ranks = experiment::join_job(o.threads, std::chrono::milliseconds(static_cast<int64_t>(o.dist_timeout * 1000)));
-  experiment::set_threads(ranks.threads);
+  const auto ranks = join_job(o.rank_flags);
   experiment::add_log_file(config.output, ranks.placement.rank);
   auto model = experiment::build_model(config, experiment::load_class_names(config));
   if (config.test.only_test) return run_only_test(config, model, ranks);
@@ -53,6 +69,14 @@ int run_train(const TrainOptions& o) {
   }
   util::log_info("done: best top-1 " + eval::format_percent(outcome.progress.best_acc1) +
                  "%; checkpoints and metrics.jsonl in " + config.output);
+  if (config.test.multi_view_inference && !config.data.val_file.empty()) {
+    const auto summary = experiment::test_final_model(model, config, outcome, ranks);
+    if (ranks.is_main()) {
+      eval::write_report(config.output, summary);
+      util::log_info("test of " + summary.model + ":\n" + eval::markdown_table(summary.table) + "results in " +
+                     config.output + "/results.json");
+    }
+  }
   return 0;
 }
 
@@ -67,13 +91,16 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--resume", o->flags.resume, "vifi checkpoint to continue from (MODEL.RESUME)");
   cmd->add_option("--pretrained", o->flags.pretrained, "OpenAI CLIP archive or vifi checkpoint (MODEL.PRETRAINED)");
   cmd->add_option("--batch-size", o->flags.batch_size, "clips per micro-batch (TRAIN.BATCH_SIZE)");
-  cmd->add_option("--accumulation-steps", o->flags.accumulation_steps, "micro-batches per update");
+  cmd->add_option("--accumulation-steps", o->flags.accumulation_steps,
+                  "micro-batches per update (TRAIN.ACCUMULATION_STEPS; with TRAIN.GLOBAL_BATCH 0)");
+  cmd->add_option("--global-batch", o->flags.global_batch,
+                  "clips per update over all ranks; the accumulation follows the world size (TRAIN.GLOBAL_BATCH)");
+  cmd->add_flag("--dry-run", o->dry_run, "print the batch plan (accumulation, updates per epoch) and exit; opens no video");
+  cmd->add_option("--world-size", o->world_size, "with --dry-run: plan for this many ranks")
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_flag("--only-test", o->flags.only_test, "evaluate MODEL.RESUME (or PRETRAINED) on DATA.VAL_FILE and exit");
   cmd->add_option("--seed", o->flags.seed, "SEED");
-  cmd->add_option("--threads", o->threads, "CPU threads for LibTorch (default: all cores, shared by a node's ranks)");
-  cmd->add_option("--dist-timeout", o->dist_timeout,
-                  "seconds to wait for every rank at rendezvous and in each collective (vifi launch/torchrun)")
-      ->capture_default_str();
+  add_rank_flags(*cmd, o->rank_flags);
   cmd->callback([o] {
     const int rc = run_train(*o);
     if (rc != 0) throw CLI::RuntimeError(rc);

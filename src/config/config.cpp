@@ -200,6 +200,11 @@ std::vector<ConfigKey> train_keys() {
       key("TRAIN.LR", s, &T::lr, "peak learning rate"),
       key("TRAIN.BATCH_SIZE", s, &T::batch_size, "clips per process per micro-batch"),
       key("TRAIN.ACCUMULATION_STEPS", s, &T::accumulation_steps, "micro-batches per update"),
+      key("TRAIN.GLOBAL_BATCH", s, &T::global_batch,
+          "clips per update over all ranks; accumulation derived per world size, 0 = ranks x "
+          "BATCH_SIZE x ACCUMULATION_STEPS (vifi)"),
+      key("TRAIN.DROP_LAST", s, &T::drop_last,
+          "train whole updates only, as the reference; false also trains the short last one (vifi)"),
       key("TRAIN.LR_SCHEDULER", s, &T::lr_scheduler, "learning-rate schedule"),
       key("TRAIN.OPTIMIZER", s, &T::optimizer, "optimiser"),
       key("TRAIN.OPT_LEVEL", s, &T::opt_level, "mixed precision level on CUDA"),
@@ -238,7 +243,7 @@ std::vector<ConfigKey> misc_keys() {
       key("OUTPUT", &Config::output, "run directory", kPath),
       key("SAVE_FREQ", &Config::save_freq, "validate and checkpoint every N epochs"),
       key("PRINT_FREQ", &Config::print_freq, "progress line every N steps"),
-      key("SEED", &Config::seed, "random seed (rank r uses SEED + r)"),
+      key("SEED", &Config::seed, "random seed: data order, augmentation; mixup on rank r uses SEED + r"),
   };
 }
 
@@ -349,6 +354,15 @@ void validate_train(const TrainConfig& t, std::vector<ConfigIssue>& out) {
   require(out, "TRAIN.LR", t.lr > 0, "> 0", t.lr);
   require(out, "TRAIN.BATCH_SIZE", t.batch_size >= 1, ">= 1", t.batch_size);
   require(out, "TRAIN.ACCUMULATION_STEPS", t.accumulation_steps >= 1, ">= 1", t.accumulation_steps);
+  require(out, "TRAIN.GLOBAL_BATCH", t.global_batch >= 0, ">= 0 (0 = ranks x BATCH_SIZE x ACCUMULATION_STEPS)",
+          t.global_batch);
+  if (t.global_batch > 0) {
+    require(out, "TRAIN.GLOBAL_BATCH", t.global_batch % t.batch_size == 0,
+            ("a multiple of TRAIN.BATCH_SIZE " + std::to_string(t.batch_size)).c_str(), t.global_batch);
+    const auto rule = "1 when TRAIN.GLOBAL_BATCH is set (" + std::to_string(t.global_batch) +
+                      " fixes the accumulation for each world size; set TRAIN.GLOBAL_BATCH 0 to choose it yourself)";
+    require(out, "TRAIN.ACCUMULATION_STEPS", t.accumulation_steps == 1, rule.c_str(), t.accumulation_steps);
+  }
   require(out, "TRAIN.CLIP_GRAD", t.clip_grad >= 0, ">= 0 (0 = off)", t.clip_grad);
 }
 
@@ -473,6 +487,7 @@ void ConfigBuilder::apply_flags(const ConfigFlags& flags) {
   if (flags.accumulation_steps)
     apply("--accumulation-steps", "TRAIN.ACCUMULATION_STEPS",
           std::to_string(*flags.accumulation_steps));
+  if (flags.global_batch) apply("--global-batch", "TRAIN.GLOBAL_BATCH", std::to_string(*flags.global_batch));
   if (flags.seed) apply("--seed", "SEED", std::to_string(*flags.seed));
   if (flags.only_test) apply("--only-test", "TEST.ONLY_TEST", "true");
 }

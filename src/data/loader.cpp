@@ -71,7 +71,9 @@ void validate(const LoaderConfig& cfg, LoaderMode mode) {
   require(cfg.max_bad_fraction >= 0.0 && cfg.max_bad_fraction <= 1.0, "max_bad_fraction must be in [0, 1]");
   require(cfg.min_bad_limit >= 0, "min_bad_limit must be >= 0");
   require(cfg.max_replacement_tries >= 1, "max_replacement_tries must be >= 1");
-  require(mode == LoaderMode::train || !cfg.drop_last, "drop_last is for training; evaluation visits every sample");
+  require(cfg.samples_per_epoch >= 0, "samples_per_epoch must be >= 0, got " + std::to_string(cfg.samples_per_epoch));
+  require(mode == LoaderMode::train || cfg.samples_per_epoch == 0,
+          "samples_per_epoch is for training; evaluation visits every sample");
 }
 
 }  // namespace
@@ -92,7 +94,7 @@ struct VideoLoader::State {
   uint64_t generation = 0;
   int64_t epoch = 0;
   std::vector<int64_t> order;  // this rank's dataset indices for the epoch
-  int64_t epoch_samples = 0;   // samples loaded this epoch (after drop_last)
+  int64_t epoch_samples = 0;   // samples loaded this epoch (samples_per_epoch)
   int64_t next_claim = 0;      // next sample position a worker takes
   int64_t next_batch = 0;      // next batch the consumer takes
   std::map<int64_t, PendingBatch> pending;
@@ -114,7 +116,7 @@ struct VideoLoader::State {
 
   int64_t samples_per_epoch() const {
     const int64_t s = shard_size();
-    return cfg.drop_last ? s / batch_size() * batch_size() : s;
+    return cfg.samples_per_epoch > 0 ? std::min(cfg.samples_per_epoch, s) : s;
   }
 
   int64_t batches_per_epoch() const { return (samples_per_epoch() + batch_size() - 1) / batch_size(); }
@@ -373,6 +375,14 @@ std::optional<ClipBatch> VideoLoader::next() {
 int64_t VideoLoader::dataset_size() const { return state_->n(); }
 int64_t VideoLoader::shard_size() const { return state_->shard_size(); }
 int64_t VideoLoader::num_batches() const { return state_->batches_per_epoch(); }
+
+int64_t VideoLoader::batch_clips(int64_t batch) const {
+  const State& s = *state_;
+  if (batch < 0 || batch >= s.batches_per_epoch())
+    throw std::out_of_range("VideoLoader::batch_clips: batch " + std::to_string(batch) + " of " +
+                            std::to_string(s.batches_per_epoch()));
+  return std::min(s.batch_size(), s.samples_per_epoch() - batch * s.batch_size());
+}
 
 BadDataStats VideoLoader::bad_data() const {
   std::lock_guard<std::mutex> lock(state_->bad_mutex);

@@ -42,7 +42,7 @@ Summary zeroshot_summary(std::vector<RunReport> splits) {
   if (splits.empty()) throw std::invalid_argument("zeroshot: no splits were evaluated");
   const auto t1 = mean_std(top1s(splits)), t5 = mean_std(top5s(splits));
   Summary s{"zeroshot", {{"top1_mean", t1.mean}, {"top1_std", t1.std}, {"top5_mean", t5.mean}, {"top5_std", t5.std}},
-            {{"split", "videos", "top-1", "top-5"}, {}}, {}};
+            {{"split", "videos", "top-1", "top-5"}, {}}, {}, {}};
   for (const auto& r : splits)
     s.table.rows.push_back({r.name, videos(r), format_percent(r.result.counts.top1()),
                             format_percent(r.result.counts.top5())});
@@ -59,7 +59,7 @@ Summary base2novel_summary(std::vector<RunReport> base, std::vector<RunReport> n
   const double mean_base = mean_std(b).mean, mean_novel = mean_std(n).mean;
   const double hm = harmonic_mean(mean_base, mean_novel);
   Summary s{"base2novel", {{"base", mean_base}, {"novel", mean_novel}, {"hm", hm}},
-            {{"seed", "base", "novel", "HM"}, {}}, {}};
+            {{"seed", "base", "novel", "HM"}, {}}, {}, {}};
   for (size_t i = 0; i < b.size(); ++i)
     s.table.rows.push_back(
         {"s" + std::to_string(i + 1), format_percent(b[i]), format_percent(n[i]), format_percent(harmonic_mean(b[i], n[i]))});
@@ -73,7 +73,7 @@ Summary fewshot_summary(const std::vector<int64_t>& shots, std::vector<RunReport
   if (runs.empty() || shots.size() != runs.size())
     throw std::invalid_argument("fewshot: need one K per run, got " + std::to_string(shots.size()) + " K and " +
                                 std::to_string(runs.size()) + " runs");
-  Summary s{"fewshot", {}, {}, {}};
+  Summary s{"fewshot", {}, {}, {}, {}};
   s.table.rows.resize(1);  // Table 3 is one row: top-1 per K
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto k = "K=" + std::to_string(shots[i]);
@@ -91,9 +91,10 @@ Summary supervised_summary(RunReport single_view, RunReport multi_view) {
   const auto& b = multi_view.result.counts;
   Summary s{"supervised",
             {{"top1_single_view", a.top1()}, {"top5_single_view", a.top5()}, {"top1", b.top1()}, {"top5", b.top5()}},
-            {{"views", "videos", "top-1", "top-5"}, {}}, {}};
+            {{"views", "videos", "top-1", "top-5"}, {}}, {}, {}};
   s.table.rows.push_back({"1x1", videos(single_view), format_percent(a.top1()), format_percent(a.top5())});
-  s.table.rows.push_back({std::to_string(multi_view.result.num_views) + " views", videos(multi_view),
+  const auto views = multi_view.result.num_views;
+  s.table.rows.push_back({std::to_string(views) + (views == 1 ? " view" : " views"), videos(multi_view),
                           format_percent(b.top1()), format_percent(b.top5())});
   s.runs = {std::move(single_view), std::move(multi_view)};
   return s;
@@ -120,6 +121,7 @@ Summary prompting_summary(const std::string& setting, RunReport frozen, RunRepor
              {"train_clips_per_s_full", costs.full_clips_per_s},
              {"train_clips_per_s_prompt", costs.prompt_clips_per_s}},
             {{"model", "trainable params", "train clips/s", novel ? "base top-1" : "top-1"}, {}},
+            {},
             {}};
   s.table.rows = {{"frozen, no prompts", "0", "-", format_percent(f1)},
                   {"full fine-tuning (measured only)", std::to_string(costs.full_parameters),

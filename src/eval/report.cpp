@@ -107,12 +107,17 @@ std::string results_json(const Summary& summary) {
   for (const auto& [key, value] : summary.metrics) metrics[key] = util::json_number(value);
   auto runs = util::Json::array();
   for (const auto& run : summary.runs) runs.push_back(run_json(run));
-  const util::Json out{{"setting", summary.setting}, {"metrics", std::move(metrics)}, {"runs", std::move(runs)}};
+  util::Json out{{"setting", summary.setting}};
+  if (!summary.model.empty()) out["model"] = summary.model;
+  out["metrics"] = std::move(metrics);
+  out["runs"] = std::move(runs);
   return util::json_text(out, /*indent=*/2) + "\n";
 }
 
 std::string results_markdown(const Summary& summary) {
-  std::string out = "# " + summary.setting + "\n\n" + markdown_table(summary.table);
+  std::string out = "# " + summary.setting + "\n\n";
+  if (!summary.model.empty()) out += "Model: " + summary.model + "\n\n";
+  out += markdown_table(summary.table);
   for (const auto& run : summary.runs)
     if (!run.result.failed.empty())
       out += "\n" + run.name + ": " + std::to_string(run.result.failed.size()) +

@@ -60,4 +60,11 @@ data::LoaderConfig loader_config(const Config& config, data::LoaderMode mode, co
   return loader;
 }
 
+data::LoaderConfig training_loader_config(const Config& config, const Placement& placement,
+                                          const train::BatchPlan& plan) {
+  auto loader = loader_config(config, data::LoaderMode::train, placement);
+  loader.samples_per_epoch = plan.samples_per_rank;
+  return loader;
+}
+
 }  // namespace vifi::experiment

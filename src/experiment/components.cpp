@@ -65,12 +65,26 @@ model::ViFiCLIP build_model(const Config& config, const std::vector<std::string>
   return model::ViFiCLIP(clip, tokenizer, class_names, vificlip_options(config));
 }
 
-std::unique_ptr<BatchSource> make_batch_source(const Config& config, const std::string& list_file,
-                                               data::LoaderMode mode, const Placement& placement) {
+std::vector<data::VideoRecord> load_video_list(const Config& config, const std::string& list_file) {
   auto records = data::load_annotation_list(list_file, config.data.root);
   data::check_labels(records, config.data.num_classes, list_file);
-  return std::make_unique<data::VideoBatchSource>(std::move(records), clip_config(config),
-                                                  loader_config(config, mode, placement), mode);
+  return records;
+}
+
+std::unique_ptr<BatchSource> make_eval_source(const Config& config, const std::string& list_file,
+                                              const Placement& placement) {
+  return std::make_unique<data::VideoBatchSource>(load_video_list(config, list_file), clip_config(config),
+                                                  loader_config(config, data::LoaderMode::eval, placement),
+                                                  data::LoaderMode::eval);
+}
+
+TrainingData make_training_data(const Config& config, const std::string& list_file, const Placement& placement) {
+  auto records = load_video_list(config, list_file);
+  auto plan = train::plan_batches(config.train, static_cast<int64_t>(records.size()), placement.world_size);
+  auto loader = training_loader_config(config, placement, plan);
+  return {std::make_unique<data::VideoBatchSource>(std::move(records), clip_config(config), loader,
+                                                   data::LoaderMode::train),
+          plan};
 }
 
 void log_result(const std::string& what, const eval::EvalResult& r) {
@@ -85,7 +99,7 @@ eval::RunReport evaluate_config(model::ViFiCLIP& model, const Config& config, co
                                 const RankContext& ranks) {
   const auto names = load_class_names(config);
   model->set_class_names(names);
-  auto source = make_batch_source(config, config.data.val_file, data::LoaderMode::eval, ranks.placement);
+  auto source = make_eval_source(config, config.data.val_file, ranks.placement);
   model->to(ranks.device);
   eval::EvalOptions options;
   options.device = ranks.device;

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 
+#include "vifi/eval/protocols.h"
+#include "vifi/experiment/runs.h"
 #include "vifi/train/optimizer.h"
 #include "vifi/train/trainer.h"
 #include "vifi/util/atomic_file.h"
@@ -24,10 +26,10 @@ TrainingOutcome run_training_job(model::ViFiCLIP& model, const TrainingJob& job)
   if (job.ranks.is_main())
     util::write_file_atomic((std::filesystem::path(config.output) / "config.yaml").string(), to_yaml(config));
   const auto& list = job.train_list.empty() ? config.data.train_file : job.train_list;
-  auto train_data = make_batch_source(config, list, data::LoaderMode::train, job.ranks.placement);
+  auto [train_data, plan] = make_training_data(config, list, job.ranks.placement);
   std::unique_ptr<BatchSource> val_data;
   if (job.validation == Validation::every_save_freq && !config.data.val_file.empty())
-    val_data = make_batch_source(config, config.data.val_file, data::LoaderMode::eval, job.ranks.placement);
+    val_data = make_eval_source(config, config.data.val_file, job.ranks.placement);
 
   TrainingOutcome outcome;
   train::TrainerOptions options;
@@ -35,6 +37,7 @@ TrainingOutcome run_training_job(model::ViFiCLIP& model, const TrainingJob& job)
   options.outputs = job.ranks.is_main() ? train::Outputs::write : train::Outputs::none;
   options.process_group = job.ranks.group;
   options.checkpoint_module = job.checkpoint_module;
+  options.plan = plan;
   options.on_epoch_end = [&outcome](const train::EpochSummary& epoch) {
     if (epoch.validation) outcome.last_validation = epoch.validation;
   };
@@ -58,6 +61,29 @@ TrainingOutcome run_training_job(model::ViFiCLIP& model, const TrainingJob& job)
   if (outcome.replaced_samples > 0)
     util::log_warn(std::to_string(outcome.replaced_samples) + " training samples were replaced (bad videos)");
   return outcome;
+}
+
+train::BatchPlan plan_training(const Config& config, const std::string& list_file, int world_size) {
+  const auto& list = list_file.empty() ? config.data.train_file : list_file;
+  return train::plan_batches(config.train, static_cast<int64_t>(load_video_list(config, list).size()), world_size);
+}
+
+eval::Summary test_final_model(model::ViFiCLIP& model, const Config& config, const TrainingOutcome& outcome,
+                               const RankContext& ranks) {
+  const auto runs = supervised_runs(config);
+  const auto& single = runs[0];
+  std::optional<eval::RunReport> single_report;
+  const bool validated_with_one_view = config.test.num_clip == 1 && config.test.num_crop == 1;
+  if (validated_with_one_view && outcome.last_validation) {
+    auto names = model->class_names();
+    single_report = eval::RunReport{single.name, config.data.val_file, std::move(names), *outcome.last_validation};
+  } else {
+    single_report = evaluate_config(model, single.config, single.name, ranks);
+  }
+  auto multi = evaluate_config(model, runs[1].config, runs[1].name, ranks);
+  auto summary = eval::supervised_summary(std::move(*single_report), std::move(multi));
+  summary.model = "the final model of " + config.output + " (epoch " + std::to_string(outcome.progress.epoch - 1) + ")";
+  return summary;
 }
 
 }  // namespace vifi::experiment

@@ -40,6 +40,8 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
   archive.write("optimizer_steps", c10::IValue(progress.optimizer_steps));
   archive.write("best_acc1", c10::IValue(progress.best_acc1));
   archive.write("config", c10::IValue(progress.config_yaml));
+  archive.write("accumulation_steps", c10::IValue(progress.accumulation_steps));
+  archive.write("global_batch", c10::IValue(progress.global_batch));
   util::write_file_atomic(path, [&](std::ostream& out) { archive.save_to(out); });
 }
 
@@ -51,6 +53,9 @@ TrainingProgress read_checkpoint_progress(const std::string& path) {
   p.optimizer_steps = read_scalar<int64_t>(archive, "optimizer_steps", path);
   p.best_acc1 = read_scalar<double>(archive, "best_acc1", path);
   p.config_yaml = read_scalar<std::string>(archive, "config", path);
+  c10::IValue v;  // absent in checkpoints written before the batch plan
+  if (archive.try_read("accumulation_steps", v)) p.accumulation_steps = v.toInt();
+  if (archive.try_read("global_batch", v)) p.global_batch = v.toInt();
   return p;
 }
 

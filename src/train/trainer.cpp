@@ -44,6 +44,12 @@ Trainer::Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, 
       train_data_(train_data),
       val_data_(val_data),
       options_(std::move(options)) {
+  if (options_.process_group) rank_ = options_.process_group->rank();
+  accumulation_ = accumulation_steps_for(config_.train, options_.process_group ? options_.process_group->world_size() : 1);
+  if (options_.plan && options_.plan->micro_batches_per_epoch != train_data_.num_batches())
+    throw std::logic_error("Trainer: the batch plan has " + std::to_string(options_.plan->micro_batches_per_epoch) +
+                           " micro-batches per epoch but the training source " +
+                           std::to_string(train_data_.num_batches()));
   model_->to(options_.device);
   model_->clip()->visual->transformer->set_gradient_checkpointing(config_.train.use_checkpoint);
   model_->clip()->transformer->set_gradient_checkpointing(config_.train.use_checkpoint);
@@ -55,8 +61,13 @@ Trainer::Trainer(Config config, model::ViFiCLIP model, BatchSource& train_data, 
 }
 
 int64_t Trainer::steps_per_epoch() const {
-  const auto accum = config_.train.accumulation_steps;
-  return (train_data_.num_batches() + accum - 1) / accum;
+  return (train_data_.num_batches() + accumulation_ - 1) / accumulation_;
+}
+
+int64_t Trainer::clips_in(int64_t first, int64_t last) const {
+  int64_t clips = 0;
+  for (int64_t k = first; k < last; ++k) clips += train_data_.batch_clips(k);
+  return clips;
 }
 
 void Trainer::resume(const std::string& checkpoint) {
@@ -64,6 +75,17 @@ void Trainer::resume(const std::string& checkpoint) {
   auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
   progress_ = load_checkpoint(checkpoint, saved, optimizer_.get());
   progress_.config_yaml = yaml;
+  // A mid-epoch checkpoint counts micro-batches of its own world size; the update it stopped
+  // before holds the same clips on any world size with the same global batch (train/batch_plan).
+  if (progress_.step_in_epoch > 0 && progress_.accumulation_steps > 0) {
+    const auto global = accumulation_ * config_.train.batch_size *
+                        (options_.process_group ? options_.process_group->world_size() : 1);
+    if (progress_.global_batch != global)
+      throw std::runtime_error(checkpoint + ": stopped mid-epoch with a global batch of " +
+                               std::to_string(progress_.global_batch) + " clips; this run's is " +
+                               std::to_string(global) + " (resume it with the same TRAIN.GLOBAL_BATCH)");
+    progress_.step_in_epoch = progress_.step_in_epoch / progress_.accumulation_steps * accumulation_;
+  }
   model_->clear_text_cache();
   util::log_info("resumed from " + checkpoint + " at epoch " + std::to_string(progress_.epoch) + ", step " +
                  std::to_string(progress_.step_in_epoch) + " (best top-1 " + std::to_string(progress_.best_acc1) + ")");
@@ -76,15 +98,19 @@ TrainingProgress Trainer::fit() {
     dist::broadcast_module(*model_, *options_.process_group, 0);
     model_->clear_text_cache();
   }
+  if (options_.plan) {
+    util::log_info("batch plan: " + describe(*options_.plan));
+    append_metrics(util::json_text(run_record(*options_.plan)));
+  }
   while (progress_.epoch < config_.train.epochs) train_epoch(progress_.epoch);  // end_epoch advances
   return progress_;
 }
 
-torch::Tensor Trainer::micro_step(const ClipBatch& batch, int64_t micro_index, int64_t group_size) {
+torch::Tensor Trainer::micro_step(const ClipBatch& batch, int64_t micro_index, double weight) {
   auto video = batch.video.to(options_.device);
   torch::Tensor targets = batch.label.to(options_.device);
   if (mixup_enabled(config_.aug)) {
-    auto gen = mix_generator(static_cast<uint64_t>(config_.seed), micro_index);
+    auto gen = mix_generator(static_cast<uint64_t>(config_.seed + rank_), micro_index);
     auto mixed = mix_batch(video, targets, mixup_options(config_.aug, static_cast<int64_t>(model_->class_names().size())), gen);
     video = mixed.video;
     targets = mixed.targets;
@@ -95,7 +121,7 @@ torch::Tensor Trainer::micro_step(const ClipBatch& batch, int64_t micro_index, i
     auto logits = model_->forward(video);
     loss = video_loss(logits.to(torch::kFloat32), targets, config_.aug.label_smooth);
   }
-  (loss / static_cast<double>(group_size)).backward();
+  (loss * weight).backward();
   return loss.detach();
 }
 
@@ -110,7 +136,7 @@ void Trainer::optimizer_step() {
 
 void Trainer::train_epoch(int64_t epoch) {
   model_->train();
-  const auto accum = config_.train.accumulation_steps;
+  const auto accum = accumulation_;
   const auto num_batches = train_data_.num_batches();
   DevicePrefetcher data(train_data_, options_.device);  // batch n+1's copy queued during step n
   data.start_epoch(epoch, progress_.step_in_epoch);
@@ -127,10 +153,13 @@ void Trainer::train_epoch(int64_t epoch) {
     }
     auto batch = data.next();
     TORCH_CHECK(batch, "training data ended after ", micro, " of ", num_batches, " batches in epoch ", epoch);
-    const auto group_size = std::min(accum, num_batches - micro / accum * accum);
-    const bool last_of_group = (micro + 1) % accum == 0 || micro + 1 == num_batches;
+    const auto group_start = micro / accum * accum;
+    const auto group_end = std::min(group_start + accum, num_batches);
+    const bool last_of_group = micro + 1 == group_end;
     if (grad_sync_ && last_of_group) grad_sync_->arm();  // reduce during this backward
-    const auto loss = micro_step(*batch, epoch * num_batches + micro, group_size);
+    const double weight = static_cast<double>(batch->video.size(0)) /
+                          static_cast<double>(clips_in(group_start, group_end));
+    const auto loss = micro_step(*batch, epoch * num_batches + micro, weight);
     loss_sum += loss;
     ++loss_count;
     if (last_of_group) optimizer_step();
@@ -216,6 +245,9 @@ std::string Trainer::output_path(const std::string& name) const {
 void Trainer::save(const std::string& name) {
   if (options_.outputs == Outputs::none || config_.output.empty()) return;
   const auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
+  progress_.accumulation_steps = accumulation_;
+  progress_.global_batch =
+      accumulation_ * config_.train.batch_size * (options_.process_group ? options_.process_group->world_size() : 1);
   save_checkpoint(output_path(name), saved, optimizer_.get(), progress_);
   util::log_info("saved " + output_path(name));
 }

@@ -17,6 +17,7 @@ struct SyntheticRun {
   int64_t warmup_epochs = 1;
   int64_t batch_size = 4;
   int64_t workers = 2;
+  double lr = 1e-4;
   std::string extra_yaml;  // appended verbatim, e.g. "AUG:\n  MIXUP: 0.8\n"
 };
 
@@ -35,7 +36,7 @@ inline std::filesystem::path make_synthetic_run(const std::filesystem::path& dir
                                   << "\n  NUM_FRAMES: 2\n  INPUT_SIZE: 32\n  NUM_WORKERS: " << run.workers
                                   << "\nMODEL:\n  ARCH: vifi-tiny\nTRAIN:\n  EPOCHS: " << run.epochs
                                   << "\n  WARMUP_EPOCHS: " << run.warmup_epochs << "\n  BATCH_SIZE: " << run.batch_size
-                                  << "\n  LR: 1.0e-4\n"
+                                  << "\n  LR: " << run.lr << "\n"
                                   << run.extra_yaml << "SAVE_FREQ: 1\nPRINT_FREQ: 1\n";
   return dir / "run.yaml";
 }

@@ -17,6 +17,9 @@ class BatchSource {
   virtual void start_epoch(int64_t epoch, int64_t skip_batches = 0) = 0;
   virtual std::optional<ClipBatch> next() = 0;  // nullopt after the epoch's last batch
   virtual int64_t num_batches() const = 0;      // per epoch, on this rank
+  // Clips in batch `batch` of every epoch on this rank (0 <= batch < num_batches(); the last may
+  // be short). The trainer weights a short accumulation group by it before loading the group.
+  virtual int64_t batch_clips(int64_t batch) const = 0;
   virtual int64_t dataset_size() const = 0;
   // Training: samples replaced because their video was bad (cumulative).
   virtual int64_t replaced_samples() const { return 0; }
@@ -31,6 +34,7 @@ class TensorBatchSource : public BatchSource {
   void start_epoch(int64_t epoch, int64_t skip_batches = 0) override;
   std::optional<ClipBatch> next() override;
   int64_t num_batches() const override;
+  int64_t batch_clips(int64_t batch) const override;
   int64_t dataset_size() const override { return label_.size(0); }
 
  private:

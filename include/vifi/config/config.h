@@ -133,6 +133,14 @@ struct TrainConfig {                      // TRAIN.*
   double lr = 8e-6;                       // LR: peak learning rate (not scaled by batch size)
   int64_t batch_size = 8;                 // BATCH_SIZE: clips per process per micro-batch
   int64_t accumulation_steps = 1;         // ACCUMULATION_STEPS: micro-batches per update
+  // GLOBAL_BATCH (vifi): clips per update over all ranks. 0 (the reference's schema): it is
+  // world size x BATCH_SIZE x ACCUMULATION_STEPS, so it changes with the number of GPUs; > 0:
+  // the accumulation is derived for each world size (train/batch_plan), ACCUMULATION_STEPS stays 1.
+  int64_t global_batch = 0;
+  // DROP_LAST (vifi): an epoch is whole updates only, as the reference trains (its loader drops
+  // the short batch, its loop never steps on a short last accumulation group); false trains
+  // every clip, the short last update weighted by its number of clips.
+  bool drop_last = true;
   LrSchedulerKind lr_scheduler = LrSchedulerKind::cosine;  // LR_SCHEDULER
   OptimizerKind optimizer = OptimizerKind::adamw;          // OPTIMIZER
   OptLevel opt_level = OptLevel::O1;      // OPT_LEVEL: AMP on CUDA (fp32 on CPU)
@@ -213,6 +221,7 @@ struct ConfigFlags {
   std::optional<std::string> pretrained;          // --pretrained    -> MODEL.PRETRAINED
   std::optional<int64_t> batch_size;              // --batch-size    -> TRAIN.BATCH_SIZE
   std::optional<int64_t> accumulation_steps;      // --accumulation-steps -> ...ACCUMULATION_STEPS
+  std::optional<int64_t> global_batch;            // --global-batch  -> TRAIN.GLOBAL_BATCH
   std::optional<int64_t> seed;                    // --seed          -> SEED
   bool only_test = false;                         // --only-test     -> TEST.ONLY_TEST true
 };

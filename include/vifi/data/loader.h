@@ -48,8 +48,10 @@ struct LoaderConfig {
   int world_size = 1;
   uint64_t seed = 0;               // SEED
   bool shuffle = true;             // train only; eval keeps list order
-  bool drop_last = false;          // train only: drop the shard's last short batch (the reference
-                                   // trains with drop_last=True); eval never drops
+  // train only: clips this rank loads per epoch, the first of its shard; 0 = the whole shard.
+  // Fewer leaves out the epoch's tail (TRAIN.DROP_LAST: whole updates only, train/batch_plan).
+  // Evaluation always visits every sample.
+  int64_t samples_per_epoch = 0;
   // train: next() throws once the distinct bad videos exceed
   // max(max_bad_fraction x dataset size, min_bad_limit) (DATA.MAX_BAD_FRACTION, DATA.MIN_BAD_LIMIT).
   double max_bad_fraction = 0.01;
@@ -83,8 +85,11 @@ class VideoLoader {
   std::optional<ClipBatch> next();  // eval: video [B,V,T,3,S,S], V >= 1
 
   int64_t dataset_size() const;
-  int64_t shard_size() const;   // samples this rank visits per epoch (before drop_last)
+  int64_t shard_size() const;   // samples in this rank's shard (before samples_per_epoch)
   int64_t num_batches() const;  // batches per epoch on this rank
+  // Clips in batch `batch` of every epoch on this rank (the last may be short); throws
+  // std::out_of_range outside [0, num_batches()).
+  int64_t batch_clips(int64_t batch) const;
   BadDataStats bad_data() const;
 
  private:

@@ -17,6 +17,7 @@ class VideoBatchSource : public vifi::BatchSource {
   void start_epoch(int64_t epoch, int64_t skip_batches = 0) override;
   std::optional<vifi::ClipBatch> next() override;
   int64_t num_batches() const override { return loader_.num_batches(); }
+  int64_t batch_clips(int64_t batch) const override { return loader_.batch_clips(batch); }
   int64_t dataset_size() const override { return loader_.dataset_size(); }
   int64_t replaced_samples() const override { return loader_.bad_data().replaced_samples; }
 

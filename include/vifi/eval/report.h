@@ -38,6 +38,7 @@ struct Summary {
   std::vector<std::pair<std::string, double>> metrics;  // e.g. {"top1_mean", 51.2}
   Table table;
   std::vector<RunReport> runs;
+  std::string model;  // the weights the runs evaluated (a path, or what the model is); may be empty
 };
 
 // "51.3" and "51.3 ± 0.6": the precision the paper's tables use.
@@ -48,10 +49,11 @@ std::string markdown_table(const Table& table);
 std::string per_class_csv(const ClassificationCounts& counts, const std::vector<std::string>& class_names);
 std::string confusion_csv(const ClassificationCounts& counts, const std::vector<std::string>& class_names);
 std::string failed_list(const std::vector<vifi::FailedVideo>& failed);
-// {"setting":..., "metrics":{...}, "runs":[{"name","list","classes","videos","views","top1","top5",
+// {"setting":..., "model":... (when set), "metrics":{...}, "runs":[{"name","list","classes","videos","views","top1","top5",
 // "failed":[{"path","reason"}...]}...]}, indented; a non-finite metric or top-1 is null (util/json).
 std::string results_json(const Summary& summary);
-// "# <setting>\n\n<table>\n" plus a line per run that had failed videos.
+// "# <setting>\n\n" then "Model: <model>\n\n" (when set), "<table>\n" and a line per run that had
+// failed videos.
 std::string results_markdown(const Summary& summary);
 
 // Writes every file above into `dir` (created if needed). Throws naming the file on I/O errors.

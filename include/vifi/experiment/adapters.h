@@ -10,6 +10,7 @@
 #include "vifi/data/video_clip.h"
 #include "vifi/model/prompt_learner.h"
 #include "vifi/model/vificlip.h"
+#include "vifi/train/batch_plan.h"
 
 namespace vifi::experiment {
 
@@ -30,5 +31,9 @@ model::ViFiCLIPOptions vificlip_options(const Config& config);
 data::ClipConfig clip_config(const Config& config);
 // TRAIN.BATCH_SIZE, DATA.NUM_WORKERS, SEED and the placement -> the threaded loader's options.
 data::LoaderConfig loader_config(const Config& config, data::LoaderMode mode, const Placement& placement);
+// The training loader: loader_config's, each rank loading the plan's clips per epoch
+// (TRAIN.DROP_LAST leaves out the tail that makes no whole update).
+data::LoaderConfig training_loader_config(const Config& config, const Placement& placement,
+                                          const train::BatchPlan& plan);
 
 }  // namespace vifi::experiment

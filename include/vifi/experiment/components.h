@@ -47,9 +47,20 @@ std::vector<std::string> load_class_names(const Config& config);
 // equals DATA.INPUT_SIZE.
 model::ViFiCLIP build_model(const Config& config, const std::vector<std::string>& class_names);
 
-// A batch source over `list_file` (DATA.ROOT-relative paths), labels checked against NUM_CLASSES.
-std::unique_ptr<BatchSource> make_batch_source(const Config& config, const std::string& list_file,
-                                               data::LoaderMode mode, const Placement& placement = {});
+// The videos of `list_file` (DATA.ROOT-relative paths), labels checked against NUM_CLASSES.
+std::vector<data::VideoRecord> load_video_list(const Config& config, const std::string& list_file);
+
+// An evaluation source over `list_file`: rank r of the placement reads videos r, r+W, ...
+std::unique_ptr<BatchSource> make_eval_source(const Config& config, const std::string& list_file,
+                                              const Placement& placement = {});
+
+// A training source over `list_file` and the batch plan it was built from (TRAIN.GLOBAL_BATCH
+// and TRAIN.DROP_LAST at this placement's world size, train/batch_plan).
+struct TrainingData {
+  std::unique_ptr<BatchSource> source;
+  train::BatchPlan plan;
+};
+TrainingData make_training_data(const Config& config, const std::string& list_file, const Placement& placement = {});
 
 // The model on the config's classes and VAL_FILE (every video once; sharded over the ranks of
 // `ranks` when it has a group), logged as `name`.

@@ -12,6 +12,7 @@
 
 #include "vifi/config/config.h"
 #include "vifi/eval/evaluator.h"
+#include "vifi/eval/report.h"
 #include "vifi/experiment/components.h"
 #include "vifi/model/vificlip.h"
 #include "vifi/train/checkpoint.h"
@@ -45,5 +46,16 @@ TrainingOutcome run_training_job(model::ViFiCLIP& model, const TrainingJob& job)
 
 // MODEL.RESUME, else with TRAIN.AUTO_RESUME the newest checkpoint in OUTPUT, else empty.
 std::string resume_checkpoint(const Config& config);
+
+// The batch plan of training `config` on `list_file` (empty: DATA.TRAIN_FILE) with `world_size`
+// ranks: reads the list, opens no video (`vifi train --dry-run`).
+train::BatchPlan plan_training(const Config& config, const std::string& list_file, int world_size);
+
+// The reference's test after training (main.py, TEST.MULTI_VIEW_INFERENCE): the final model on
+// DATA.VAL_FILE with one view and with 4 clips x 3 crops, as `vifi eval --setting supervised`
+// reports them (experiment/runs supervised_runs). The last epoch's validation is reused for the
+// single view when it ran with one view. Evaluation is sharded over the job's ranks.
+eval::Summary test_final_model(model::ViFiCLIP& model, const Config& config, const TrainingOutcome& outcome,
+                               const RankContext& ranks);
 
 }  // namespace vifi::experiment

@@ -17,6 +17,8 @@ struct TrainingProgress {
   int64_t optimizer_steps = 0;   // optimiser updates so far (drives the LR schedule)
   double best_acc1 = 0.0;
   std::string config_yaml;       // resolved config the run used
+  int64_t accumulation_steps = 0;  // micro-batches per update when saved (0: not recorded)
+  int64_t global_batch = 0;        // clips per update when saved (0: not recorded)
 };
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,

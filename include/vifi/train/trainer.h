@@ -5,8 +5,14 @@
 // (bitwise identical on CPU), Ctrl-C checkpointing, progress lines, metrics.jsonl and the same
 // scalars as TensorBoard events (util/tensorboard).
 //
+// Batches: the accumulation comes from TRAIN.GLOBAL_BATCH and the world size
+// (train/batch_plan); the epoch is the batch source's micro-batches, grouped into updates of that
+// many; each micro-batch's loss is weighted by its clips / its update's clips, so a short last
+// update is the mean over its clips.
+//
 // Determinism: data order comes from the batch source per (seed, epoch); mixing draws from
-// mix_generator(seed, micro-step); nothing else is random, so resuming from any checkpoint
+// mix_generator(SEED + rank, micro-step), so ranks mix differently (the reference seeds rank r
+// with SEED + r) and every run the same; nothing else is random, so resuming from any checkpoint
 // replays exactly what an uninterrupted run would do.
 #pragma once
 #include <torch/torch.h>
@@ -20,6 +26,7 @@
 #include "vifi/eval/evaluator.h"
 #include "vifi/model/vificlip.h"
 #include "vifi/batch/batch_source.h"
+#include "vifi/train/batch_plan.h"
 #include "vifi/train/checkpoint.h"
 #include "vifi/config/config.h"
 #include "vifi/train/lr_schedule.h"
@@ -57,6 +64,9 @@ struct TrainerOptions {
   // What checkpoints hold and resume restores: null = the whole model. Prompting passes the
   // prompt learner, so its checkpoints are the prompts, not another copy of the frozen CLIP.
   std::shared_ptr<torch::nn::Module> checkpoint_module = nullptr;
+  // The job's batch plan, when the caller built the batch source from it: logged, written as
+  // metrics.jsonl's {"type":"run"} record, and checked against the source's micro-batches.
+  std::optional<BatchPlan> plan = std::nullopt;
 };
 
 class Trainer {
@@ -74,10 +84,14 @@ class Trainer {
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   model::ViFiCLIP& model() { return model_; }
   int64_t steps_per_epoch() const;
+  int64_t accumulation_steps() const { return accumulation_; }
 
  private:
   void train_epoch(int64_t epoch);
-  torch::Tensor micro_step(const ClipBatch& batch, int64_t micro_index, int64_t group_size);
+  // `weight`: this micro-batch's clips / its update's clips.
+  torch::Tensor micro_step(const ClipBatch& batch, int64_t micro_index, double weight);
+  // Clips of micro-batches [first, last) of an epoch on this rank.
+  int64_t clips_in(int64_t first, int64_t last) const;
   void optimizer_step();
   bool interrupt_agreed();
   // Epoch checkpoint, then validation (see trainer.cpp for why in that order).
@@ -98,6 +112,8 @@ class Trainer {
   BatchSource& train_data_;
   BatchSource* val_data_;
   TrainerOptions options_;
+  int rank_ = 0;
+  int64_t accumulation_ = 1;
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   LrSchedule schedule_;

@@ -1,0 +1,23 @@
+// --threads / --dist-timeout (see header).
+#include "rank_flags.h"
+
+#include <chrono>
+
+namespace vifi::cli {
+
+void add_rank_flags(CLI::App& command, RankFlags& flags) {
+  command.add_option("--threads", flags.threads, "CPU threads for LibTorch (default: all cores, shared by a node's ranks)");
+  command
+      .add_option("--dist-timeout", flags.dist_timeout,
+                  "seconds to wait for every rank at rendezvous and in each collective (vifi launch/torchrun)")
+      ->capture_default_str();
+}
+
+experiment::RankContext join_job(const RankFlags& flags) {
+  const auto ranks =
+      experiment::join_job(flags.threads, std::chrono::milliseconds(static_cast<int64_t>(flags.dist_timeout * 1000)));
+  experiment::set_threads(ranks.threads);
+  return ranks;
+}
+
+}  // namespace vifi::cli
