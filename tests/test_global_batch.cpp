@@ -184,6 +184,17 @@ TEST_F(Distributed, EvalTrainAndPromptRunAcrossRanks) {
   // Video by video: the same per-class counts, merged over 2 ranks and counted by one process.
   EXPECT_EQ(read_text(dir / "single" / "single_view.per_class.csv"), read_text(dir / "fewshot" / "K4.per_class.csv"));
   EXPECT_EQ(read_text(dir / "single" / "single_view.confusion.csv"), read_text(dir / "fewshot" / "K4.confusion.csv"));
+  // `vifi eval` without --train across ranks: the same report as one process, each rank
+  // evaluating its half of the list.
+  ASSERT_EQ(test::run_vifi(launch("eval --setting supervised --config " + config + " --weights " +
+                                  checkpoint.string() + " --output " + (dir / "sharded").string()),
+                           &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("[rank 1] [info] single_view: top-1"), std::string::npos) << log;
+  for (const char* file : {"single_view.confusion.csv", "multi_view.confusion.csv"})
+    EXPECT_EQ(read_text(dir / "sharded" / file), read_text(dir / "single" / file)) << file;
+  EXPECT_TRUE(fs::exists(dir / "sharded" / "log_rank1.txt"));  // each rank logs to its own file
 
   const auto prompt_yaml = dir / "prompt.yaml";
   std::ofstream(prompt_yaml) << "BASE: ['run.yaml']\nTRAINER:\n  ViFi_CLIP:\n    PROMPT_MODEL: true\n"

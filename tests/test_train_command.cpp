@@ -170,6 +170,37 @@ TEST(TrainCommand, AutoResumePicksTheNewestCheckpointInOutput) {
 
 // A real SIGINT while training: the run stops at the next step boundary, writes interrupted.pth
 // and exits 130; resuming from it finishes the run.
+// The disk fills while the second epoch's checkpoint is written (a 1.5 MB file-size limit, which
+// fails writes with EFBIG as a full disk does with ENOSPC): the run ends with one line naming the
+// file and the cause, no stack trace, no temporary file, and the first epoch's checkpoint intact.
+TEST(TrainCommand, AFullDiskEndsTheRunWithOneLineAndLosesNothingEarlier) {
+  const auto dir = test::scratch_dir();
+  const auto config = make_run(dir).string();
+  const auto out = dir / "out";
+  std::string log;
+  ASSERT_EQ(test::run_vifi("train --config " + config + " --output " + out.string() +
+                               " --threads 1 --opts TRAIN.EPOCHS 1",
+                           &log),
+            0)
+      << log;
+  const auto first = out / "ckpt_epoch_0.pth";
+  ASSERT_GT(std::filesystem::file_size(first), 1536u * 1024u) << "the limit must stop an epoch checkpoint";
+  const int rc = test::run_shell("ulimit -f 1536; exec " + std::string(VIFI_BINARY) + " train --config " + config +
+                                     " --output " + out.string() + " --resume " + first.string() +
+                                     " --threads 1 --opts TRAIN.EPOCHS 2",
+                                 &log);
+  EXPECT_EQ(rc, 1) << log;
+  const auto last_line = log.substr(log.rfind('\n', log.size() - 2) + 1);
+  EXPECT_EQ(last_line, "vifi: error: " + (out / "ckpt_epoch_1.pth").string() + ": write failed (File too large)\n")
+      << log;
+  EXPECT_EQ(log.find("terminate called"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Exception raised from"), std::string::npos) << log;
+  for (const auto& entry : std::filesystem::directory_iterator(out))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  EXPECT_EQ(train::read_checkpoint_progress(first.string()).epoch, 1);
+  EXPECT_TRUE(std::filesystem::exists(out / "best.pth"));
+}
+
 TEST(TrainCommand, SigintWritesAResumableCheckpoint) {
   const auto dir = test::scratch_dir();
   const auto config = make_run(dir);

@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "support/expect_error.h"
@@ -336,12 +340,39 @@ TEST(Trainer, ValidationListsVideosItCouldNotLoadAndGoesOn) {
   }
   EXPECT_EQ(failed_per_val_line, (std::vector<int64_t>{1, 1}));
   for (const char* f : {"ckpt_epoch_0.pth", "ckpt_epoch_1.pth", "best.pth"}) EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;
-  // The epoch checkpoint, written before its validation, is brought up to date when that
-  // validation sets a new best (epoch 0 always does): resuming from it keeps best.pth's choice.
-  EXPECT_DOUBLE_EQ(train::read_checkpoint_progress((dir / "ckpt_epoch_0.pth").string()).best_acc1,
-                   epochs[0].validation->counts.top1());
-  EXPECT_DOUBLE_EQ(train::read_checkpoint_progress((dir / "ckpt_epoch_1.pth").string()).best_acc1,
-                   trainer.progress().best_acc1);
+  // best.pth: the weights and the best top-1, no optimiser state (evaluation, not resuming).
+  EXPECT_DOUBLE_EQ(train::read_checkpoint_progress((dir / "best.pth").string()).best_acc1, trainer.progress().best_acc1);
+  // (The tiny model is mostly its frozen token embedding; for ViT-B/16 the optimiser state left
+  // out is two thirds of an epoch checkpoint.)
+  EXPECT_LT(std::filesystem::file_size(dir / "best.pth"), std::filesystem::file_size(dir / "ckpt_epoch_1.pth"));
+  vifi::TensorBatchSource again(video, label, 3, true, 1);
+  auto config = tiny_config(dir, 2);
+  train::Trainer resumed(config, test::tiny_vificlip(kClasses), again, &val, {torch::kCPU, train::Outputs::none, {}});
+  test::expect_error<std::runtime_error>([&] { resumed.resume((dir / "best.pth").string()); },
+                                         {"best.pth", "no optimiser state"});
+  // The epoch checkpoint went out before its validation, with the best top-1 before it; resuming
+  // from it takes the best so far from OUTPUT/best.pth, so no worse epoch replaces best.pth.
+  EXPECT_DOUBLE_EQ(train::read_checkpoint_progress((dir / "ckpt_epoch_0.pth").string()).best_acc1, 0.0);
+  resumed.resume((dir / "ckpt_epoch_0.pth").string());
+  EXPECT_DOUBLE_EQ(resumed.progress().best_acc1, trainer.progress().best_acc1);
+}
+
+// TRAIN.KEEP_CHECKPOINTS 2: after 4 epochs only epochs 2 and 3 are on disk, next to best.pth.
+TEST(Trainer, KeepCheckpointsKeepsTheNewestEpochFiles) {
+  auto dir = test::scratch_dir();
+  auto [video, label] = colour_clips(2);
+  vifi::TensorBatchSource data(video, label, 3, true, 1);
+  vifi::TensorBatchSource val(video.unsqueeze(1), label, 6, false, 0);
+  auto config = tiny_config(dir, 4);
+  config.train.keep_checkpoints = 2;
+  std::ofstream(dir / "ckpt_epoch_notes.pth") << "not a checkpoint of this run";  // not an epoch number: kept
+  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, &val, {torch::kCPU, train::Outputs::write, {}});
+  trainer.fit();
+  std::set<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".pth") files.insert(e.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"best.pth", "ckpt_epoch_2.pth", "ckpt_epoch_3.pth", "ckpt_epoch_notes.pth"}));
+  EXPECT_EQ(train::prune_epoch_checkpoints(dir.string(), 0), std::vector<std::string>{});  // 0: keep all
 }
 
 TEST(Checkpoint, HoldsModelProgressAndConfig) {
@@ -368,6 +399,41 @@ TEST(Checkpoint, HoldsModelProgressAndConfig) {
   int files = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
   EXPECT_EQ(files, 1);
+}
+
+// A full disk, simulated with a file-size limit (writes then fail with EFBIG, as with ENOSPC):
+// the save throws one error naming the file and the cause, LibTorch's writer never terminates the
+// process, no temporary file stays, and the checkpoint already at that path is intact.
+TEST(Checkpoint, AFailedWriteNamesTheFileRemovesTheTemporaryAndKeepsTheOldFile) {
+  auto dir = test::scratch_dir();
+  auto m = test::tiny_vificlip(kClasses);
+  const auto path = (dir / "ckpt_epoch_0.pth").string();
+  train::TrainingProgress first;
+  first.epoch = 1;
+  train::save_checkpoint(path, *m, nullptr, first);
+  const auto size = std::filesystem::file_size(path);
+
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  rlimit limited = saved;
+  limited.rlim_cur = static_cast<rlim_t>(size / 2);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  train::TrainingProgress second;
+  second.epoch = 2;
+  std::string message;
+  try {
+    train::save_checkpoint(path, *m, nullptr, second);
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(message, path + ": write failed (File too large)");
+  EXPECT_EQ(train::read_checkpoint_progress(path).epoch, 1);  // the earlier file, whole
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);  // no ckpt_epoch_0.pth.tmp.<pid>
 }
 
 TEST(Checkpoint, ErrorsNameTheFile) {

@@ -28,6 +28,36 @@ TEST(ViFiCLIP, PromptsWrapClassNames) {
   EXPECT_EQ(model::class_prompt("golf", custom), "a video of golf.");
 }
 
+// Two label-list classes of the same 90 words and then "a cat" / "a dog" would share a cut prompt
+// and a score: the reference's clip.tokenize refuses them, and so does vifi, naming the class.
+TEST(ViFiCLIP, AClassNameLongerThanTheContextIsAnErrorNamingIt) {
+  std::string words;
+  for (int i = 0; i < 90; ++i) words += "word ";
+  try {
+    test::tiny_vificlip({"archery", words + "a cat", words + "a dog"});
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("class '" + words + "a cat'"), std::string::npos) << message;
+    EXPECT_NE(message.find("is 99 tokens, more than CLIP's context of 77"), std::string::npos) << message;
+  }
+  // The longest that fits: "a photo of a " (4) + 70 words + "." + start + end = 77.
+  std::string fits;
+  for (int i = 0; i < 70; ++i) fits += "word ";
+  EXPECT_NO_THROW(test::tiny_vificlip({"archery", fits}));
+  EXPECT_THROW(test::tiny_vificlip({"archery", fits + "more"}), std::invalid_argument);
+}
+
+TEST(ViFiCLIP, ClassesWhosePromptsTokenizeAlikeAreReported) {
+  testing::internal::CaptureStderr();  // without a sink, util/logging writes there
+  auto model = test::tiny_vificlip({"Push up", "push  up", "archery"});  // case and spaces are cleaned away
+  const auto log = testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("classes 'Push up' and 'push  up' give the same prompt tokens"), std::string::npos) << log;
+  testing::internal::CaptureStderr();
+  model->set_class_names(kClasses);
+  EXPECT_EQ(testing::internal::GetCapturedStderr().find("same prompt tokens"), std::string::npos);
+}
+
 TEST(ViFiCLIP, EmbeddingFusionIsCosineOfTheTemporalMean) {
   auto m = test::tiny_vificlip(kClasses);
   m->eval();

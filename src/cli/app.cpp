@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <exception>
 #include <iostream>
 
@@ -32,6 +33,9 @@ void install_log_sink() {
 
 int run(int argc, char** argv) {
   install_log_sink();
+  // Past a file-size limit (ulimit -f) a write fails with EFBIG, reported like a full disk,
+  // instead of SIGXFSZ killing the run mid-checkpoint.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"vifi: fine-tune CLIP on videos (ViFi-CLIP, CVPR 2023) with LibTorch"};
   app.set_version_flag("--version", std::string("vifi ") + VIFI_VERSION);
   app.require_subcommand(1);

@@ -211,6 +211,8 @@ std::vector<ConfigKey> train_keys() {
       key("TRAIN.AUTO_RESUME", s, &T::auto_resume, "resume from the newest checkpoint in OUTPUT"),
       key("TRAIN.USE_CHECKPOINT", s, &T::use_checkpoint, "activation checkpointing"),
       key("TRAIN.CLIP_GRAD", s, &T::clip_grad, "max gradient norm, 0 = off (vifi)"),
+      key("TRAIN.KEEP_CHECKPOINTS", s, &T::keep_checkpoints,
+          "keep the newest N epoch checkpoints, 0 = all; best.pth is always kept (vifi)"),
   };
 }
 
@@ -364,6 +366,7 @@ void validate_train(const TrainConfig& t, std::vector<ConfigIssue>& out) {
     require(out, "TRAIN.ACCUMULATION_STEPS", t.accumulation_steps == 1, rule.c_str(), t.accumulation_steps);
   }
   require(out, "TRAIN.CLIP_GRAD", t.clip_grad >= 0, ">= 0 (0 = off)", t.clip_grad);
+  require(out, "TRAIN.KEEP_CHECKPOINTS", t.keep_checkpoints >= 0, ">= 0 (0 = keep all)", t.keep_checkpoints);
 }
 
 void validate_aug(const AugConfig& a, std::vector<ConfigIssue>& out) {

@@ -2,7 +2,10 @@
 #include "vifi/model/vificlip.h"
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
+
+#include "vifi/util/logging.h"
 
 namespace vifi::model {
 namespace {
@@ -52,8 +55,28 @@ void ViFiCLIPImpl::set_class_names(const std::vector<std::string>& class_names) 
   auto prompt_options = options_;
   if (prompt_learner_) prompt_options.prompt.ctx_init = prompt_learner_->text_prefix();
   for (const auto& name : class_names) prompts_.push_back(class_prompt(name, prompt_options));
+  check_prompt_tokens();
   prompt_tokens_ = tokenizer_->tokenize(prompts_, clip_->config().context_length);
   cached_text_.reset();
+}
+
+// The reference tokenizes class prompts with clip.tokenize, which raises on text longer than the
+// context; cutting them (truncate=True) would let two long names share a prompt and a score.
+void ViFiCLIPImpl::check_prompt_tokens() const {
+  const auto limit = clip_->config().context_length;
+  std::map<std::vector<int64_t>, size_t> first_with;
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    const auto ids = tokenizer_->encode(prompts_[i]);
+    const auto tokens = static_cast<int64_t>(ids.size()) + 2;  // with the start and end tokens
+    if (tokens > limit)
+      throw std::invalid_argument("class '" + class_names_[i] + "': its prompt \"" + prompts_[i] + "\" is " +
+                                  std::to_string(tokens) + " tokens, more than CLIP's context of " +
+                                  std::to_string(limit) + "; shorten the class name");
+    const auto [it, first] = first_with.emplace(ids, i);
+    if (!first)
+      util::log_warn("classes '" + class_names_[it->second] + "' and '" + class_names_[i] +
+                     "' give the same prompt tokens, so the model cannot tell them apart");
+  }
 }
 
 void ViFiCLIPImpl::apply_trainable_encoders() {

@@ -3,6 +3,7 @@
 // them from OpenAI's TorchScript archives.
 #include "vifi/train/checkpoint.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
@@ -42,7 +43,15 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
   archive.write("config", c10::IValue(progress.config_yaml));
   archive.write("accumulation_steps", c10::IValue(progress.accumulation_steps));
   archive.write("global_batch", c10::IValue(progress.global_batch));
-  util::write_file_atomic(path, [&](std::ostream& out) { archive.save_to(out); });
+  // LibTorch's zip writer throws when a write comes up short, and again from its destructor
+  // (std::terminate, a stack trace, a temporary file left behind). So it is never told: the bytes
+  // go to the stream, which remembers the failure, and write_file_atomic reports it in one line.
+  util::write_file_atomic(path, [&](std::ostream& out) {
+    archive.save_to([&out](const void* data, size_t size) -> size_t {
+      if (out) out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+      return size;
+    });
+  });
 }
 
 TrainingProgress read_checkpoint_progress(const std::string& path) {
@@ -85,6 +94,26 @@ std::optional<std::string> find_latest_checkpoint(const std::string& dir) {
   }
   if (!best) return std::nullopt;
   return best->string();
+}
+
+std::vector<std::string> prune_epoch_checkpoints(const std::string& dir, int64_t keep) {
+  std::vector<std::string> removed;
+  if (keep <= 0 || !std::filesystem::is_directory(dir)) return removed;
+  std::vector<std::pair<int64_t, std::filesystem::path>> epochs;
+  const std::string prefix = "ckpt_epoch_";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".pth") continue;
+    const auto number = name.substr(prefix.size(), name.size() - prefix.size() - 4);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) continue;
+    epochs.emplace_back(std::stoll(number), entry.path());
+  }
+  std::sort(epochs.begin(), epochs.end());
+  for (size_t i = 0; i + static_cast<size_t>(keep) < epochs.size(); ++i) {
+    std::error_code error;
+    if (std::filesystem::remove(epochs[i].second, error)) removed.push_back(epochs[i].second.string());
+  }
+  return removed;
 }
 
 }  // namespace vifi::train

@@ -75,6 +75,11 @@ void Trainer::resume(const std::string& checkpoint) {
   auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
   progress_ = load_checkpoint(checkpoint, saved, optimizer_.get());
   progress_.config_yaml = yaml;
+  // The epoch checkpoint was written before its validation; a best.pth in OUTPUT knows the best
+  // top-1 so far, so resuming never lets a worse epoch replace it.
+  const auto best = output_path("best.pth");
+  if (!config_.output.empty() && std::filesystem::exists(best))
+    progress_.best_acc1 = std::max(progress_.best_acc1, read_checkpoint_progress(best).best_acc1);
   // A mid-epoch checkpoint counts micro-batches of its own world size; the update it stopped
   // before holds the same clips on any world size with the same global batch (train/batch_plan).
   if (progress_.step_in_epoch > 0 && progress_.accumulation_steps > 0) {
@@ -183,15 +188,16 @@ void Trainer::end_epoch(int64_t epoch, double mean_loss) {
   progress_.epoch = epoch + 1;
   progress_.step_in_epoch = 0;
   const std::string epoch_checkpoint = "ckpt_epoch_" + std::to_string(epoch) + ".pth";
-  if (validate_now) save(epoch_checkpoint);
+  if (validate_now) {
+    save(epoch_checkpoint);
+    prune_checkpoints();
+  }
+  // best.pth holds the weights and progress, not the optimiser state (a third of the size): it is
+  // for evaluation and deployment; training resumes from the epoch checkpoints. Those went out
+  // with the previous best top-1, so resume() takes the best from OUTPUT/best.pth.
   if (validate_now && val_data_) {
     summary.validation = validate();
-    if (record_validation(epoch, *summary.validation)) {
-      save("best.pth");
-      // The epoch checkpoint went out with the previous best top-1; best.pth is that same state
-      // with this epoch's, so resuming from the epoch checkpoint keeps best.pth's choice right.
-      copy_output("best.pth", epoch_checkpoint);
-    }
+    if (record_validation(epoch, *summary.validation)) save("best.pth", Saved::weights);
   }
   if (options_.on_epoch_end) options_.on_epoch_end(summary);
 }
@@ -242,22 +248,21 @@ std::string Trainer::output_path(const std::string& name) const {
   return (std::filesystem::path(config_.output) / name).string();
 }
 
-void Trainer::save(const std::string& name) {
+void Trainer::prune_checkpoints() {
+  if (options_.outputs == Outputs::none || config_.output.empty()) return;
+  for (const auto& removed : prune_epoch_checkpoints(config_.output, config_.train.keep_checkpoints))
+    util::log_info("removed " + removed + " (TRAIN.KEEP_CHECKPOINTS " +
+                   std::to_string(config_.train.keep_checkpoints) + ")");
+}
+
+void Trainer::save(const std::string& name, Saved what) {
   if (options_.outputs == Outputs::none || config_.output.empty()) return;
   const auto& saved = options_.checkpoint_module ? *options_.checkpoint_module : *model_;
   progress_.accumulation_steps = accumulation_;
   progress_.global_batch =
       accumulation_ * config_.train.batch_size * (options_.process_group ? options_.process_group->world_size() : 1);
-  save_checkpoint(output_path(name), saved, optimizer_.get(), progress_);
+  save_checkpoint(output_path(name), saved, what == Saved::training_state ? optimizer_.get() : nullptr, progress_);
   util::log_info("saved " + output_path(name));
-}
-
-void Trainer::copy_output(const std::string& from, const std::string& to) {
-  if (options_.outputs == Outputs::none || config_.output.empty()) return;
-  const auto source = output_path(from);
-  std::ifstream in(source, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + source + " to copy it to " + output_path(to));
-  util::write_file_atomic(output_path(to), [&in](std::ostream& out) { out << in.rdbuf(); });
 }
 
 void Trainer::log_progress(int64_t epoch, int64_t micro, double loss, double avg_loss, double seconds_per_batch,

@@ -24,11 +24,9 @@ inline std::filesystem::path scratch_dir() {
   return dir;
 }
 
-#ifdef VIFI_BINARY  // video-tier tests only: core tests do not depend on the CLI
-// Runs the built vifi binary with `args`; returns its exit code and captures stdout+stderr.
-inline int run_vifi(const std::string& args, std::string* output = nullptr) {
-  const std::string cmd = std::string(VIFI_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
+// Runs the shell command `cmd`; returns its exit code and captures stdout+stderr.
+inline int run_command(const std::string& cmd, std::string* output = nullptr) {
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
   if (!pipe) return -1;
   std::string text;
   char buf[4096];
@@ -36,6 +34,19 @@ inline int run_vifi(const std::string& args, std::string* output = nullptr) {
   const int status = pclose(pipe);
   if (output) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Runs `script` with bash (for ulimit and the like).
+inline int run_shell(const std::string& script, std::string* output = nullptr) {
+  std::string quoted;  // one single-quoted bash argument
+  for (const char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return run_command("bash -c '" + quoted + "'", output);
+}
+
+#ifdef VIFI_BINARY  // video-tier tests only: core tests do not depend on the CLI
+// Runs the built vifi binary with `args`; returns its exit code and captures stdout+stderr.
+inline int run_vifi(const std::string& args, std::string* output = nullptr) {
+  return run_command(std::string(VIFI_BINARY) + " " + args, output);
 }
 #endif
 

@@ -147,6 +147,9 @@ struct TrainConfig {                      // TRAIN.*
   bool auto_resume = false;               // AUTO_RESUME: continue from the newest in OUTPUT
   bool use_checkpoint = false;            // USE_CHECKPOINT: activation checkpointing
   double clip_grad = 0.0;                 // CLIP_GRAD (vifi): max global grad norm, 0 = off
+  // KEEP_CHECKPOINTS (vifi): the newest N ckpt_epoch_*.pth are kept, older ones removed once the
+  // next is written; 0 keeps all (the reference). best.pth and interrupted.pth are never removed.
+  int64_t keep_checkpoints = 0;
 };
 
 struct AugConfig {                        // AUG.*

@@ -42,6 +42,8 @@ class ViFiCLIPImpl : public torch::nn::Module {
                const std::vector<std::string>& class_names, ViFiCLIPOptions options);
 
   // Replaces the class set (zero-shot and base/novel evaluation); clears cached text features.
+  // Throws std::invalid_argument naming the class when its prompt has more tokens than CLIP's
+  // context (as the reference's clip.tokenize does); warns when two prompts tokenize alike.
   void set_class_names(const std::vector<std::string>& class_names);
   const std::vector<std::string>& class_names() const { return class_names_; }
   const std::vector<std::string>& prompts() const { return prompts_; }
@@ -74,6 +76,7 @@ class ViFiCLIPImpl : public torch::nn::Module {
   const ViFiCLIPOptions& options() const { return options_; }
 
  private:
+  void check_prompt_tokens() const;
   bool text_side_frozen() const;
   clip::TextPromptHooks text_hooks();
   clip::VisionPromptHooks vision_hooks();

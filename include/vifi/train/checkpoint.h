@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vifi/util/state_dict.h"
 
@@ -21,6 +22,9 @@ struct TrainingProgress {
   int64_t global_batch = 0;        // clips per update when saved (0: not recorded)
 };
 
+// Written atomically (util/atomic_file): a full disk or a file-size limit throws
+// std::runtime_error "<path>: write failed (No space left on device)", removes the temporary file
+// and leaves an existing `path` as it was. `optimizer` null: weights and progress only (best.pth).
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
                      const TrainingProgress& progress);
 
@@ -31,5 +35,9 @@ TrainingProgress load_checkpoint(const std::string& path, torch::nn::Module& mod
 
 // Newest "ckpt_epoch_*.pth" / "interrupted.pth" in `dir` by modification time (TRAIN.AUTO_RESUME).
 std::optional<std::string> find_latest_checkpoint(const std::string& dir);
+
+// Removes all but the `keep` highest-numbered "ckpt_epoch_N.pth" in `dir` (TRAIN.KEEP_CHECKPOINTS);
+// keep 0 removes nothing. Returns the removed paths. Other files are never touched.
+std::vector<std::string> prune_epoch_checkpoints(const std::string& dir, int64_t keep);
 
 }  // namespace vifi::train

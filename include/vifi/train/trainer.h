@@ -3,7 +3,9 @@
 // the per-update cosine schedule, validation every SAVE_FREQ epochs (after that epoch's checkpoint
 // is written; videos that fail to load are listed, never fatal), atomic checkpoints, resume
 // (bitwise identical on CPU), Ctrl-C checkpointing, progress lines, metrics.jsonl and the same
-// scalars as TensorBoard events (util/tensorboard).
+// scalars as TensorBoard events (util/tensorboard). best.pth holds weights and progress only;
+// TRAIN.KEEP_CHECKPOINTS bounds the epoch checkpoints kept. A failed save (full disk) throws
+// std::runtime_error naming the file, after which every earlier file is intact.
 //
 // Batches: the accumulation comes from TRAIN.GLOBAL_BATCH and the world size
 // (train/batch_plan); the epoch is the batch source's micro-batches, grouped into updates of that
@@ -97,9 +99,11 @@ class Trainer {
   // Epoch checkpoint, then validation (see trainer.cpp for why in that order).
   void end_epoch(int64_t epoch, double mean_loss);
   bool record_validation(int64_t epoch, const eval::EvalResult& result);
-  void save(const std::string& name);
-  // Copies one output file over another atomically (rank 0 only, like save).
-  void copy_output(const std::string& from, const std::string& to);
+  // What a checkpoint file holds: everything to resume, or the weights and progress (best.pth).
+  enum class Saved { training_state, weights };
+  void save(const std::string& name, Saved what = Saved::training_state);
+  // TRAIN.KEEP_CHECKPOINTS: drops the oldest epoch checkpoints (rank 0 only, like save).
+  void prune_checkpoints();
   std::string output_path(const std::string& name) const;
   void log_progress(int64_t epoch, int64_t micro, double loss, double avg_loss, double seconds_per_batch,
                     int64_t frames_per_batch);

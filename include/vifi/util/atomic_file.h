@@ -7,8 +7,10 @@
 
 namespace vifi::util {
 
-// Calls `write` with a binary stream on a temporary file, flushes, then renames it to `path`.
-// Throws std::runtime_error naming `path` if the file cannot be created, written or renamed.
+// Calls `write` with a binary stream on a temporary file, flushes and fsyncs it, then renames it
+// to `path`. Throws std::runtime_error "<path>: write failed (No space left on device)" when the
+// file cannot be created, written or renamed, and rethrows what `write` throws; either way the
+// temporary file is removed and an existing `path` is left untouched.
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 // Convenience for text and small blobs.
