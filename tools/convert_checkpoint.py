@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Convert an authors' released ViFi-CLIP checkpoint into a file vifi reads.
+"""Convert an authors' released ViFi-CLIP checkpoint into a weights-only file (optional).
 
-The released files are torch.save dicts whose 'model' entry holds the reference module's state
+vifi reads the released files as they are (util/torch_load, model/reference_checkpoint), so this
+script is no longer needed; it remains for a smaller file without the optimiser state. The
+released files are torch.save dicts whose 'model' entry holds the reference module's state
 ('module.image_encoder.*', 'module.text_encoder.*', 'module.logit_scale',
-'module.prompt_learner.*'), next to pickled Python objects (optimizer, config) that LibTorch
-cannot unpickle. This keeps only 'model', strips 'module.', makes every tensor fp32 and
-contiguous, and writes the plain {name: tensor} dict with torch.save (zip format), which vifi
-reads with torch::pickle_load (include/vifi/model/reference_checkpoint.h maps the names).
+'module.prompt_learner.*'), next to the optimiser, scheduler and pickled config. This keeps only
+'model', strips 'module.', makes every tensor fp32 and contiguous, and writes the plain
+{name: tensor} dict with torch.save (zip format).
 
 The reference never stores CLIP's token embedding (it is frozen and only used to build the
 prompt buffers), so pass the OpenAI archive the model was fine-tuned from with --clip to copy
-'token_embedding.weight' from it; vifi refuses a converted file without it.
+'token_embedding.weight' from it (or give vifi --clip when you use the file).
 
 Needs only PyTorch:
     python tools/convert_checkpoint.py vifi_clip_10_epochs_k400_full_finetuned.pth \

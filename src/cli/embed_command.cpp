@@ -1,8 +1,12 @@
-// `vifi embed`: features and scaled-cosine logits from an OpenAI CLIP archive, as .npy files.
-// Inputs are already-normalised float32 arrays: images [N,3,R,R], videos [B,T,3,R,R], and a
-// text file with one text per line. Or a dataset's annotation list (--videos-from): each video
-// read as evaluation reads it, its embedding and label saved, and with --plot a t-SNE scatter of
-// the embeddings coloured by class (the paper's Fig. 1).
+// `vifi embed`: features and scaled-cosine logits of any weights file (OpenAI archive, vifi or
+// released checkpoint, with the prompts it carries or --prompts), as .npy files.
+// Inputs are already-normalised float32 arrays: images [N,3,R,R], videos [B,T,3,R,R]; a text file
+// with one raw text per line (--texts), or one class name per line (--classes) whose prompts are
+// built as the checkpoint's trainer built them (CTX_INIT template, or learned context). Or a
+// dataset's annotation list (--videos-from): each video read as evaluation reads it, its
+// embedding and label saved, and with --plot a t-SNE scatter of the embeddings coloured by
+// class (the paper's Fig. 1). Comparing logits_per_video.npy with the authors' code is how a
+// converted model is checked (docs/reproducing.md).
 #include <filesystem>
 #include <fstream>
 
@@ -14,6 +18,7 @@
 #include "vifi/model/weights.h"
 #include "vifi/clip/tokenizer.h"
 #include "vifi/util/logging.h"
+#include "vifi/util/atomic_file.h"
 #include "vifi/util/npy.h"
 #include "vifi/viz/charts.h"
 #include "vifi/viz/image_io.h"
@@ -26,6 +31,10 @@ struct EmbedOptions {
   std::string images;
   std::string videos;
   std::string texts;
+  std::string classes;        // class names, one per line: prompts as the checkpoint's trainer built them
+  std::string prompts;        // a `vifi prompt` prompts.pth learned on --weights
+  std::string clip_archive;   // --clip: token embedding for a checkpoint without it
+  std::string prompt_prefix;  // empty: the checkpoint's CTX_INIT, else "a photo of a"
   std::string out;
   int64_t batch_size = 64;
   std::string videos_from;  // annotation list ("path label" lines)
@@ -63,17 +72,16 @@ torch::Tensor load_images(const std::string& path, int64_t dims, int64_t resolut
   return t;
 }
 
-// Video embeddings by ViFi-CLIP's temporal pooling, about `batch` frames per forward pass:
-// [B,T,3,R,R] -> [B,D].
-torch::Tensor encode_videos(clip::CLIP& model, const torch::Tensor& videos, int64_t batch) {
+// Video embeddings by ViFi-CLIP's temporal pooling (with the model's vision prompts), about
+// `batch` frames per forward pass: [B,T,3,R,R] -> [B,D].
+torch::Tensor encode_videos(model::ViFiCLIP& model, const torch::Tensor& videos, int64_t batch) {
   const auto clips_per_pass = std::max<int64_t>(1, batch / videos.size(1));
-  return in_chunks(videos, clips_per_pass,
-                   [&](const torch::Tensor& x) { return model::ViFiCLIPImpl::encode_video(*model, x); });
+  return in_chunks(videos, clips_per_pass, [&](const torch::Tensor& x) { return model->encode_video(x); });
 }
 
 // Embeddings [N,D] and labels [N] of every video of an annotation list, read as evaluation
 // reads them; clips are decoded a few videos at a time to bound memory.
-std::pair<torch::Tensor, torch::Tensor> embed_video_list(clip::CLIP& model, const EmbedOptions& o) {
+std::pair<torch::Tensor, torch::Tensor> embed_video_list(model::ViFiCLIP& model, const EmbedOptions& o) {
   const auto root = o.root.empty() ? std::filesystem::path(o.videos_from).parent_path().string() : o.root;
   const auto records = data::load_annotation_list(o.videos_from, root);
   if (records.empty()) throw std::runtime_error(o.videos_from + ": no videos");
@@ -81,7 +89,7 @@ std::pair<torch::Tensor, torch::Tensor> embed_video_list(clip::CLIP& model, cons
   std::vector<torch::Tensor> features, clips;
   std::vector<int64_t> labels;
   for (size_t i = 0; i < records.size(); ++i) {
-    clips.push_back(read_video_clip(records[i].path, o.frames, model->config().image_resolution));
+    clips.push_back(read_video_clip(records[i].path, o.frames, model->clip()->config().image_resolution));
     labels.push_back(records[i].label);
     if (clips.size() == group || i + 1 == records.size()) {
       features.push_back(encode_videos(model, torch::stack(clips), o.batch_size));
@@ -108,22 +116,26 @@ void plot_embeddings(const torch::Tensor& features, const torch::Tensor& labels,
 }
 
 void run_embed(const EmbedOptions& o) {
-  if (o.images.empty() && o.videos.empty() && o.texts.empty() && o.videos_from.empty())
-    throw std::runtime_error("embed: nothing to do: give --images, --videos, --videos-from and/or --texts");
+  if (o.images.empty() && o.videos.empty() && o.texts.empty() && o.videos_from.empty() && o.classes.empty())
+    throw std::runtime_error("embed: nothing to do: give --images, --videos, --videos-from, --texts and/or --classes");
   if (!o.videos.empty() && !o.videos_from.empty())
     throw std::runtime_error("embed: give --videos (an array) or --videos-from (a list), not both");
+  if (!o.texts.empty() && !o.classes.empty())
+    throw std::runtime_error("embed: give --texts (raw texts) or --classes (class prompts), not both: each writes text_features.npy");
   if (o.plot && o.videos_from.empty()) throw std::runtime_error("embed: --plot needs --videos-from");
   c10::InferenceMode inference;
-  auto model = model::load_clip(o.weights);  // any weights file: OpenAI, vifi, converted reference
-  model->eval();
-  const auto res = model->config().image_resolution;
+  // Without --classes the class list only satisfies the constructor; no class feature is written.
+  const auto classes = o.classes.empty() ? std::vector<std::string>{"video"} : read_lines(o.classes);
+  auto model = model::load_vificlip(o.weights, o.clip_archive, classes, o.prompt_prefix, o.prompts);
+  auto& clip = model->clip();
+  const auto res = clip->config().image_resolution;
   std::filesystem::create_directories(o.out);
   const auto out = [&](const std::string& name) { return (std::filesystem::path(o.out) / name).string(); };
-  const auto encode_frames = [&](const torch::Tensor& x) { return model->encode_image(x); };
 
   torch::Tensor image_features, video_features, text_features;
-  if (!o.images.empty()) {
-    image_features = in_chunks(load_images(o.images, 4, res), o.batch_size, encode_frames);
+  if (!o.images.empty()) {  // an image is a one-frame video, so vision prompts apply alike
+    image_features = in_chunks(load_images(o.images, 4, res), o.batch_size,
+                               [&](const torch::Tensor& x) { return model->encode_video(x.unsqueeze(1)); });
     util::save_npy(out("image_features.npy"), image_features);
   }
   if (!o.videos.empty()) {
@@ -139,14 +151,23 @@ void run_embed(const EmbedOptions& o) {
   }
   if (!o.texts.empty()) {
     const clip::Tokenizer tokenizer;
-    auto tokens = tokenizer.tokenize(read_lines(o.texts), model->config().context_length);
-    text_features = in_chunks(tokens, o.batch_size, [&](const torch::Tensor& t) { return model->encode_text(t); });
+    auto tokens = tokenizer.tokenize(read_lines(o.texts), clip->config().context_length);
+    text_features = in_chunks(tokens, o.batch_size, [&](const torch::Tensor& t) { return clip->encode_text(t); });
     util::save_npy(out("text_features.npy"), text_features);
   }
+  if (!o.classes.empty()) {
+    text_features = model->text_features();
+    util::save_npy(out("text_features.npy"), text_features);
+    std::string prompts;
+    for (const auto& p : model->prompts()) prompts += p + "\n";
+    util::write_file_atomic(out("prompts.txt"), prompts);
+    util::log_info("embed: " + std::to_string(classes.size()) + " class prompts like \"" + model->prompts().front() + "\"" +
+                   (model->options().prompt.text_active() ? " (learned context replaces the words after the start token)" : ""));
+  }
   if (text_features.defined() && image_features.defined())
-    util::save_npy(out("logits_per_image.npy"), clip::scaled_cosine_logits(image_features, text_features, model->logit_scale));
+    util::save_npy(out("logits_per_image.npy"), clip::scaled_cosine_logits(image_features, text_features, clip->logit_scale));
   if (text_features.defined() && video_features.defined())
-    util::save_npy(out("logits_per_video.npy"), clip::scaled_cosine_logits(video_features, text_features, model->logit_scale));
+    util::save_npy(out("logits_per_video.npy"), clip::scaled_cosine_logits(video_features, text_features, clip->logit_scale));
   util::log_info("embed: wrote features to " + o.out);
 }
 
@@ -155,10 +176,14 @@ void run_embed(const EmbedOptions& o) {
 void add_embed_command(CLI::App& app) {
   auto options = std::make_shared<EmbedOptions>();
   auto* cmd = app.add_subcommand("embed", "Export CLIP image, video and text features (.npy) and their logits");
-  cmd->add_option("--weights", options->weights, "OpenAI CLIP archive (ViT-B-16.pt), vifi checkpoint or converted reference checkpoint")->required();
+  cmd->add_option("--weights", options->weights, "OpenAI CLIP archive (ViT-B-16.pt), vifi checkpoint or torch.save checkpoint (the authors' releases)")->required();
+  cmd->add_option("--clip", options->clip_archive, "OpenAI CLIP archive lending token_embedding.weight to a checkpoint without it");
+  cmd->add_option("--prompts", options->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
   cmd->add_option("--images", options->images, "normalised images, float32 .npy [N,3,R,R]");
   cmd->add_option("--videos", options->videos, "normalised videos, float32 .npy [B,T,3,R,R]");
-  cmd->add_option("--texts", options->texts, "text file, one text per line");
+  cmd->add_option("--texts", options->texts, "text file, one raw text per line: text_features.npy");
+  cmd->add_option("--classes", options->classes, "class names, one per line: text_features.npy of their prompts, built as the checkpoint's trainer built them, and prompts.txt");
+  cmd->add_option("--prompt-prefix", options->prompt_prefix, "with --classes: text before each class name (default: the checkpoint's CTX_INIT, else \"a photo of a\")");
   cmd->add_option("--out", options->out, "output directory")->required();
   cmd->add_option("--batch-size", options->batch_size, "images or texts per forward pass")->check(CLI::PositiveNumber);
   cmd->add_option("--videos-from", options->videos_from, "annotation list (\"path label\" lines): video_features.npy + labels.npy");

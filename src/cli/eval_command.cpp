@@ -14,6 +14,7 @@
 // and trains its shard; rank 0 writes the report.
 
 #include <algorithm>
+#include <filesystem>
 
 #include "commands.h"
 #include "rank_flags.h"
@@ -35,6 +36,7 @@ struct EvalCommandOptions {
   std::vector<std::string> configs;
   std::vector<std::string> novel_configs;
   std::vector<std::string> weights;
+  std::string clip_archive;  // --clip
   std::vector<int64_t> shots{2, 4, 8, 16};
   std::vector<std::string> opts;
   std::string output;
@@ -51,6 +53,7 @@ Config config_for(const EvalCommandOptions& o, const std::string& path, size_t i
     throw std::runtime_error("--weights: give one file, or one per --config (" + std::to_string(o.configs.size()) +
                              "), got " + std::to_string(o.weights.size()));
   if (!o.weights.empty()) config = experiment::with_weights(config, o.weights[o.weights.size() == 1 ? 0 : index]);
+  if (!o.clip_archive.empty()) config.model.clip_archive = std::filesystem::absolute(o.clip_archive).string();
   if (config.data.val_file.empty()) throw std::runtime_error(path + ": DATA.VAL_FILE is not set");
   // The prompt learner's shape is the file's, whatever the YAML says.
   if (!o.prompts.empty())
@@ -177,7 +180,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--config", o->configs, "setting YAML(s): splits, seeds (base) or K-shot configs, in order")
       ->required();
   cmd->add_option("--novel-config", o->novel_configs, "base2novel: the novel-class YAML of each seed");
-  cmd->add_option("--weights", o->weights, "OpenAI archive, vifi checkpoint or converted reference checkpoint");
+  cmd->add_option("--weights", o->weights, "OpenAI archive, vifi checkpoint or torch.save checkpoint (the authors' releases)");
+  cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight (MODEL.CLIP_ARCHIVE)");
   cmd->add_option("--prompts", o->prompts, "prompts.pth from `vifi prompt`, learned on the --weights base");
   cmd->add_option("--shots", o->shots, "fewshot: K of each --config (default 2 4 8 16)");
   cmd->add_option("--opts", o->opts, "KEY VALUE ... overrides applied to every config");

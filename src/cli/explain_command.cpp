@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "video_inference.h"
+#include "vifi/model/weights.h"
 #include "vifi/data/clip_frames.h"
 #include "vifi/eval/attention_rollout.h"
 #include "vifi/util/logging.h"
@@ -28,7 +29,8 @@ struct ExplainOptions {
   std::string names;                 // captions for the weights, comma-separated (default: file stems)
   std::string label;
   std::string out;
-  std::string prompt_prefix = "a photo of a";
+  std::string clip_archive;   // --clip
+  std::string prompt_prefix;  // empty: the checkpoint's CTX_INIT, else "a photo of a"
   int64_t frames = 8;
   int size = 160;   // pixels per panel
   double fps = 2.0;
@@ -43,7 +45,7 @@ struct ModelView {
 
 ModelView explain_with(const std::string& weights, const std::string& name, const ExplainOptions& o) {
   c10::InferenceMode inference;
-  auto model = load_video_classifier(weights, {o.label}, o.prompt_prefix);
+  auto model = model::load_vificlip(weights, o.clip_archive, {o.label}, o.prompt_prefix);
   const auto& config = model->clip()->config();
   const auto clip = read_video_clip(o.video, o.frames, config.image_resolution);  // [T,3,R,R]
   ModelView view{name, data::denormalize_frames(clip), {}, {}};
@@ -120,7 +122,8 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--names", o->names, "captions for the weights, comma-separated (default: file names)");
   cmd->add_option("--label", o->label, "class name the similarity is computed for")->required();
   cmd->add_option("--out", o->out, "output directory")->required();
-  cmd->add_option("--prompt-prefix", o->prompt_prefix, "text before the label (TRAINER.ViFi_CLIP.CTX_INIT)");
+  cmd->add_option("--prompt-prefix", o->prompt_prefix, "text before the label (default: the checkpoint's CTX_INIT, else \"a photo of a\")");
+  cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight to a checkpoint without it");
   cmd->add_option("--frames", o->frames, "frames sampled from the video")->check(CLI::Range(1, 64));
   cmd->add_option("--size", o->size, "pixels per panel")->check(CLI::Range(32, 1024));
   cmd->add_option("--fps", o->fps, "frame rate of explain.mp4")->check(CLI::PositiveNumber);

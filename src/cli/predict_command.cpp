@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "video_inference.h"
+#include "vifi/model/weights.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/util/json.h"
 #include "vifi/util/logging.h"
@@ -21,7 +22,8 @@ struct PredictOptions {
   std::string weights;
   std::string labels;
   std::string label_file;
-  std::string prompt_prefix = "a photo of a";
+  std::string clip_archive;  // --clip: token embedding for a checkpoint without it
+  std::string prompt_prefix;  // empty: the checkpoint's CTX_INIT, else "a photo of a"
   std::string prompts;  // prompt checkpoint learned on `weights` (vifi prompt)
   int64_t topk = 5;
   int64_t frames = 32;
@@ -82,7 +84,7 @@ std::string as_text(const Prediction& p) {
 void run_predict(const PredictOptions& o) {
   const auto labels = labels_from(o.labels, o.label_file);
   c10::InferenceMode inference;
-  auto model = load_video_classifier(o.weights, labels, o.prompt_prefix, o.prompts);
+  auto model = model::load_vificlip(o.weights, o.clip_archive, labels, o.prompt_prefix, o.prompts);
   std::vector<Prediction> predictions;
   size_t failed = 0;
   for (const auto& video : o.videos) {
@@ -105,10 +107,11 @@ void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   auto* cmd = app.add_subcommand("predict", "Top-k classes of videos for a list of labels");
   cmd->add_option("videos", o->videos, "video files")->required();
-  cmd->add_option("--weights", o->weights, "OpenAI CLIP archive, vifi checkpoint or converted reference checkpoint")->required();
+  cmd->add_option("--weights", o->weights, "OpenAI CLIP archive, vifi checkpoint or torch.save checkpoint (the authors' releases as they are)")->required();
+  cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight to a checkpoint without it");
   cmd->add_option("--labels", o->labels, "class names, comma-separated: \"run,jump,swim\"");
   cmd->add_option("--label-file", o->label_file, "class names: label CSV (id,name) or one name per line");
-  cmd->add_option("--prompt-prefix", o->prompt_prefix, "text before each class name (TRAINER.ViFi_CLIP.CTX_INIT)");
+  cmd->add_option("--prompt-prefix", o->prompt_prefix, "text before each class name (default: the checkpoint's CTX_INIT, else \"a photo of a\")");
   cmd->add_option("--prompts", o->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
   cmd->add_option("--topk", o->topk, "classes shown per video")->check(CLI::PositiveNumber);
   cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::PositiveNumber);

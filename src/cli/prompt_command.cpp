@@ -29,6 +29,7 @@ namespace {
 struct PromptCommandOptions {
   std::string config;
   std::string weights;
+  std::string clip_archive;
   std::string setting = "fewshot";
   int64_t shots = 0;  // 0: DATA.TRAIN_FILE as it is
   std::string novel_config;
@@ -44,6 +45,7 @@ Config prompt_config(const PromptCommandOptions& o) {
   if (!o.output.empty()) flags.output = o.output;
   if (!o.weights.empty()) flags.pretrained = std::filesystem::absolute(o.weights).string();
   if (!o.resume.empty()) flags.resume = o.resume;
+  if (!o.clip_archive.empty()) flags.clip_archive = std::filesystem::absolute(o.clip_archive).string();
   const auto config = experiment::prompting_config(load_config(o.config, o.opts, flags), o.config);
   if (config.output.empty()) throw std::runtime_error(o.config + ": OUTPUT is not set (use --output DIR)");
   if (config.data.val_file.empty()) throw std::runtime_error(o.config + ": DATA.VAL_FILE is not set");
@@ -152,7 +154,8 @@ void add_prompt_command(CLI::App& app) {
   auto o = std::make_shared<PromptCommandOptions>();
   auto* cmd = app.add_subcommand("prompt", "Learn deep vision-language prompts on a frozen (fine-tuned) CLIP");
   cmd->add_option("--config", o->config, "prompting YAML (configs/prompting/...)")->required();
-  cmd->add_option("--weights", o->weights, "the frozen base: vifi checkpoint (bridge) or OpenAI archive (MODEL.PRETRAINED)");
+  cmd->add_option("--weights", o->weights, "the frozen base: vifi or released checkpoint (bridge) or OpenAI archive (MODEL.PRETRAINED)");
+  cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight (MODEL.CLIP_ARCHIVE)");
   cmd->add_option("--setting", o->setting, "fewshot|base2novel")->check(CLI::IsMember({"fewshot", "base2novel"}));
   cmd->add_option("--shots", o->shots, "fewshot: K videos per class drawn from DATA.TRAIN_FILE (0: the list as is)")
       ->check(CLI::Range(int64_t{0}, int64_t{100000}));

@@ -89,7 +89,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--opts", o->opts, "KEY VALUE ... overrides, e.g. --opts TRAIN.LR 1e-5 DATA.NUM_FRAMES 16");
   cmd->add_option("--output", o->flags.output, "run directory (OUTPUT)");
   cmd->add_option("--resume", o->flags.resume, "vifi checkpoint to continue from (MODEL.RESUME)");
-  cmd->add_option("--pretrained", o->flags.pretrained, "OpenAI CLIP archive or vifi checkpoint (MODEL.PRETRAINED)");
+  cmd->add_option("--pretrained", o->flags.pretrained, "OpenAI CLIP archive, vifi or torch.save checkpoint (MODEL.PRETRAINED)");
+  cmd->add_option("--clip", o->flags.clip_archive, "OpenAI CLIP archive lending token_embedding.weight (MODEL.CLIP_ARCHIVE)");
   cmd->add_option("--batch-size", o->flags.batch_size, "clips per micro-batch (TRAIN.BATCH_SIZE)");
   cmd->add_option("--accumulation-steps", o->flags.accumulation_steps,
                   "micro-batches per update (TRAIN.ACCUMULATION_STEPS; with TRAIN.GLOBAL_BATCH 0)");

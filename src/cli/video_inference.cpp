@@ -7,8 +7,6 @@
 #include "vifi/data/labels.h"
 #include "vifi/data/transforms.h"
 #include "vifi/data/video_clip.h"
-#include "vifi/model/prompt_checkpoint.h"
-#include "vifi/model/weights.h"
 
 namespace vifi::cli {
 
@@ -33,17 +31,6 @@ std::vector<std::string> labels_from(const std::string& labels, const std::strin
   auto names = data::load_class_names(label_file);
   if (names.empty()) throw std::runtime_error(label_file + ": no class names");
   return names;
-}
-
-model::ViFiCLIP load_video_classifier(const std::string& weights, const std::vector<std::string>& labels,
-                                      const std::string& prompt_prefix, const std::string& prompts) {
-  model::ViFiCLIPOptions options;
-  options.prompt.ctx_init = prompt_prefix;
-  if (!prompts.empty()) options.prompt = model::read_prompt_info(prompts).options;  // its own CTX_INIT
-  model::ViFiCLIP classifier(model::load_clip(weights), std::make_shared<const clip::Tokenizer>(), labels, options);
-  if (!prompts.empty()) model::load_prompts(prompts, *classifier);
-  classifier->eval();
-  return classifier;
 }
 
 torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t resolution) {

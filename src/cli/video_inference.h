@@ -1,6 +1,6 @@
-// What `vifi predict`, `vifi explain` and `vifi embed --videos-from` share: a ViFi-CLIP from any
-// weights file for a given label set, label lists from the command line, and one video read the
-// way evaluation reads it (test-mode sampling, short-side resize and centre crop, normalised).
+// What `vifi predict`, `vifi explain` and `vifi embed --videos-from` share: label lists from the
+// command line, and one video read the way evaluation reads it (test-mode sampling, short-side
+// resize and centre crop, normalised). Their models come from model::load_vificlip.
 #pragma once
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
@@ -18,13 +18,6 @@ std::vector<std::string> split_labels(const std::string& text, const std::string
 // Class names from --labels text or a --label-file (CSV "id,name" or one name per line);
 // exactly one of them must be given.
 std::vector<std::string> labels_from(const std::string& labels, const std::string& label_file);
-
-// ViFi-CLIP in evaluation mode from an OpenAI archive, vifi checkpoint or converted reference
-// checkpoint, with prompts "<prompt_prefix> <label>.". With a prompt checkpoint (`prompts`,
-// model/prompt_checkpoint) its learned prompts and prompt options are used instead of the prefix;
-// it is refused unless `weights` is the base it was learned on.
-model::ViFiCLIP load_video_classifier(const std::string& weights, const std::vector<std::string>& labels,
-                                      const std::string& prompt_prefix, const std::string& prompts = "");
 
 // `frames` frames of `path` sampled and cropped as in evaluation: [T,3,R,R] float32.
 // Throws data::VideoError naming the file when it cannot be read.

@@ -166,7 +166,10 @@ std::vector<ConfigKey> model_keys() {
   return {
       key("MODEL.ARCH", s, &M::arch, "CLIP architecture, e.g. ViT-B/16"),
       key("MODEL.DROP_PATH_RATE", s, &M::drop_path_rate, "kept for the reference's schema"),
-      key("MODEL.PRETRAINED", s, &M::pretrained, "OpenAI CLIP archive (ViT-B-16.pt)", kPath),
+      key("MODEL.PRETRAINED", s, &M::pretrained,
+          "OpenAI CLIP archive (ViT-B-16.pt), vifi checkpoint or torch.save checkpoint (the authors' releases)", kPath),
+      key("MODEL.CLIP_ARCHIVE", s, &M::clip_archive,
+          "OpenAI CLIP archive supplying token_embedding.weight to a checkpoint without it (the authors' releases)", kPath),
       key("MODEL.RESUME", s, &M::resume, "vifi checkpoint to resume or evaluate", kPath),
       key("MODEL.FIX_TEXT", s, &M::fix_text, "kept for the reference's schema"),
   };
@@ -485,6 +488,7 @@ void ConfigBuilder::apply_flags(const ConfigFlags& flags) {
   if (flags.output) apply("--output", "OUTPUT", *flags.output);
   if (flags.resume) apply("--resume", "MODEL.RESUME", *flags.resume);
   if (flags.pretrained) apply("--pretrained", "MODEL.PRETRAINED", *flags.pretrained);
+  if (flags.clip_archive) apply("--clip", "MODEL.CLIP_ARCHIVE", *flags.clip_archive);
   if (flags.batch_size)
     apply("--batch-size", "TRAIN.BATCH_SIZE", std::to_string(*flags.batch_size));
   if (flags.accumulation_steps)

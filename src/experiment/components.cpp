@@ -55,14 +55,20 @@ std::vector<std::string> load_class_names(const Config& config) {
 
 model::ViFiCLIP build_model(const Config& config, const std::vector<std::string>& class_names) {
   torch::manual_seed(static_cast<uint64_t>(config.seed));  // the same init on every rank and every run
-  auto clip = model::load_or_init_clip(config.model.pretrained, config.model.arch);
+  const auto& pretrained = config.model.pretrained;
+  model::ModelWeights weights;
+  if (!pretrained.empty()) weights = model::read_model_weights(pretrained, config.model.clip_archive);
+  auto clip = pretrained.empty() ? model::load_or_init_clip("", config.model.arch)
+                                 : model::build_clip(weights.clip, pretrained);
   const auto resolution = clip->config().image_resolution;
   if (resolution != config.data.input_size)
     throw std::runtime_error("DATA.INPUT_SIZE is " + std::to_string(config.data.input_size) + " but the model (" +
                              (config.model.pretrained.empty() ? config.model.arch : config.model.pretrained) +
                              ") takes " + std::to_string(resolution) + "x" + std::to_string(resolution) + " inputs");
   auto tokenizer = std::make_shared<const clip::Tokenizer>();
-  return model::ViFiCLIP(clip, tokenizer, class_names, vificlip_options(config));
+  model::ViFiCLIP model(clip, tokenizer, class_names, vificlip_options(config));
+  model::load_weight_prompts(*model, weights, "MODEL.PRETRAINED " + pretrained);  // a prompted release's prompts
+  return model;
 }
 
 std::vector<data::VideoRecord> load_video_list(const Config& config, const std::string& list_file) {

@@ -1,13 +1,13 @@
-// The authors' released checkpoints, converted (see header).
+// torch.save files of other people's code (see header).
 #include "vifi/model/reference_checkpoint.h"
 
 #include <caffe2/serialize/inline_container.h>
 
-#include <fstream>
-#include <iterator>
+#include <map>
 #include <stdexcept>
 
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/torch_load.h"
 
 namespace vifi::model {
 namespace {
@@ -20,29 +20,95 @@ bool is_rebuilt_buffer(const std::string& key) {
          key == "prompt_learner.token_suffix";
 }
 
+// OpenAI's CLIP names (clip/model.py), as torch.save(model.state_dict()) writes them.
+bool is_openai_key(const std::string& key) {
+  return starts_with(key, "visual.") || starts_with(key, "transformer.") || starts_with(key, "ln_final.") ||
+         key == "positional_embedding" || key == "text_projection" || key == "logit_scale" ||
+         key == "token_embedding.weight";
+}
+
+// "transformer.resblocks.<i>.VPT_shallow" -> i, else -1.
+int64_t deep_prompt_block(const std::string& key) {
+  static const std::string head = "transformer.resblocks.", tail = ".VPT_shallow";
+  if (!starts_with(key, head) || key.size() <= head.size() + tail.size() ||
+      key.compare(key.size() - tail.size(), tail.size(), tail) != 0)
+    return -1;
+  const auto digits = key.substr(head.size(), key.size() - head.size() - tail.size());
+  if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoll(digits);
+}
+
+// Blocks 1..D-1's [N,W] prompts -> [D-1,N,W].
+torch::Tensor stack_deep(const std::map<int64_t, torch::Tensor>& blocks, const std::string& tower, const std::string& source) {
+  std::vector<torch::Tensor> ordered;
+  for (const auto& [block, tensor] : blocks) {
+    if (block != static_cast<int64_t>(ordered.size()) + 1)
+      throw std::runtime_error(source + ": " + tower + " prompts of block " + std::to_string(block) +
+                               " without those of block " + std::to_string(ordered.size() + 1) +
+                               " (VPT_shallow must cover blocks 1..depth-1)");
+    if (tensor.dim() != 2 || (!ordered.empty() && tensor.sizes() != ordered.front().sizes()))
+      throw std::runtime_error(source + ": " + tower + " prompts of block " + std::to_string(block) + " have shape " +
+                               util::shape_string(tensor.sizes()) + ", expected [N_CTX, width] like the others");
+    ordered.push_back(tensor);
+  }
+  return torch::stack(ordered);
+}
+
+const util::PickleValue* child(const util::PickleValue* node, const char* key) {
+  return node && node->has_entries() ? node->get(key) : nullptr;
+}
+
+// TRAINER.ViFi_CLIP of the pickled yacs config (a dict subclass: its items are the keys).
+RecordedTrainer recorded_trainer(const util::PickleValue& root) {
+  RecordedTrainer out;
+  const auto* trainer = child(child(child(&root, "config"), "TRAINER"), "ViFi_CLIP");
+  if (!trainer) return out;
+  out.present = true;
+  if (const auto* v = trainer->get("CTX_INIT"); v && v->type == util::PickleValue::Type::string) out.ctx_init = v->text;
+  if (const auto* v = trainer->get("ZS_EVAL"); v && v->type == util::PickleValue::Type::boolean) out.zs_eval = v->boolean;
+  return out;
+}
+
 }  // namespace
 
 ReferenceState map_reference_state(const util::StateDict& reference, const std::string& source) {
   ReferenceState out;
+  std::map<int64_t, torch::Tensor> text_deep, vision_deep;
   for (const auto& [raw_key, tensor] : reference) {
     const auto key = starts_with(raw_key, "module.") ? raw_key.substr(7) : raw_key;
     const auto value = tensor.to(torch::kFloat32);
-    if (starts_with(key, "image_encoder."))
+    if (key == "image_encoder.VPT") {
+      out.prompts["prompt_learner.vision_ctx"] = value;
+    } else if (starts_with(key, "image_encoder.") && deep_prompt_block(key.substr(14)) > 0) {
+      vision_deep[deep_prompt_block(key.substr(14))] = value;
+    } else if (starts_with(key, "text_encoder.") && deep_prompt_block(key.substr(13)) > 0) {
+      text_deep[deep_prompt_block(key.substr(13))] = value;
+    } else if (key == "prompt_learner.ctx") {
+      out.prompts["prompt_learner.text_ctx"] = value;
+    } else if (starts_with(key, "image_encoder.")) {
       out.clip["visual." + key.substr(14)] = value;
-    else if (starts_with(key, "text_encoder."))
+    } else if (starts_with(key, "text_encoder.")) {
       out.clip[key.substr(13)] = value;
-    else if (key == "logit_scale" || key == "token_embedding.weight")
+    } else if (is_openai_key(key)) {
       out.clip[key] = value;
-    else if (key == "prompt_learner.ctx")
-      out.prompt[key] = value;
-    else if (!is_rebuilt_buffer(key))
+    } else if (!is_rebuilt_buffer(key) && key != "input_resolution" && key != "context_length" && key != "vocab_size") {
       throw std::runtime_error(source + ": unexpected key '" + raw_key +
-                               "' for a ViFi-CLIP reference checkpoint (expected image_encoder.*, text_encoder.*, "
-                               "logit_scale, prompt_learner.*)");
+                               "' (expected the authors' image_encoder.*, text_encoder.*, prompt_learner.*, "
+                               "logit_scale, or OpenAI CLIP's visual.*, transformer.*, ...)");
+    }
   }
-  if (!out.clip.count("token_embedding.weight"))
-    throw std::runtime_error(source + ": no token_embedding.weight (the reference does not save it); convert with "
-                             "tools/convert_checkpoint.py --clip ViT-B-16.pt to copy it from OpenAI's archive");
+  if (!vision_deep.empty()) {
+    if (!out.prompts.count("prompt_learner.vision_ctx"))
+      throw std::runtime_error(source + ": deep vision prompts (image_encoder.transformer.resblocks.*.VPT_shallow) "
+                               "without image_encoder.VPT");
+    out.prompts["prompt_learner.vision_deep"] = stack_deep(vision_deep, "vision", source);
+  }
+  if (!text_deep.empty()) {
+    if (!out.prompts.count("prompt_learner.text_ctx"))
+      throw std::runtime_error(source + ": deep text prompts (text_encoder.transformer.resblocks.*.VPT_shallow) "
+                               "without prompt_learner.ctx");
+    out.prompts["prompt_learner.text_deep"] = stack_deep(text_deep, "text", source);
+  }
   return out;
 }
 
@@ -55,19 +121,26 @@ bool is_reference_checkpoint(const std::string& path) {
   }
 }
 
-util::StateDict read_reference_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto value = torch::pickle_load(bytes);
-  if (!value.isGenericDict()) throw std::runtime_error(path + ": not a {name: tensor} dict (convert_checkpoint.py)");
-  util::StateDict state;
-  for (const auto& entry : value.toGenericDict()) {
-    if (!entry.key().isString() || !entry.value().isTensor())
-      throw std::runtime_error(path + ": entries must be name -> tensor (convert_checkpoint.py output)");
-    state[entry.key().toStringRef()] = entry.value().toTensor();
+ReferenceFile read_reference_checkpoint(const std::string& path) {
+  const auto file = util::torch_load(path);
+  const auto& root = file.root();
+  if (!root.has_entries()) throw std::runtime_error(path + ": holds a " + root.describe() + ", expected a dict");
+  const auto* model = root.get("model");
+  const bool wrapped = model && model->has_entries();
+  const auto& state = wrapped ? *model : root;
+  const std::string where = wrapped ? "'model' entry" : "state dict";
+  ReferenceFile out;
+  for (const auto& [key, value] : state.entries) {
+    if (key->type != util::PickleValue::Type::string)
+      throw std::runtime_error(path + ": its " + where + " has a " + key->describe() + " key, expected names");
+    if (value->type != util::PickleValue::Type::tensor)
+      throw std::runtime_error(path + ": " + where + " '" + key->text + "' is a " + value->describe() +
+                               ", expected a tensor" + (wrapped ? "" : " (a checkpoint keeps its weights under 'model')"));
+    out.state[key->text] = file.tensor(*value);
   }
-  return state;
+  if (out.state.empty()) throw std::runtime_error(path + ": its " + where + " holds no tensors");
+  out.trainer = recorded_trainer(root);
+  return out;
 }
 
 void write_reference_checkpoint(const std::string& path, const util::StateDict& state) {

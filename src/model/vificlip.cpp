@@ -24,7 +24,10 @@ std::string class_prompt(const std::string& class_name, const ViFiCLIPOptions& o
   if (options.zero_shot_prompt) return class_name;
   std::string prefix = options.prompt.ctx_init;
   std::replace(prefix.begin(), prefix.end(), '_', ' ');
-  return prefix.empty() ? class_name + "." : prefix + " " + class_name + ".";
+  // The reference's VLPromptLearner reads "_" in class names as a space only when prompting.
+  std::string name = class_name;
+  if (options.prompt.enabled) std::replace(name.begin(), name.end(), '_', ' ');
+  return prefix.empty() ? name + "." : prefix + " " + name + ".";
 }
 
 ViFiCLIPImpl::ViFiCLIPImpl(clip::CLIP clip, std::shared_ptr<const clip::Tokenizer> tokenizer,

@@ -109,7 +109,8 @@ struct DataConfig {                       // DATA.*
 struct ModelConfig {                      // MODEL.*
   std::string arch = "ViT-B/32";          // ARCH: CLIP preset name
   double drop_path_rate = 0.0;            // DROP_PATH_RATE (in the reference's schema, unused)
-  std::string pretrained;                 // PRETRAINED: OpenAI TorchScript archive
+  std::string pretrained;                 // PRETRAINED: OpenAI archive, vifi or torch.save checkpoint
+  std::string clip_archive;               // CLIP_ARCHIVE (vifi): OpenAI archive lending token_embedding
   std::string resume;                     // RESUME: vifi checkpoint to continue or evaluate
   bool fix_text = true;                   // FIX_TEXT (in the reference's schema, unused)
 };
@@ -222,6 +223,7 @@ struct ConfigFlags {
   std::optional<std::string> output;              // --output        -> OUTPUT
   std::optional<std::string> resume;              // --resume        -> MODEL.RESUME
   std::optional<std::string> pretrained;          // --pretrained    -> MODEL.PRETRAINED
+  std::optional<std::string> clip_archive;        // --clip          -> MODEL.CLIP_ARCHIVE
   std::optional<int64_t> batch_size;              // --batch-size    -> TRAIN.BATCH_SIZE
   std::optional<int64_t> accumulation_steps;      // --accumulation-steps -> ...ACCUMULATION_STEPS
   std::optional<int64_t> global_batch;            // --global-batch  -> TRAIN.GLOBAL_BATCH

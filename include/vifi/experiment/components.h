@@ -42,9 +42,10 @@ RankContext join_job(int threads, std::chrono::milliseconds timeout);
 // DATA.LABEL_LIST's names; NUM_CLASSES must match (error naming both).
 std::vector<std::string> load_class_names(const Config& config);
 
-// ViFi-CLIP from MODEL.PRETRAINED (OpenAI archive or vifi checkpoint) or a random ARCH, seeded
-// with SEED so a config always builds the same model. Checks that the model's input resolution
-// equals DATA.INPUT_SIZE.
+// ViFi-CLIP from MODEL.PRETRAINED (any model/weights file, MODEL.CLIP_ARCHIVE lending the token
+// embedding) or a random ARCH, seeded with SEED so a config always builds the same model. A
+// file's VL prompts are loaded into the prompt learner, whose TRAINER.ViFi_CLIP sizes must match
+// them (the error names the keys). Checks that the model's input resolution equals DATA.INPUT_SIZE.
 model::ViFiCLIP build_model(const Config& config, const std::vector<std::string>& class_names);
 
 // The videos of `list_file` (DATA.ROOT-relative paths), labels checked against NUM_CLASSES.

@@ -1,22 +1,30 @@
-// The authors' released ViFi-CLIP checkpoints, after tools/convert_checkpoint.py.
-// Their files are torch.save dicts whose `model` entry holds the reference module's state
-// (`module.image_encoder.*`, `module.text_encoder.*`, `module.logit_scale`,
-// `module.prompt_learner.*`) next to pickled Python objects LibTorch cannot read. The converter
-// keeps only `model`, strips `module.`, makes every tensor fp32 and saves the plain
-// {name: tensor} dict with torch.save (zip format), which torch::pickle_load reads.
+// torch.save files of other people's code, read natively (util/torch_load, no Python, nothing
+// in the file executed): the authors' released ViFi-CLIP checkpoints exactly as their
+// utils/tools.py epoch_saving writes them ({'model', 'optimizer', 'lr_scheduler',
+// 'max_accuracy', 'epoch', 'config'}, a pickled yacs CfgNode among them), the output of
+// tools/convert_checkpoint.py, and plain OpenAI-layout CLIP state dicts
+// (torch.save(model.state_dict())), each with or without DistributedDataParallel's `module.`.
+// Owns the key mapping onto vifi's (= OpenAI's) names:
 //
-// Key mapping to vifi's (= OpenAI's) names:
-//   image_encoder.X                      -> visual.X
-//   text_encoder.X                       -> X (transformer.*, positional_embedding, ln_final.*,
-//                                           text_projection)
-//   logit_scale                          -> logit_scale
-//   token_embedding.weight               -> kept (the reference does not store it: it is frozen
-//                                           OpenAI CLIP's, so the converter copies it from the
-//                                           OpenAI archive given with --clip)
-//   prompt_learner.ctx                   -> returned separately, for the prompt learner
+//   image_encoder.X                       -> visual.X
+//   text_encoder.X                        -> X (transformer.*, positional_embedding, ln_final.*,
+//                                            text_projection)
+//   visual.*, transformer.*, ln_final.*, positional_embedding, text_projection, logit_scale,
+//   token_embedding.weight                -> kept (OpenAI layout)
+//   input_resolution, context_length, vocab_size
+//                                         -> dropped (OpenAI's TorchScript attributes)
+//   VL prompts of the authors' clip/model.py and trainers/vificlip.py, onto model/prompt_learner:
+//     prompt_learner.ctx                  -> prompt_learner.text_ctx     [N_CTX_TEXT, W]
+//     text_encoder.transformer.resblocks.i.VPT_shallow (i = 1..D-1)
+//                                         -> prompt_learner.text_deep    [D-1, N_CTX_TEXT, W]
+//     image_encoder.VPT                   -> prompt_learner.vision_ctx   [N_CTX_VISION, W]
+//     image_encoder.transformer.resblocks.i.VPT_shallow
+//                                         -> prompt_learner.vision_deep  [D-1, N_CTX_VISION, W]
 //   prompt_learner.{complete_text_embeddings,token_prefix,token_suffix}
-//                                        -> ignored: rebuilt from the class names
+//                                         -> ignored: rebuilt from the class names
 // Anything else is an error naming the key, so a layout change is never silently half-loaded.
+// The reference never stores CLIP's token_embedding (frozen, only used to build prompts): the
+// caller supplies it from the OpenAI archive (model/weights, `--clip`).
 #pragma once
 #include <string>
 
@@ -24,23 +32,36 @@
 
 namespace vifi::model {
 
-struct ReferenceState {
-  util::StateDict clip;    // vifi/OpenAI names
-  util::StateDict prompt;  // "prompt_learner.ctx" if present
+// TRAINER.ViFi_CLIP.* of the yacs config pickled in a released checkpoint, when it has one.
+struct RecordedTrainer {
+  bool present = false;
+  std::string ctx_init = "a photo of a";  // CTX_INIT: the class-prompt prefix
+  bool zs_eval = false;                   // ZS_EVAL: bare class names
 };
 
-// Pure mapping of a converted (or raw, "module."-prefixed) reference state; `source` names the
-// file in errors.
+struct ReferenceFile {
+  util::StateDict state;    // the file's model state dict, as named there
+  RecordedTrainer trainer;
+};
+
+struct ReferenceState {
+  util::StateDict clip;     // vifi/OpenAI names
+  util::StateDict prompts;  // prompt_learner.{text_ctx,text_deep,vision_ctx,vision_deep}, those present
+};
+
+// Pure mapping of a reference or OpenAI-layout state (see above); `source` names the file in
+// errors. Deep prompts must cover blocks 1..D-1 without a gap.
 ReferenceState map_reference_state(const util::StateDict& reference, const std::string& source);
 
-// True for a torch.save zip file (no TorchScript constants) as the converter writes.
+// True for a torch.save zip file (no TorchScript constants).
 bool is_reference_checkpoint(const std::string& path);
 
-// Reads a converted file into {name: tensor}. Throws naming the file when it is not a dict of
-// tensors.
-util::StateDict read_reference_checkpoint(const std::string& path);
+// The model state of a torch.save file: its 'model' entry when it has one (the authors'
+// checkpoints), else the file itself as {name: tensor}. Throws naming the file and entry when
+// neither is a dict of tensors.
+ReferenceFile read_reference_checkpoint(const std::string& path);
 
-// Writes {name: tensor} in the converter's format (torch::pickle_save); for tests and tools.
+// Writes {name: tensor} as torch::pickle_save does (a torch.save-compatible zip); for tests.
 void write_reference_checkpoint(const std::string& path, const util::StateDict& state);
 
 }  // namespace vifi::model

@@ -105,7 +105,8 @@ inline torch::Tensor ViFiCLIPImpl::encode_video(clip::CLIPImpl& clip, const torc
   return frame_features(clip, video, hooks).mean(1);
 }
 
-// The prompt text for a class: "<prompt.ctx_init> <name>." ("_" -> " "), or "<name>" for zero-shot.
+// The prompt text for a class: "<prompt.ctx_init> <name>." ("_" in ctx_init, and in the name when
+// prompting, read as " "; trainers/vificlip.py VLPromptLearner), or "<name>" for zero-shot.
 std::string class_prompt(const std::string& class_name, const ViFiCLIPOptions& options);
 
 }  // namespace vifi::model
