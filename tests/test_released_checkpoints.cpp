@@ -64,6 +64,14 @@ TEST(ReleasedCheckpointErrors, MissingTokenEmbeddingAndMismatchedPromptConfigAre
             0);
   EXPECT_NE(log.find("finetuned.pth: no token_embedding.weight"), std::string::npos) << log;
   EXPECT_NE(log.find("--clip"), std::string::npos) << log;
+  const auto dir = test::scratch_dir();
+  std::ofstream(dir / "classes.txt") << "archery\n\nplaying guitar\n";
+  EXPECT_NE(test::run_vifi("embed --weights " + fixture("vificlip_ref/finetuned.pth") + " --clip " +
+                               fixture("clip_tiny/clip_tiny.pt") + " --classes " + (dir / "classes.txt").string() +
+                               " --out " + (dir / "out").string(),
+                           &log),
+            0);
+  EXPECT_NE(log.find("classes.txt: line 2 is blank"), std::string::npos) << log;
 
   Config config;
   config.model.pretrained = fixture("vificlip_ref/vl_prompted.pth");

@@ -56,6 +56,15 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
+// --classes: one name per line; a blank line would silently become the class "".
+std::vector<std::string> read_class_names(const std::string& path) {
+  auto names = read_lines(path);
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i].find_first_not_of(" \t") == std::string::npos)
+      throw std::runtime_error(path + ": line " + std::to_string(i + 1) + " is blank (expected one class name per line)");
+  return names;
+}
+
 // Runs `encode` over `input` in chunks of `batch` rows and concatenates the results.
 template <typename Encode>
 torch::Tensor in_chunks(const torch::Tensor& input, int64_t batch, Encode encode) {
@@ -125,7 +134,7 @@ void run_embed(const EmbedOptions& o) {
   if (o.plot && o.videos_from.empty()) throw std::runtime_error("embed: --plot needs --videos-from");
   c10::InferenceMode inference;
   // Without --classes the class list only satisfies the constructor; no class feature is written.
-  const auto classes = o.classes.empty() ? std::vector<std::string>{"video"} : read_lines(o.classes);
+  const auto classes = o.classes.empty() ? std::vector<std::string>{"video"} : read_class_names(o.classes);
   auto model = model::load_vificlip(o.weights, o.clip_archive, classes, o.prompt_prefix, o.prompts);
   auto& clip = model->clip();
   const auto res = clip->config().image_resolution;
