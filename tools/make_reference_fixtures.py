@@ -13,8 +13,9 @@ reproduces them.
 Deliberate choices, so the comparison tests vifi's reading and mapping:
 - Every weight is perturbed from the archive (a "fine-tuned" model), so a loader that fell back
   to the archive's weights would fail.
-- The prompt tensors are rounded to fp16 values: the reference casts VPT tokens with .half() at
-  use (clip/model.py), vifi keeps them fp32 (docs/design.md); fp16-exact values make the two agree.
+- The prompt tensors are rounded to fp16 values before the one AdamW step (lr 1e-9, so they stay
+  within about 1e-9 of them): the reference casts VPT tokens with .half() at use (clip/model.py),
+  vifi keeps them fp32 (docs/design.md); near-fp16-exact values make the two agree.
 - One class name has an underscore: the reference's prompt learner reads it as a space only when
   prompting.
 
