@@ -24,6 +24,9 @@ Config distinct_config() {
   c.data.num_workers = 6;
   c.data.max_bad_fraction = 0.0625;
   c.data.min_bad_limit = 17;
+  c.data.passed_frames = PassedFrames::skip_deblocking;
+  c.data.scale_frames = FrameScaling::after_decode;
+  c.data.decoder_threads = 5;
   c.aug.color_jitter = 0.25;
   c.aug.gray_scale = 0.125;
   c.test.num_clip = 4;
@@ -84,6 +87,24 @@ TEST(Adapters, ClipConfigTakesFramesSizesAugmentationAndViews) {
   EXPECT_DOUBLE_EQ(c.augment.gray_scale, 0.125);
   EXPECT_EQ(c.num_clips, 4);      // TEST.NUM_CLIP: temporal views
   EXPECT_EQ(c.eval.num_crops, 3);  // TEST.NUM_CROP: spatial views
+  EXPECT_EQ(c.decode.passed_frames, PassedFrames::skip_deblocking);  // DATA.PASSED_FRAMES
+  EXPECT_EQ(c.decode.scaling, FrameScaling::after_decode);           // DATA.SCALE_FRAMES
+  EXPECT_EQ(c.decode.decoder_threads, 5);                            // DATA.DECODER_THREADS
+}
+
+// Scaling in the conversion decodes to the short side the train (eval) transforms resize to.
+TEST(Adapters, ReaderOptionsScaleToTheTransformsShortSide) {
+  Config config = distinct_config();
+  config.data.scale_frames = FrameScaling::in_conversion;
+  auto clip = experiment::clip_config(config);
+  EXPECT_EQ(data::train_reader_options(clip).short_side, 109);  // int(256 / 224 * 96)
+  EXPECT_EQ(data::eval_reader_options(clip).short_side, 96);    // three crops: the crop side
+  clip.eval.num_crops = 1;
+  EXPECT_EQ(data::eval_reader_options(clip).short_side, 109);  // centre crop after the 256/224 resize
+  EXPECT_EQ(data::train_reader_options(clip).passed_frames, PassedFrames::skip_deblocking);
+  EXPECT_EQ(data::train_reader_options(clip).decoder_threads, 5);
+  config.data.scale_frames = FrameScaling::after_decode;
+  EXPECT_EQ(data::train_reader_options(experiment::clip_config(config)).short_side, 0);
 }
 
 TEST(Adapters, LoaderConfigTakesPlacementAndShufflesOnlyTraining) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../src/data/batch_memory.h"
 #include "support/test_paths.h"
 #include "vifi/data/check.h"
 #include "vifi/data/sampling.h"
@@ -171,15 +172,21 @@ TEST_F(LoaderTest, SameSeedSameBatchesWithOneOrThreeWorkers) {
 TEST_F(LoaderTest, EvalClipIsTheTestPipelineOnTheSampledFrames) {
   const VideoRecord record = good_records()[3];
   ClipConfig cfg = clip_config();
-  VideoReader reader(record.path);
+  // Frames come out of the decoder at the short side the transforms resize to ...
+  VideoReader reader(record.path, eval_reader_options(cfg));
   const auto frames = reader.read_frames(sample_test_indices(48, 4));
   EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(frames, cfg.eval)[0]));
+  // ... or at full size, resized by the transforms (DATA.SCALE_FRAMES: after_decode).
+  cfg.decode.scaling = FrameScaling::after_decode;
+  const auto full_size = VideoReader(record.path).read_frames(sample_test_indices(48, 4));
+  EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(full_size, cfg.eval)[0]));
+  cfg.decode.scaling = FrameScaling::in_conversion;
   // Views: 2 clips x 3 crops, crop-major.
   cfg.num_clips = 2;
   cfg.eval.num_crops = 3;
   const torch::Tensor views = load_eval_clip(record, cfg);
   ASSERT_EQ(views.sizes(), (std::vector<int64_t>{6, 4, 3, 32, 32}));
-  const auto clip1 = reader.read_frames(sample_view_indices(48, 4, 1, 2));
+  const auto clip1 = VideoReader(record.path, eval_reader_options(cfg)).read_frames(sample_view_indices(48, 4, 1, 2));
   const torch::Tensor crops1 = eval_transform(clip1, cfg.eval);  // [3,T,3,S,S]
   EXPECT_TRUE(torch::equal(views[1], crops1[0]));                // crop 0, clip 1
   EXPECT_TRUE(torch::equal(views[5], crops1[2]));                // crop 2, clip 1
@@ -446,3 +453,25 @@ TEST_F(LoaderTest, CheckCommandExitCodeAndReport) {
 
 }  // namespace
 }  // namespace vifi::data
+
+// Batch memory comes back when the batch dies and the next batch of that size reuses it (its
+// pages still mapped); a pool never keeps more blocks than it was sized for, and a tensor may
+// outlive the loader that made it.
+TEST(BatchMemory, ReusesTheBlockOfADeadBatch) {
+  auto memory = vifi::data::detail::BatchMemory::create(1);
+  void* first = nullptr;
+  {
+    torch::Tensor a = memory->empty_float({2, 3, 5});
+    first = a.data_ptr();
+    a.fill_(1.5F);
+    EXPECT_EQ(a.sum().item<float>(), 45.0F);
+  }
+  torch::Tensor b = memory->empty_float({3, 2, 5});  // same bytes: the same block
+  EXPECT_EQ(b.data_ptr(), first);
+  torch::Tensor c = memory->empty_float({3, 2, 5});  // the block is taken: a new one
+  EXPECT_NE(c.data_ptr(), first);
+  EXPECT_NE(memory->empty_float({7}).data_ptr(), first);  // another size
+  memory.reset();
+  c.fill_(2.0F);  // the pool lives on in the tensors' deleters
+  EXPECT_EQ(c.sum().item<float>(), 60.0F);
+}

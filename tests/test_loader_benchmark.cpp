@@ -12,6 +12,7 @@
 
 #include "support/test_paths.h"
 #include "vifi/data/synthetic.h"
+#include "vifi/data/video_reader.h"
 
 namespace vifi::data {
 namespace {
@@ -121,6 +122,33 @@ TEST(LoaderBenchmark, CommandFinishesTheTableAndNamesBadFiles) {
     EXPECT_NE(log.find("BAD " + (dir / bad).string() + ": "), std::string::npos) << bad << "\n" << log;
   for (const char* good : {"c_good.avi", "d_good.avi"})
     EXPECT_EQ(log.find("BAD " + (dir / good).string()), std::string::npos) << good << "\n" << log;
+}
+
+// The sizing benchmark end to end on a small Kinetics-like set: both sets made (the prepared one
+// at short side 320 with its list), every table printed with positive rates, and a second run
+// reusing the sets instead of writing them again.
+TEST(LoaderBenchmark, SyntheticKineticsSizesANode) {
+  if (!synthetic_codec_available("h264")) GTEST_SKIP() << "this FFmpeg build lacks libx264";
+  const auto dir = test::scratch_dir();
+  const std::string args = "bench loader --synthetic kinetics --work " + dir.string() +
+                           " --synthetic-videos 2 --synthetic-frames 40 --clips 2 --threads 2 --frames 4 "
+                           "--gpu-clips-per-s 60";
+  std::string log;
+  ASSERT_EQ(test::run_vifi(args, &log), 0) << log;
+  for (const char* line : {"every passed frame decoded, resized after (before)", "+ unreferenced passed frames skipped",
+                           "prepared  default", "source    2", "prepared  2", "to feed one GPU at 60 clips/s"}) {
+    EXPECT_NE(log.find(line), std::string::npos) << line << "\n" << log;
+  }
+  EXPECT_EQ(log.find(" 0.0 "), std::string::npos) << "a measurement found no clips\n" << log;
+  const fs::path prepared = dir / "source-2x40-prepared";
+  const auto records = load_annotation_list((prepared / "train.txt").string(), prepared.string());
+  ASSERT_EQ(records.size(), 2U);
+  VideoReader reader(records[0].path);
+  EXPECT_EQ(reader.info().height, 320);
+  EXPECT_EQ(reader.info().width, 428);  // 454x340 at short side 320, even
+  EXPECT_EQ(reader.info().num_frames, 40);
+  ASSERT_EQ(test::run_vifi(args, &log), 0) << log;
+  EXPECT_EQ(log.find("writing 2 Kinetics-like videos"), std::string::npos) << log;
 }
 
 // A file that needs the timestamp fallback (H.264 B-frames in AVI): its first clip decodes all of

@@ -14,6 +14,7 @@
 // measurements live in vifi_video (data/loader_benchmark), `model` and `gemm` in vifi_core
 // (vifi/bench) so the core-only `vifi_bench` executable runs the same code.
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "loader_sizing_bench.h"
 #include "vifi/config/config_yaml.h"
 #include "vifi/experiment/adapters.h"
 #include "vifi/data/dataset.h"
@@ -42,6 +44,9 @@ struct LoaderBenchOptions {
   std::vector<int64_t> frames = {8, 16};
   int threads = 1;
   int repeat = 3;
+  int decoder_threads = 1;  // FFmpeg threads per clip's decoder
+  std::string synthetic;  // "kinetics": make a Kinetics-like set and size a node (loader_sizing_bench)
+  LoaderSizingOptions sizing;
 };
 
 // Size and codec of the first video that opens: a bad file at the head of the list must not end
@@ -78,6 +83,7 @@ data::DecodeMeasurement measure(const std::vector<std::string>& videos, int64_t 
   options.mode = mode;
   options.threads = o.threads;
   options.repeat = o.repeat;
+  options.reader.decoder_threads = o.decoder_threads;
   return data::measure_decoding(videos, options);
 }
 
@@ -168,10 +174,17 @@ data::VideoSearch video_search(const std::optional<vifi::Config>& config, const 
   return search;
 }
 
-void run_loader_bench(const LoaderBenchOptions& o) {
+void run_loader_bench(const LoaderBenchOptions& o, bool threads_given) {
+  if (!o.synthetic.empty()) {
+    LoaderSizingOptions sizing = o.sizing;
+    sizing.frames = o.frames;
+    sizing.max_threads = threads_given ? o.threads : 0;
+    run_loader_sizing_bench(sizing);
+    return;
+  }
   std::optional<vifi::Config> config;
   if (!o.config.empty()) config = load_config(o.config);
-  if (!config && o.videos.empty()) throw std::runtime_error("bench loader: give --config or --videos");
+  if (!config && o.videos.empty()) throw std::runtime_error("bench loader: give --config, --videos or --synthetic kinetics");
   const auto videos = data::find_videos(video_search(config, o));
   std::printf("bench loader: %s; %d pass(es), %d thread(s); decoding only (no transforms)\n",
               describe_videos(videos).c_str(), o.repeat, o.threads);
@@ -188,7 +201,10 @@ void run_loader_bench(const LoaderBenchOptions& o) {
 
 void add_bench_loader_command(CLI::App& bench) {
   auto o = std::make_shared<LoaderBenchOptions>();
-  auto* cmd = bench.add_subcommand("loader", "Clips/s and frames decoded per clip: sparse decoding vs full decode");
+  o->sizing.work = (std::filesystem::temp_directory_path() / "vifi-bench-kinetics").string();
+  auto* cmd = bench.add_subcommand(
+      "loader", "Clips/s and frames decoded per clip: sparse decoding vs full decode; with --synthetic kinetics, what "
+                "each decoding change buys, worker-thread scaling and the cores a GPU needs");
   cmd->add_option("--config", o->config, "Run config: benchmark DATA.TRAIN_FILE, plus the threaded loader with its transforms")
       ->check(CLI::ExistingFile);
   cmd->add_option("--videos", o->videos, "Directory of videos (recursive) or annotation list (instead of --config)")
@@ -198,13 +214,32 @@ void add_bench_loader_command(CLI::App& bench) {
       ->capture_default_str()
       ->delimiter(',')
       ->check(CLI::Range(int64_t{1}, int64_t{1024}));
-  cmd->add_option("--threads", o->threads, "Decoding threads, one clip each at a time")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+  auto* threads = cmd->add_option("--threads", o->threads,
+                                  "Decoding threads, one clip each at a time (--synthetic: 1 up to this; default the cores)")
+                      ->capture_default_str()
+                      ->check(CLI::Range(1, 256));
   cmd->add_option("--repeat", o->repeat, "Passes over the videos per measurement")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  cmd->callback([o] { run_loader_bench(*o); });
+  cmd->add_option("--decoder-threads", o->decoder_threads, "FFmpeg threads inside each clip's decoder")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--synthetic", o->synthetic,
+                  "Make a Kinetics-like set (454x340, 30 fps, 10 s, H.264, keyframe every 250) and its prepared copy "
+                  "in --work, then time the training pipeline on both")
+      ->check(CLI::IsMember({"kinetics"}));
+  cmd->add_option("--work", o->sizing.work, "--synthetic: folder for the two sets (kept and reused)")->capture_default_str();
+  cmd->add_option("--gpu-clips-per-s", o->sizing.gpu_clips_per_s, "--synthetic: one GPU's training clips/s to size for")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--clips", o->sizing.clips, "--synthetic: clips per measurement")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--synthetic-videos", o->sizing.videos, "--synthetic: videos in the set")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--synthetic-frames", o->sizing.video_frames, "--synthetic: frames per video")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{16}, int64_t{100000}));
+  cmd->callback([o, threads] { run_loader_bench(*o, threads->count() > 0); });
 }
 
 void add_device_options(CLI::App& cmd, std::string& device, std::string& dtype, int& threads, int& iters, int& warmup) {

@@ -12,6 +12,7 @@ void add_demo_command(CLI::App& app);   // demo_command.cpp
 void add_tokenize_command(CLI::App& app);
 void add_data_command(CLI::App& app);  // data_command.cpp: index, check, frames, fewshot (+ synth)
 void add_data_synth_command(CLI::App& data_app);  // data_synth_command.cpp: `data synth`
+void add_data_prepare_command(CLI::App& data_app);  // data_prepare_command.cpp: `data prepare`
 void add_bench_command(CLI::App& app);  // bench_command.cpp: bench loader (decode sparse vs full)
 void add_eval_command(CLI::App& app);  // eval_command.cpp: the paper's four protocols and reports
 void add_launch_command(CLI::App& app);  // launch_command.cpp: torchrun-style multi-process runs

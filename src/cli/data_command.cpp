@@ -4,6 +4,7 @@
 //   fewshot  K videos per class from an annotation list, seeded, written atomically
 //   check    open every video of a list and report each bad one (exit 1 if any)
 //   synth    synthetic videos (registered by add_data_synth_command, data/synthetic)
+//   prepare  re-encode a dataset for fast decoding (add_data_prepare_command, data/prepare)
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -300,13 +301,15 @@ void add_check_command(CLI::App& data_app) {
 
 void add_data_command(CLI::App& app) {
   auto* data_app = app.add_subcommand(
-      "data", "Dataset utilities: lists from class folders, sampled frames, few-shot subsets, health checks, synthetic videos");
+      "data", "Dataset utilities: lists from class folders, sampled frames, few-shot subsets, health checks, synthetic videos, "
+      "re-encoding for fast decoding");
   data_app->require_subcommand(1);
   add_index_command(*data_app);
   add_frames_command(*data_app);
   add_fewshot_command(*data_app);
   add_check_command(*data_app);
   add_data_synth_command(*data_app);
+  add_data_prepare_command(*data_app);
 }
 
 }  // namespace vifi::cli

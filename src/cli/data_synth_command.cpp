@@ -49,6 +49,13 @@ void add_data_synth_command(CLI::App& data_app) {
   cmd->add_option("--frames", s.num_frames, "Frames per video")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--width", s.width, "Frame width (even, >= 48)")->capture_default_str();
   cmd->add_option("--height", s.height, "Frame height (even, >= 32)")->capture_default_str();
+  cmd->add_option("--fps", s.fps, "Frame rate")->capture_default_str()->check(CLI::Range(1.0, 240.0));
+  cmd->add_option("--keyint", s.gop_size, "Keyframe interval in frames (x264's default: 250)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--noise", s.noise, "Per-pixel noise in grey levels: sets the bitrate (Kinetics-like: 24)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--codec", s.codec, "mpeg4 (.avi), h264 (.mp4, B-frames) or vp9 (.webm)")
       ->capture_default_str()
       ->check(CLI::IsMember({"mpeg4", "h264", "vp9"}));

@@ -157,6 +157,15 @@ std::vector<ConfigKey> data_keys() {
           "training stops when more than this fraction of its videos is bad (vifi)"),
       key("DATA.MIN_BAD_LIMIT", s, &D::min_bad_limit,
           "bad training videos always tolerated, whatever the fraction (vifi)"),
+      key("DATA.PASSED_FRAMES", s, &D::passed_frames,
+          "frames decoded only to reach a sampled one: skip_unreferenced (exact), decode, skip_deblocking "
+          "(faster, approximate) (vifi)"),
+      key("DATA.SCALE_FRAMES", s, &D::scale_frames,
+          "in_conversion (scale to the transforms' short side while converting to RGB) or after_decode "
+          "(vifi)"),
+      key("DATA.DECODER_THREADS", s, &D::decoder_threads,
+          "FFmpeg threads per decoding worker; 0 gives workers the cores they leave idle (they only pay "
+          "when passed frames are decoded in full; docs/performance.md) (vifi)"),
   };
 }
 
@@ -336,6 +345,8 @@ void validate_data(const DataConfig& d, std::vector<ConfigIssue>& out) {
   require(out, "DATA.MAX_BAD_FRACTION", d.max_bad_fraction >= 0 && d.max_bad_fraction <= 1, "in [0, 1]",
           d.max_bad_fraction);
   require(out, "DATA.MIN_BAD_LIMIT", d.min_bad_limit >= 0, ">= 0", d.min_bad_limit);
+  require(out, "DATA.DECODER_THREADS", d.decoder_threads >= 0 && d.decoder_threads <= 64, "in [0, 64]",
+          d.decoder_threads);
 }
 
 void validate_model(const ModelConfig& m, const TrainerConfig& t, std::vector<ConfigIssue>& out) {

@@ -49,7 +49,12 @@ std::vector<int64_t> pick_frame_indices(int64_t num_frames, const ClipFramesRequ
 
 ClipFrames read_clip_frames(const std::string& path, const ClipFramesRequest& request) {
   validate(request.clip);
-  VideoReader reader(path);
+  // Decoded frames are shown at their stored size; transformed ones are read as the loader does.
+  VideoReaderOptions options;
+  if (request.stage == FrameStage::transformed) {
+    options = request.pick == FramePick::train ? train_reader_options(request.clip) : eval_reader_options(request.clip);
+  }
+  VideoReader reader(path, options);
   ClipFrames out;
   out.info = reader.info();
   if (out.info.num_frames < 1) throw std::runtime_error(path + ": the video has no frames");

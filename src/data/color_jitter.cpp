@@ -38,6 +38,14 @@ void for_each_pixel(cv::Mat& rgb, Fn fn) {
 
 uint8_t clip8(int v) { return static_cast<uint8_t>(v <= 0 ? 0 : v >= 255 ? 255 : v); }
 
+// std::round for 0 <= x < 2^31 without the libm call (half away from zero, as round does; the
+// correction catches x + 0.5 rounding up, e.g. x = 0.49999999999999994).
+int round_non_negative(double x) {
+  int r = static_cast<int>(x + 0.5);
+  if (static_cast<double>(r) - x > 0.5) --r;
+  return r;
+}
+
 // PIL rgb2hsv_row (Convert.c), 8-bit H, S, V.
 void pil_rgb_to_hsv(const uint8_t* in, uint8_t* out) {
   const uint8_t r = in[0], g = in[1], b = in[2];
@@ -62,7 +70,9 @@ void pil_rgb_to_hsv(const uint8_t* in, uint8_t* out) {
   } else {
     h = static_cast<float>(4.0 + gc - rc);
   }
-  h = static_cast<float>(std::fmod(h / 6.0 + 1.0, 1.0));
+  // fmod(x, 1.0) for x = h/6 + 1 in [5/6, 2): exact either way, without the libm call.
+  const double wrapped = h / 6.0 + 1.0;
+  h = static_cast<float>(wrapped >= 1.0 ? wrapped - 1.0 : wrapped);
   out[0] = clip8(static_cast<int>(h * 255.0));
   out[1] = clip8(static_cast<int>(s * 255.0));
 }
@@ -74,12 +84,12 @@ void pil_hsv_to_rgb(const uint8_t* in, uint8_t* out) {
     out[0] = out[1] = out[2] = v;
     return;
   }
-  const auto i = static_cast<int>(std::floor(static_cast<float>(h) * 6.0 / 255.0));
+  const auto i = static_cast<int>(static_cast<float>(h) * 6.0 / 255.0);  // floor: non-negative
   const auto f = static_cast<float>(static_cast<float>(h) * 6.0 / 255.0 - static_cast<float>(i));
   const auto fs = static_cast<float>(static_cast<float>(s) / 255.0);
-  const uint8_t p = clip8(static_cast<int>(std::round(static_cast<float>(v) * (1.0 - fs))));
-  const uint8_t q = clip8(static_cast<int>(std::round(static_cast<float>(v) * (1.0 - fs * f))));
-  const uint8_t t = clip8(static_cast<int>(std::round(static_cast<float>(v) * (1.0 - fs * (1.0 - f)))));
+  const uint8_t p = clip8(round_non_negative(static_cast<float>(v) * (1.0 - fs)));
+  const uint8_t q = clip8(round_non_negative(static_cast<float>(v) * (1.0 - fs * f)));
+  const uint8_t t = clip8(round_non_negative(static_cast<float>(v) * (1.0 - fs * (1.0 - f))));
   const uint8_t table[6][3] = {{v, t, p}, {q, v, p}, {p, v, t}, {p, q, v}, {t, p, v}, {v, p, q}};
   const uint8_t* rgb = table[i % 6];
   out[0] = rgb[0];

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "batch_memory.h"
 #include "vifi/data/rng.h"
 #include "vifi/data/sharding.h"
 #include "vifi/data/video_reader.h"
@@ -105,6 +106,7 @@ struct VideoLoader::State {
   BadDataStats stats;
 
   std::vector<std::thread> workers;
+  std::shared_ptr<detail::BatchMemory> memory;  // batch tensors' memory, reused
 
   int64_t n() const { return static_cast<int64_t>(records.size()); }
   int64_t batch_size() const { return cfg.batch_size; }
@@ -273,7 +275,10 @@ struct VideoLoader::State {
       shape.insert(shape.begin(), 0);
       batch.video = torch::empty(shape, torch::kFloat32);
     } else {
-      batch.video = torch::stack(videos);
+      std::vector<int64_t> shape = videos.front().sizes().vec();
+      shape.insert(shape.begin(), static_cast<int64_t>(videos.size()));
+      batch.video = memory->empty_float(shape);
+      torch::stack_out(batch.video, videos);
     }
     batch.label = torch::tensor(labels, torch::kInt64);
     return batch;
@@ -302,8 +307,15 @@ VideoLoader::VideoLoader(std::vector<VideoRecord> records, ClipConfig clip, Load
     throw std::invalid_argument("VideoLoader: the training set is empty");
   state_->records = std::move(records);
   state_->clip = std::move(clip);
+  // DATA.DECODER_THREADS 0: the cores the workers leave idle go to each worker's decoder.
+  if (state_->clip.decode.decoder_threads == 0) {
+    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    state_->clip.decode.decoder_threads = std::max(1, cores / cfg.num_workers);
+  }
   state_->cfg = cfg;
   state_->mode = mode;
+  // The batches the queue holds, the one being trained on and the one being collated.
+  state_->memory = detail::BatchMemory::create(static_cast<size_t>(cfg.prefetch_batches) + 2);
   try {
     for (int i = 0; i < cfg.num_workers; ++i) state_->workers.emplace_back([s = state_.get()] { s->worker_loop(); });
   } catch (...) {  // std::thread can fail to start: stop the ones that did before unwinding

@@ -48,8 +48,10 @@ void check_options(const std::vector<std::string>& videos, const DecodeBenchOpti
 }
 
 // One clip as the loader would fetch it: open, sample T test-mode indices, decode them.
-void decode_clip(const std::string& path, int64_t num_segments, DecodeMode mode, DecodeMeasurement& into) {
-  VideoReader reader(path);
+void decode_clip(const std::string& path, const DecodeBenchOptions& options, DecodeMeasurement& into) {
+  const int64_t num_segments = options.num_segments;
+  const DecodeMode mode = options.mode;
+  VideoReader reader(path, options.reader);
   if (mode == DecodeMode::open) return;
   const auto indices = sample_test_indices(reader.info().num_frames, num_segments);
   const auto frames = mode == DecodeMode::sparse ? reader.read_frames(indices) : reader.read_frames_full_decode(indices);
@@ -85,7 +87,7 @@ DecodeMeasurement decode_share(const std::vector<std::string>& videos, const Dec
     const auto index = job % static_cast<int64_t>(videos.size());
     const std::string& path = videos[static_cast<size_t>(index)];
     try {
-      decode_clip(path, options.num_segments, options.mode, mine);
+      decode_clip(path, options, mine);
       ++mine.clips;
     } catch (const std::exception& e) {
       ++mine.failures;

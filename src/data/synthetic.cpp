@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <array>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -211,6 +212,7 @@ void check_spec(const std::string& path, const SyntheticVideoSpec& spec) {
   }
   if (spec.num_frames < 0) fail("num_frames must be >= 0");
   if (!(spec.fps > 0)) fail("fps must be > 0");
+  if (spec.noise < 1 || spec.noise > 64) fail("noise must be in [1, 64] grey levels, got " + std::to_string(spec.noise));
   if (spec.num_classes < 1 || spec.num_classes > kMaxSyntheticClasses) {
     fail("num_classes must be in [1, " + std::to_string(kMaxSyntheticClasses) + "]");
   }
@@ -284,7 +286,7 @@ cv::Mat render_synthetic_frame(const SyntheticVideoSpec& spec, int64_t index, do
   // Sensor-like noise, different in every frame, so codecs cannot code frames as copies.
   cv::Mat noise(area.size(), CV_8UC3);
   cv::RNG rng(mix(spec.seed, static_cast<uint64_t>(index) + 1));
-  rng.fill(noise, cv::RNG::UNIFORM, 0, 6);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, spec.noise);
   area += noise;
   draw_stamp(rgb, index);
   return rgb;
@@ -329,6 +331,22 @@ void write_synthetic_video(const std::string& path, const SyntheticVideoSpec& sp
   writer.finish();
 }
 
+SyntheticDatasetSpec kinetics_like_spec(int videos, int64_t num_frames) {
+  if (videos < 1) throw std::invalid_argument("kinetics_like_spec: videos must be >= 1, got " + std::to_string(videos));
+  SyntheticDatasetSpec spec;
+  spec.num_classes = std::min(4, videos);
+  spec.train_per_class = (videos + spec.num_classes - 1) / spec.num_classes;
+  spec.val_per_class = 0;
+  spec.num_frames = num_frames;
+  spec.width = 454;
+  spec.height = 340;
+  spec.fps = 30.0;
+  spec.gop_size = 250;
+  spec.noise = 14;
+  spec.codec = "h264";
+  return spec;
+}
+
 std::vector<std::string> write_synthetic_dataset(const std::string& dir, const SyntheticDatasetSpec& spec) {
   namespace fs = std::filesystem;
   if (spec.num_classes < 1 || spec.num_classes > kMaxSyntheticClasses) {
@@ -355,6 +373,9 @@ std::vector<std::string> write_synthetic_dataset(const std::string& dir, const S
       video.num_frames = spec.num_frames;
       video.width = spec.width;
       video.height = spec.height;
+      video.fps = spec.fps;
+      video.gop_size = spec.gop_size;
+      video.noise = spec.noise;
       video.codec = spec.codec;
       video.seed = mix(spec.seed, (static_cast<uint64_t>(label) << 32) | static_cast<uint64_t>(n));
       std::string relative = class_dir + "/" + zero_padded(n, 4) + ext;

@@ -1,6 +1,7 @@
 // Video record -> clip tensor for training and evaluation.
 #include "vifi/data/video_clip.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -11,17 +12,38 @@ namespace vifi::data {
 namespace {
 
 // Opens the record's video; a file without frames is bad data like an unreadable one.
-VideoReader open_video(const VideoRecord& record) {
-  VideoReader reader(record.path);
+VideoReader open_video(const VideoRecord& record, const VideoReaderOptions& options) {
+  VideoReader reader(record.path, options);
   if (reader.info().num_frames < 1) throw VideoError(VideoFault::empty, record.path, "no frames");
   return reader;
 }
 
+VideoReaderOptions reader_options(const DecodeConfig& decode, int short_side) {
+  VideoReaderOptions options;
+  options.passed_frames = decode.passed_frames;
+  options.decoder_threads = std::max(1, decode.decoder_threads);
+  options.short_side = decode.scaling == FrameScaling::in_conversion ? short_side : 0;
+  return options;
+}
+
 }  // namespace
+
+VideoReaderOptions train_reader_options(const ClipConfig& cfg) {
+  return reader_options(cfg.decode, train_resize_short_side(cfg.augment.input_size));
+}
+
+VideoReaderOptions eval_reader_options(const ClipConfig& cfg) {
+  const int s = cfg.eval.input_size;
+  return reader_options(cfg.decode, cfg.eval.num_crops == 3 ? s : train_resize_short_side(s));
+}
 
 void validate(const ClipConfig& cfg) {
   if (cfg.num_frames < 1) throw std::invalid_argument("ClipConfig.num_frames (DATA.NUM_FRAMES) must be >= 1");
   if (cfg.num_clips < 1) throw std::invalid_argument("ClipConfig.num_clips (TEST.NUM_CLIP) must be >= 1");
+  if (cfg.decode.decoder_threads < 0 || cfg.decode.decoder_threads > 64) {
+    throw std::invalid_argument("DecodeConfig.decoder_threads (DATA.DECODER_THREADS) must be in [0, 64], got " +
+                                std::to_string(cfg.decode.decoder_threads));
+  }
   if (cfg.augment.input_size != cfg.eval.input_size) {
     throw std::invalid_argument("ClipConfig: augment.input_size " + std::to_string(cfg.augment.input_size) +
                                 " differs from eval.input_size " + std::to_string(cfg.eval.input_size));
@@ -42,13 +64,13 @@ std::vector<int64_t> eval_sample_shape(const ClipConfig& cfg) {
 }
 
 torch::Tensor load_train_clip(const VideoRecord& record, const ClipConfig& cfg, Rng& sampling, Rng& augment) {
-  VideoReader reader = open_video(record);
+  VideoReader reader = open_video(record, train_reader_options(cfg));
   const auto indices = sample_train_indices(reader.info().num_frames, cfg.num_frames, sampling);
   return train_transform(reader.read_frames(indices), augment, cfg.augment);
 }
 
 torch::Tensor load_eval_clip(const VideoRecord& record, const ClipConfig& cfg) {
-  VideoReader reader = open_video(record);
+  VideoReader reader = open_video(record, eval_reader_options(cfg));
   const auto indices = sample_multiview_indices(reader.info().num_frames, cfg.num_frames, cfg.num_clips);
   const torch::Tensor crops = eval_transform(reader.read_frames(indices), cfg.eval);  // [C, V*T, 3, S, S]
   // [C, V*T, ...] -> [C*V, T, ...]: crop-major views, as the reference orders them.

@@ -6,6 +6,12 @@
 // past the keyframe the frame needs) or seeks to that keyframe; decoded frames are named by
 // their timestamp through the index, and only wanted ones are converted to RGB.
 //
+// Frames decoded only to be passed on the way to a wanted one (not wanted themselves, named by
+// the packet index, before the last wanted one) are sent with skip_frame = AVDISCARD_NONREF: a
+// decoder drops such a frame only when no other frame references it, so the wanted frames are
+// exactly a full decode's; the numbering then expects the gaps those frames leave
+// (DATA.PASSED_FRAMES, config.h).
+//
 // Safety nets, because containers lie: a seek that lands after the keyframe asked for falls
 // back to the start of the file; decoded timestamps that contradict the index (unknown time,
 // a gap in the numbering, a wanted frame that never comes) switch this reader to numbering
@@ -191,6 +197,9 @@ struct VideoReader::Impl {
   FileKey key;                                         // this version of the file, for the cache
   std::shared_ptr<const LearnedNumbering> learned;     // set once a full decode numbered the file
   std::unique_ptr<LearnedNumbering> learning;          // being recorded by a counting pass from 0
+  const WantedFrames* wanted_now = nullptr;            // the sparse request being decoded
+  std::function<void(int64_t, const cv::Mat&)> sink;   // decode_all: gets every frame
+  std::unordered_set<int64_t> passed_since_seek;       // frames sent as droppable since the seek
   int64_t index_entries_at_open = 0;                   // the container's own index, before demuxing
 
   Impl(std::string p, const VideoReaderOptions& o) : path(std::move(p)), options(o) {
@@ -273,6 +282,7 @@ struct VideoReader::Impl {
     int rc = avcodec_parameters_to_context(decoder.get(), st->codecpar);
     if (rc < 0) fail(VideoFault::corrupt, "avcodec_parameters_to_context failed: " + ff::error_text(rc));
     decoder->thread_count = std::max(1, options.decoder_threads);
+    decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     decoder->pkt_timebase = st->time_base;
     rc = avcodec_open2(decoder.get(), codec, nullptr);
     if (rc < 0) fail(VideoFault::unsupported, "the decoder refuses the stream's parameters: " + ff::error_text(rc));
@@ -436,6 +446,7 @@ struct VideoReader::Impl {
     ++stats.seeks;
     learning.reset();  // a recording is only valid for one pass from the first packet
     avcodec_flush_buffers(decoder.get());
+    passed_since_seek.clear();
     cursor = Cursor{true, numbering, -1, first_trusted - 1, first_trusted, false};
     if (try_seek(key)) return;
     util::log_debug(path + ": seek to packet " + std::to_string(key) + " missed; reading from the start");
@@ -494,6 +505,7 @@ struct VideoReader::Impl {
       cursor.last_key_sent = pos;
       learning->keyframes.push_back(pos);
     }
+    choose_discard(pos);
     const int rc = avcodec_send_packet(decoder.get(), packet.get());
     // The FFmpeg CLI skips a packet its decoder rejects, which leaves a file of fewer frames
     // than packets and frame numbers that depend on who decodes; such a file is corrupt.
@@ -502,6 +514,22 @@ struct VideoReader::Impl {
                                     " of " + std::to_string(index.num_packets()) + ": " + ff::error_text(rc));
     }
     ++stats.frames_decoded;
+  }
+
+  // Lets the decoder drop the packet's frame when only passed (see the file comment). Decoders
+  // read skip_frame per packet (frame threads copy it when the packet is submitted).
+  void choose_discard(int64_t pos) {
+    bool passed = false;
+    if (options.passed_frames != PassedFrames::decode && wanted_now && pos >= 0 &&
+        cursor.numbering == Numbering::timestamps && !(packet->flags & AV_PKT_FLAG_KEY)) {
+      const int64_t number = index.frame_at_time(index.packet(pos).time);
+      // Frames after the last wanted one are left whole: a later read may decode on to them.
+      passed = number >= 0 && number < wanted_now->sorted().back() && wanted_now->slot(number) < 0;
+      if (passed) passed_since_seek.insert(number);
+    }
+    decoder->skip_frame = passed ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+    const bool deblock = !passed || options.passed_frames != PassedFrames::skip_deblocking;
+    decoder->skip_loop_filter = deblock ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
   }
 
   // Reads the next video packet and sends it, or sends the flush signal at end of stream.
@@ -561,6 +589,7 @@ struct VideoReader::Impl {
       learning->picture_types.push_back(av_get_picture_type_char(frame->pict_type));
       learning->key_sent.push_back(cursor.last_key_sent);
     }
+    if (sink && number >= cursor.first_trusted) sink(number, to_rgb(frame.get()));
     if (number >= cursor.first_trusted) {
       int64_t slot = wanted.slot(number);
       if (slot >= 0 && !wanted.has(slot)) wanted.set(slot, to_rgb(frame.get()));
@@ -585,19 +614,39 @@ struct VideoReader::Impl {
     }
     if (number < cursor.first_trusted) return number;  // open-GOP leading frame: not ours
     if (by_learned) return cursor.last_frame = std::max(cursor.last_frame, number);  // named by its packet
-    if (number != cursor.last_frame + 1) {
+    if (number != cursor.last_frame + 1 && !only_dropped_between(cursor.last_frame, number)) {
       throw TimestampMismatch{"frame " + std::to_string(number) + " came after frame " +
                               std::to_string(cursor.last_frame)};
     }
     return cursor.last_frame = number;
   }
 
+  // Whether every frame strictly between `last` and `number` was sent as droppable.
+  bool only_dropped_between(int64_t last, int64_t number) const {
+    if (number <= last) return false;
+    for (int64_t f = last + 1; f < number; ++f) {
+      if (!passed_since_seek.count(f)) return false;
+    }
+    return true;
+  }
+
+  // Output size of a stored picture: options.short_side applied to the displayed picture.
+  std::pair<int, int> output_size(const AVFrame* f) const {
+    if (options.short_side <= 0) return {f->width, f->height};
+    const bool swap = swaps_sides(orientation);
+    const int shown_w = swap ? f->height : f->width, shown_h = swap ? f->width : f->height;
+    const double k = static_cast<double>(options.short_side) / static_cast<double>(std::min(shown_w, shown_h));
+    const int w = std::max(1, static_cast<int>(shown_w * k + 0.5));
+    const int h = std::max(1, static_cast<int>(shown_h * k + 0.5));
+    return swap ? std::make_pair(h, w) : std::make_pair(w, h);
+  }
+
   cv::Mat to_rgb(const AVFrame* f) {
     bool full_range = f->color_range == AVCOL_RANGE_JPEG;
     AVPixelFormat format = without_deprecated_range(static_cast<AVPixelFormat>(f->format), &full_range);
-    sws.reset(sws_getCachedContext(sws.release(), f->width, f->height, format, f->width,
-                                   f->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr,
-                                   nullptr));
+    const auto [out_w, out_h] = output_size(f);
+    sws.reset(sws_getCachedContext(sws.release(), f->width, f->height, format, out_w, out_h, AV_PIX_FMT_RGB24,
+                                   SWS_BILINEAR, nullptr, nullptr, nullptr));
     if (!sws) {
       const char* name = av_get_pix_fmt_name(format);
       fail(VideoFault::unsupported, std::string("cannot convert pixel format ") + (name ? name : "?") + " (" +
@@ -607,7 +656,7 @@ struct VideoReader::Impl {
     int space = f->colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : f->colorspace;
     sws_setColorspaceDetails(sws.get(), sws_getCoefficients(space), full_range ? 1 : 0,
                              sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
-    cv::Mat rgb = ff::padded_rgb_image(f->width, f->height);
+    cv::Mat rgb = ff::padded_rgb_image(out_w, out_h);
     uint8_t* dst[4] = {rgb.data, nullptr, nullptr, nullptr};
     int dst_stride[4] = {static_cast<int>(rgb.step[0]), 0, 0, 0};
     sws_scale(sws.get(), f->data, f->linesize, 0, f->height, dst, dst_stride);
@@ -620,6 +669,10 @@ struct VideoReader::Impl {
   // index's timestamps, or by the numbering a full decode of this file recorded.
   void read_sparse(WantedFrames& wanted, Numbering numbering) {
     const bool by_learned = numbering == Numbering::learned;
+    struct Request {  // the wanted frames are known to choose_discard for this read only
+      const WantedFrames*& now;
+      ~Request() { now = nullptr; }
+    } request{wanted_now = &wanted};
     for (int64_t target : wanted.sorted()) {
       if (wanted.has(wanted.slot(target))) continue;
       const int64_t key = by_learned ? learned->start_packet(target) : index.start_packet(target);
@@ -744,6 +797,16 @@ std::vector<cv::Mat> VideoReader::read_frames_full_decode(const std::vector<int6
   WantedFrames wanted(indices);
   r.full_pass(wanted);
   return wanted.in_order(indices);
+}
+
+void VideoReader::decode_all(const std::function<void(int64_t, const cv::Mat&)>& sink) {
+  Impl& r = *impl_;
+  struct Sink {  // the sink is only called during this pass, even when it throws
+    std::function<void(int64_t, const cv::Mat&)>& now;
+    ~Sink() { now = nullptr; }
+  } guard{r.sink = sink};
+  WantedFrames none(std::vector<int64_t>{});
+  r.full_pass(none);
 }
 
 void VideoReader::verify() {

@@ -28,11 +28,19 @@ void configure_mpeg4(AVCodecContext* c, const EncoderSettings& s) {
 void configure_h264(AVCodecContext* c, const EncoderSettings& s) {
   c->max_b_frames = s.max_b_frames >= 0 ? s.max_b_frames : 3;
   c->keyint_min = s.gop_size;
-  av_opt_set(c->priv_data, "preset", "veryfast", 0);
-  av_opt_set(c->priv_data, "crf", "18", 0);
+  av_opt_set(c->priv_data, "preset", s.preset.c_str(), 0);
+  av_opt_set(c->priv_data, "crf", std::to_string(s.crf).c_str(), 0);
   // A fixed GOP keeps keyframe spacing predictable for the seek tests.
   av_opt_set(c->priv_data, "x264-params",
              s.open_gop ? "scenecut=0:b-pyramid=normal:open-gop=1" : "scenecut=0:b-pyramid=normal", 0);
+}
+
+// Every frame a keyframe: decoding a sampled frame costs that frame only.
+void configure_mjpeg(AVCodecContext* c, const EncoderSettings& s) {
+  c->pix_fmt = AV_PIX_FMT_YUVJ420P;  // full-range YUV, what JPEG decoders expect
+  c->flags |= AV_CODEC_FLAG_QSCALE;
+  c->global_quality = FF_QP2LAMBDA * s.mjpeg_quality;
+  c->max_b_frames = 0;
 }
 
 void configure_vp9(AVCodecContext* c, const EncoderSettings&) {
@@ -51,7 +59,8 @@ std::string encoder_name(const std::string& codec) {
   if (codec == "mpeg4") return "mpeg4";
   if (codec == "h264") return "libx264";
   if (codec == "vp9") return "libvpx-vp9";
-  throw std::invalid_argument("unknown codec '" + codec + "'; expected one of: mpeg4, h264, vp9");
+  if (codec == "mjpeg") return "mjpeg";
+  throw std::invalid_argument("unknown codec '" + codec + "'; expected one of: mpeg4, h264, vp9, mjpeg");
 }
 
 struct VideoWriter::Impl {
@@ -108,6 +117,7 @@ struct VideoWriter::Impl {
     if (settings.codec == "mpeg4") configure_mpeg4(c, settings);
     if (settings.codec == "h264") configure_h264(c, settings);
     if (settings.codec == "vp9") configure_vp9(c, settings);
+    if (settings.codec == "mjpeg") configure_mjpeg(c, settings);
     ff::check<Error>(avcodec_open2(c, codec, nullptr), path, "avcodec_open2");
     ff::check<Error>(avcodec_parameters_from_context(stream->codecpar, c), path,
                      "avcodec_parameters_from_context");
@@ -127,14 +137,20 @@ struct VideoWriter::Impl {
   }
 
   void allocate_frame() {
-    yuv->format = AV_PIX_FMT_YUV420P;
+    yuv->format = encoder->pix_fmt;
     yuv->width = settings.width;
     yuv->height = settings.height;
     ff::check<Error>(av_frame_get_buffer(yuv.get(), 0), path, "av_frame_get_buffer");
-    sws.reset(sws_getContext(settings.width, settings.height, AV_PIX_FMT_RGB24, settings.width,
-                             settings.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr,
-                             nullptr));
-    ff::check_alloc<Error>(sws.get(), path, "sws_getContext");
+  }
+
+  // RGB of any size -> the encoder's YUV at the configured size.
+  void convert(const cv::Mat& staged) {
+    sws.reset(sws_getCachedContext(sws.release(), staged.cols, staged.rows, AV_PIX_FMT_RGB24, settings.width,
+                                   settings.height, encoder->pix_fmt, SWS_BILINEAR, nullptr, nullptr, nullptr));
+    ff::check_alloc<Error>(sws.get(), path, "sws_getCachedContext");
+    const uint8_t* src[4] = {staged.data, nullptr, nullptr, nullptr};
+    int src_stride[4] = {static_cast<int>(staged.step[0]), 0, 0, 0};
+    sws_scale(sws.get(), src, src_stride, 0, staged.rows, yuv->data, yuv->linesize);
   }
 
   void open_file() {
@@ -166,18 +182,12 @@ struct VideoWriter::Impl {
   }
 
   void write(const cv::Mat& rgb, int64_t pts) {
-    if (rgb.type() != CV_8UC3 || rgb.cols != settings.width || rgb.rows != settings.height) {
-      throw std::invalid_argument(path + ": frame must be CV_8UC3 " +
-                                  std::to_string(settings.width) + "x" +
-                                  std::to_string(settings.height));
-    }
+    if (rgb.type() != CV_8UC3 || rgb.empty()) throw std::invalid_argument(path + ": frame must be a CV_8UC3 image");
     // The encoder may still hold the previous frame's buffer: get a writable one.
     ff::check<Error>(av_frame_make_writable(yuv.get()), path, "av_frame_make_writable");
     cv::Mat staged = ff::padded_rgb_image(rgb.cols, rgb.rows);  // swscale reads past row ends
     rgb.copyTo(staged);
-    const uint8_t* src[4] = {staged.data, nullptr, nullptr, nullptr};
-    int src_stride[4] = {static_cast<int>(staged.step[0]), 0, 0, 0};
-    sws_scale(sws.get(), src, src_stride, 0, settings.height, yuv->data, yuv->linesize);
+    convert(staged);
     yuv->pts = pts;
     ff::check<Error>(avcodec_send_frame(encoder.get(), yuv.get()), path, "avcodec_send_frame");
     drain();

@@ -37,6 +37,9 @@ model::ViFiCLIPOptions vificlip_options(const Config& config) {
 
 data::ClipConfig clip_config(const Config& config) {
   data::ClipConfig clip;
+  clip.decode.passed_frames = config.data.passed_frames;
+  clip.decode.scaling = config.data.scale_frames;
+  clip.decode.decoder_threads = static_cast<int>(config.data.decoder_threads);
   clip.num_frames = config.data.num_frames;
   clip.augment.input_size = static_cast<int>(config.data.input_size);
   clip.augment.color_jitter = config.aug.color_jitter;

@@ -47,10 +47,17 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
     errno = 0;
     out.close();
     if (out.fail()) throw std::runtime_error(path + ": write failed (" + cause(errno) + ")");
-    if (const int error = sync_file(tmp)) throw std::runtime_error(path + ": write failed (" + cause(error) + ")");
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
+  }
+  commit_file(tmp, path);
+}
+
+void commit_file(const std::string& tmp, const std::string& path) {
+  if (const int error = sync_file(tmp)) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": write failed (" + cause(error) + ")");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);

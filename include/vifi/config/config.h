@@ -37,6 +37,18 @@ enum class Fusion { embedding, decision, image };     // TRAINER.ViFi_CLIP.FUSIO
 enum class OptLevel { O0, O1, O2 };                   // TRAIN.OPT_LEVEL: O0 fp32, O1/O2 AMP on CUDA
 enum class LrSchedulerKind { cosine };                // TRAIN.LR_SCHEDULER (the reference has one)
 enum class OptimizerKind { adamw };                   // TRAIN.OPTIMIZER (the reference has one)
+// DATA.PASSED_FRAMES (vifi): what the decoder does with frames decoded only to reach a wanted one.
+//   skip_unreferenced: frames no other frame references are not decoded; wanted frames stay
+//                      bit-identical to a full decode
+//   decode:            every frame decoded in full, as the FFmpeg CLI does
+//   skip_deblocking:   also no loop filter on passed reference frames (H.264/HEVC): faster, but
+//                      wanted frames drift from a full decode (docs/performance.md)
+enum class PassedFrames { skip_unreferenced, decode, skip_deblocking };
+// DATA.SCALE_FRAMES (vifi): where frames are brought to the short side the transforms resize to.
+//   in_conversion: by swscale's bilinear filter in the YUV->RGB conversion (faster)
+//   after_decode:  converted at the stored size, resized by the transforms with OpenCV (the
+//                  reference's order; pixels differ from in_conversion by a few grey levels)
+enum class FrameScaling { in_conversion, after_decode };
 
 template <class E>
 struct EnumNames;
@@ -59,6 +71,15 @@ struct EnumNames<LrSchedulerKind> {
 template <>
 struct EnumNames<OptimizerKind> {
   static constexpr std::array<std::string_view, 1> names{"adamw"};
+};
+
+template <>
+struct EnumNames<PassedFrames> {
+  static constexpr std::array<std::string_view, 3> names{"skip_unreferenced", "decode", "skip_deblocking"};
+};
+template <>
+struct EnumNames<FrameScaling> {
+  static constexpr std::array<std::string_view, 2> names{"in_conversion", "after_decode"};
 };
 
 template <class E>
@@ -104,6 +125,9 @@ struct DataConfig {                       // DATA.*
   // MIN_BAD_LIMIT); the floor keeps a small list from dying on its first bad file (vifi).
   double max_bad_fraction = 0.01;         // MAX_BAD_FRACTION
   int64_t min_bad_limit = 10;             // MIN_BAD_LIMIT
+  PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // PASSED_FRAMES (vifi)
+  FrameScaling scale_frames = FrameScaling::in_conversion;       // SCALE_FRAMES (vifi)
+  int64_t decoder_threads = 1;            // DECODER_THREADS (vifi): per worker; 0 = the idle cores
 };
 
 struct ModelConfig {                      // MODEL.*

@@ -18,6 +18,7 @@
 #include "vifi/data/dataset.h"
 #include "vifi/data/loader.h"
 #include "vifi/data/video_clip.h"
+#include "vifi/data/video_reader.h"
 
 namespace vifi::data {
 
@@ -45,6 +46,7 @@ struct DecodeBenchOptions {
   DecodeMode mode = DecodeMode::sparse;
   int threads = 1;  // decoding workers, one clip each at a time (>= 1)
   int repeat = 1;   // passes over the videos (>= 1)
+  VideoReaderOptions reader;  // how each clip is decoded (sparse mode)
 };
 
 struct DecodeMeasurement {

@@ -29,6 +29,8 @@ struct SyntheticVideoSpec {
   int max_b_frames = -1;      // -1: codec default (h264: 3, mpeg4: 0)
   bool open_gop = false;      // h264 only: B-frames before a keyframe may reference across it
   uint64_t seed = 0;          // per-video nuisance (start position, size, colour, noise)
+  int noise = 6;              // sensor-like noise per pixel and frame, 0..noise grey levels: what
+                              // makes the bitrate (6: ~120 kbit/s at 454x340; 24: Kinetics' ~500)
   int display_rotation = 0;   // clockwise degrees a player should turn the stored picture (a
                               // phone's display matrix); 0, 90, 180, 270 (mp4/mov/mkv)
 };
@@ -61,9 +63,18 @@ struct SyntheticDatasetSpec {
   int64_t num_frames = 32;
   int width = 96;
   int height = 64;
+  double fps = 25.0;
+  int gop_size = 12;          // keyframe interval (x264's default is 250)
+  int noise = 6;              // SyntheticVideoSpec::noise
   std::string codec = "mpeg4";
   uint64_t seed = 0;
 };
+
+// Files like Kinetics' as downloaded (YouTube-derived): 454x340, 30 fps, H.264 with B-frames and
+// x264's default keyframe interval of 250, about 600 kbit/s (noise 14); `videos` spread over 4
+// classes, all in train.txt, `num_frames` each (300: 10 s). What `vifi bench loader --synthetic
+// kinetics` measures.
+SyntheticDatasetSpec kinetics_like_spec(int videos, int64_t num_frames = 300);
 
 // Writes DIR/videos/<class_name_with_underscores>/<nnnn>.<ext>, DIR/train.txt, DIR/val.txt
 // ("relative/path label" per line, paths without spaces), DIR/labels.csv (header "id,name",

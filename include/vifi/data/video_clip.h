@@ -16,10 +16,23 @@
 #include "vifi/data/dataset.h"
 #include "vifi/data/rng.h"
 #include "vifi/data/transforms.h"
+#include "vifi/data/video_reader.h"
 
 namespace vifi::data {
 
+// How a clip's frames are decoded; what each choice buys is in docs/performance.md.
+struct DecodeConfig {
+  PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // DATA.PASSED_FRAMES
+  FrameScaling scaling = FrameScaling::in_conversion;            // DATA.SCALE_FRAMES
+  // DATA.DECODER_THREADS: FFmpeg threads per video; 0 lets the loader give each worker the
+  // cores the workers leave idle (hardware threads / workers). 1 by default: with unreferenced
+  // passed frames skipped, H.264 keeps only a chain of dependent frames, which frame threads
+  // cannot overlap (measured in docs/performance.md).
+  int decoder_threads = 1;
+};
+
 struct ClipConfig {
+  DecodeConfig decode;
   int64_t num_frames = 8;    // DATA.NUM_FRAMES (T)
   AugmentConfig augment;     // training transforms (augment.input_size = DATA.INPUT_SIZE)
   EvalTransformConfig eval;  // evaluation crops (eval.input_size = DATA.INPUT_SIZE)
@@ -28,6 +41,11 @@ struct ClipConfig {
 
 // Throws std::invalid_argument naming the offending field.
 void validate(const ClipConfig& cfg);
+
+// The reader options a training (or evaluation) clip is decoded with: the decode choices, and
+// the short side the train (eval) transforms resize to when scaling in the conversion.
+VideoReaderOptions train_reader_options(const ClipConfig& cfg);
+VideoReaderOptions eval_reader_options(const ClipConfig& cfg);
 
 // Views per evaluation sample: num_clips * eval.num_crops.
 int64_t eval_num_views(const ClipConfig& cfg);

@@ -6,10 +6,13 @@
 #include <opencv2/core.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "vifi/config/config.h"
 
 namespace vifi::data {
 
@@ -68,9 +71,15 @@ struct DecodeStats {
 };
 
 struct VideoReaderOptions {
-  // Decoder threads per video. 1 by default: the loader runs one reader per worker thread and
-  // parallelises across videos, which scales better than threads inside one small decode.
+  // Decoder threads per video (FFmpeg frame + slice threads). 1 by default: the loader runs one
+  // reader per worker thread and parallelises across videos, which scales better than threads
+  // inside one small decode; it gives a worker more only when cores would otherwise idle.
   int decoder_threads = 1;
+  PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // config.h: DATA.PASSED_FRAMES
+  // > 0: frames come out with this short side (the displayed picture's), scaled bilinearly in
+  // the YUV->RGB conversion instead of converted at full size and resized later; the long side
+  // is rounded as transforms' resize_short_side does. 0: the stored size.
+  int short_side = 0;
 };
 
 class VideoReader {
@@ -93,6 +102,11 @@ class VideoReader {
   // Baseline for benchmarks and the ground truth for tests: decodes every frame from the start,
   // numbering them in output order, and keeps those in `indices`.
   std::vector<cv::Mat> read_frames_full_decode(const std::vector<int64_t>& indices);
+
+  // Every frame in order, from a decode of the whole file (what `vifi data prepare` re-encodes):
+  // `sink(i, rgb)` for i = 0 .. num_frames-1, the image valid during the call only. Throws
+  // VideoError as a full decode does, and whatever `sink` throws.
+  void decode_all(const std::function<void(int64_t index, const cv::Mat& rgb)>& sink);
 
   // `vifi data check --decode`: decodes the whole file through the same path as the reads above
   // and throws the VideoError any read of it could meet (corrupt packets, a decoder that yields

@@ -13,6 +13,11 @@ namespace vifi::util {
 // temporary file is removed and an existing `path` is left untouched.
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
 
+// The last step of an atomic write done by other code (a muxer writing `tmp` itself): fsyncs
+// `tmp` and renames it to `path`. On failure removes `tmp` and throws std::runtime_error naming
+// `path` and the cause; an existing `path` is left untouched.
+void commit_file(const std::string& tmp, const std::string& path);
+
 // Convenience for text and small blobs.
 void write_file_atomic(const std::string& path, const std::string& content);
 

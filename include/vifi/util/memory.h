@@ -1,9 +1,17 @@
-// Peak resident memory of this process (Linux /proc/self/status VmHWM), for progress lines and
-// CPU benchmarks; 0 where /proc is absent.
+// Process memory: peak resident memory (Linux /proc/self/status VmHWM) for progress lines and CPU
+// benchmarks, and the allocator's handling of the large buffers the data pipeline churns.
 #pragma once
 
 namespace vifi::util {
 
+// 0 where /proc is absent.
 double peak_resident_memory_mib();
+
+// Keeps freed buffers of up to 32 MiB (decoded frames, clip tensors) in the heap for reuse
+// instead of returning each to the kernel: glibc maps every allocation above its mmap threshold
+// afresh, so each frame cost page faults and zeroing. Measured in docs/performance.md (the
+// prepared-set loader 1.3x on 1 thread, 2x on 2). Call once, before threads start (glibc only;
+// a no-op elsewhere).
+void keep_large_buffers_for_reuse();
 
 }  // namespace vifi::util

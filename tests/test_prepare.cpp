@@ -1,0 +1,211 @@
+// data/prepare and `vifi data prepare`: a messy dataset tree (three codecs and
+// containers, a rotated phone video, a broken file, lists relative to different
+// folders) re-encoded with every frame kept in order (checked through the index
+// stamp each synthetic frame carries), the short side and keyframe interval
+// asked for, lists rewritten, the broken file listed and carried unchanged, and
+// a second run that re-encodes nothing.
+#include "vifi/data/prepare.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/expect_error.h"
+#include "support/test_paths.h"
+#include "vifi/data/dataset.h"
+#include "vifi/data/synthetic.h"
+#include "vifi/data/video_reader.h"
+
+namespace fs = std::filesystem;
+using vifi::data::PrepareOptions;
+using vifi::data::SyntheticVideoSpec;
+using vifi::data::VideoReader;
+
+namespace {
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+SyntheticVideoSpec video(const std::string& codec, int64_t frames, int rotation = 0) {
+  SyntheticVideoSpec spec;
+  spec.codec = codec;
+  spec.num_frames = frames;
+  spec.width = 96;
+  spec.height = 64;
+  spec.display_rotation = rotation;
+  spec.label = 1;
+  spec.seed = 3;
+  return spec;
+}
+
+// SRC/videos/a/x.avi (MPEG-4), SRC/videos/b/y.webm (VP9), SRC/videos/b/z.mp4
+// (H.264 shown turned 90 degrees), SRC/videos/b/broken.mp4 (not a video);
+// train.txt relative to SRC, lists/val.txt relative to SRC/videos, labels.csv.
+fs::path make_tree(const fs::path& dir) {
+  const fs::path src = dir / "src";
+  fs::create_directories(src / "videos/a");
+  fs::create_directories(src / "videos/b");
+  fs::create_directories(src / "lists");
+  vifi::data::write_synthetic_video((src / "videos/a/x.avi").string(), video("mpeg4", 40));
+  vifi::data::write_synthetic_video((src / "videos/b/y.webm").string(), video("vp9", 30));
+  vifi::data::write_synthetic_video((src / "videos/b/z.mp4").string(), video("h264", 50, 90));
+  std::ofstream(src / "videos/b/broken.mp4") << "not a video at all";
+  std::ofstream(src / "train.txt") << "videos/a/x.avi 0\nvideos/b/y.webm 1\nvideos/b/z.mp4 "
+                                      "2\nvideos/b/broken.mp4 2\n";
+  std::ofstream(src / "lists/val.txt") << "a/x.avi 0\n\nb/y.webm 1\n";
+  std::ofstream(src / "labels.csv") << "id,name\n0,x.avi lookalike\n1,b\n2,c\n";
+  return src;
+}
+
+// The stamps of every frame; `turned` frames (shown rotated 90 degrees clockwise) are turned
+// back first, since the stamp is drawn along the bottom of the stored picture.
+std::vector<int64_t> all_stamps(const fs::path& path, bool turned = false) {
+  VideoReader reader(path.string());
+  std::vector<int64_t> out;
+  reader.decode_all([&](int64_t, const cv::Mat& rgb) {
+    cv::Mat stored = rgb;
+    if (turned) cv::rotate(rgb, stored, cv::ROTATE_90_COUNTERCLOCKWISE);
+    out.push_back(vifi::data::read_frame_stamp(stored));
+  });
+  return out;
+}
+
+std::vector<int64_t> iota(int64_t n) {
+  std::vector<int64_t> v;
+  for (int64_t i = 0; i < n; ++i) v.push_back(i);
+  return v;
+}
+
+}  // namespace
+
+TEST(Prepare, KeepsEveryFrameResizesRewritesListsAndCarriesBrokenFiles) {
+  if (!vifi::data::synthetic_codec_available("h264") || !vifi::data::synthetic_codec_available("vp9")) {
+    GTEST_SKIP() << "this FFmpeg build lacks libx264 or libvpx";
+  }
+  const fs::path dir = vifi::test::scratch_dir();
+  const fs::path src = make_tree(dir), dst = dir / "dst";
+  PrepareOptions options;
+  options.short_side = 32;
+  options.keyint = 4;
+  options.jobs = 2;
+  const auto report = vifi::data::prepare_dataset(src.string(), dst.string(), options);
+  EXPECT_EQ(report.videos, 4);
+  EXPECT_EQ(report.converted, 3);
+  EXPECT_EQ(report.reused, 0);
+  ASSERT_EQ(report.failed.size(), 1U);
+  EXPECT_NE(report.failed[0].reason.find("broken.mp4"), std::string::npos) << report.failed[0].reason;
+  EXPECT_EQ(report.prepared, (std::vector<std::string>{"videos/a/x.mp4", "videos/b/y.mp4", "videos/b/z.mp4"}));
+  EXPECT_GT(report.source_bytes, 0);
+  EXPECT_GT(report.prepared_bytes, 0);
+
+  // Every frame of a full decode, in order, at the short side asked for,
+  // rotation applied.
+  EXPECT_EQ(all_stamps(dst / "videos/a/x.mp4"), iota(40));
+  EXPECT_EQ(all_stamps(dst / "videos/b/y.mp4"), iota(30));
+  EXPECT_EQ(all_stamps(dst / "videos/b/z.mp4", true), iota(50));
+  VideoReader x((dst / "videos/a/x.mp4").string()), z((dst / "videos/b/z.mp4").string());
+  EXPECT_EQ(x.info().width, 48);
+  EXPECT_EQ(x.info().height, 32);
+  EXPECT_EQ(x.info().codec, "h264");
+  EXPECT_EQ(z.info().rotation, 0);  // turned upright in the pixels
+  EXPECT_EQ(z.info().width, 32);
+  EXPECT_EQ(z.info().height, 48);
+  EXPECT_NEAR(x.info().fps, 25.0, 1e-6);
+  // Keyframe every 4 frames: the last frame costs a handful of decodes, not the
+  // whole file.
+  cv::Mat last;
+  cv::rotate(z.read_frames({49}).front(), last, cv::ROTATE_90_COUNTERCLOCKWISE);
+  EXPECT_EQ(vifi::data::read_frame_stamp(last), 49);
+  EXPECT_LE(z.stats().frames_decoded, 8);
+
+  // Lists: renamed videos get their new names, whatever folder the paths are
+  // relative to.
+  EXPECT_EQ(slurp(dst / "train.txt"),
+            "videos/a/x.mp4 0\nvideos/b/y.mp4 1\nvideos/b/z.mp4 "
+            "2\nvideos/b/broken.mp4 2\n");
+  EXPECT_EQ(slurp(dst / "lists/val.txt"), "a/x.mp4 0\n\nb/y.mp4 1\n");
+  EXPECT_EQ(slurp(dst / "labels.csv"), slurp(src / "labels.csv"));
+  EXPECT_EQ(report.lists_rewritten, 2);
+  EXPECT_EQ(report.files_copied, 1);
+  // The broken file is carried as it is, so training still meets and names it.
+  EXPECT_EQ(slurp(dst / "videos/b/broken.mp4"), slurp(src / "videos/b/broken.mp4"));
+  const auto records = vifi::data::load_annotation_list((dst / "train.txt").string(), dst.string());
+  ASSERT_EQ(records.size(), 4U);
+  EXPECT_NO_THROW(VideoReader(records[1].path));
+
+  // A second run re-encodes nothing, leaves the finished files alone and removes what a killed
+  // run left behind (the temporary file of a process that no longer exists).
+  std::ofstream(dst / "videos/a/x.partial-999999999.mp4") << "half a video";
+  const auto written = fs::last_write_time(dst / "videos/a/x.mp4");
+  const auto again = vifi::data::prepare_dataset(src.string(), dst.string(), options);
+  EXPECT_EQ(again.converted, 0);
+  EXPECT_EQ(again.reused, 3);
+  EXPECT_EQ(again.failed.size(), 1U);
+  EXPECT_EQ(fs::last_write_time(dst / "videos/a/x.mp4"), written);
+  for (const auto& entry : fs::recursive_directory_iterator(dst)) {
+    EXPECT_EQ(entry.path().string().find(".partial-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST(Prepare, MotionJpegMakesEveryFrameAKeyframe) {
+  const fs::path dir = vifi::test::scratch_dir();
+  fs::create_directories(dir / "src");
+  vifi::data::write_synthetic_video((dir / "src/v.avi").string(), video("mpeg4", 24));
+  PrepareOptions options;
+  options.codec = "mjpeg";
+  options.short_side = 0;
+  const auto report = vifi::data::prepare_dataset((dir / "src").string(), (dir / "dst").string(), options);
+  ASSERT_EQ(report.prepared, std::vector<std::string>{"v.avi"});
+  VideoReader reader((dir / "dst/v.avi").string());
+  EXPECT_EQ(reader.info().codec, "mjpeg");
+  EXPECT_EQ(reader.info().width, 96);  // 0 keeps the size
+  const auto frames = reader.read_frames({3, 11, 20});
+  EXPECT_EQ(vifi::data::read_frame_stamp(frames[0]), 3);
+  EXPECT_EQ(vifi::data::read_frame_stamp(frames[1]), 11);
+  EXPECT_EQ(vifi::data::read_frame_stamp(frames[2]), 20);
+  EXPECT_EQ(reader.stats().frames_decoded, 3);  // the wanted frames only
+}
+
+TEST(Prepare, RefusesBadOptionsAndADestinationInsideTheSource) {
+  const fs::path dir = vifi::test::scratch_dir();
+  fs::create_directories(dir / "src");
+  PrepareOptions options;
+  vifi::test::expect_error<std::invalid_argument>(
+      [&] { vifi::data::prepare_dataset((dir / "src").string(), (dir / "src/out").string(), options); }, {"inside"});
+  vifi::test::expect_error<std::invalid_argument>(
+      [&] { vifi::data::prepare_dataset((dir / "missing").string(), (dir / "out").string(), options); },
+      {"missing: not a directory"});
+  options.keyint = 0;
+  vifi::test::expect_error<std::invalid_argument>(
+      [&] { vifi::data::prepare_dataset((dir / "src").string(), (dir / "out").string(), options); },
+      {"keyint (--keyint)"});
+  options.keyint = 16;
+  options.codec = "vp9";
+  vifi::test::expect_error<std::invalid_argument>(
+      [&] { vifi::data::prepare_dataset((dir / "src").string(), (dir / "out").string(), options); }, {"h264 or mjpeg"});
+}
+
+TEST(Prepare, CommandReportsBytesSpeedAndTheBrokenFileWithExitCode1) {
+  if (!vifi::data::synthetic_codec_available("h264") || !vifi::data::synthetic_codec_available("vp9")) {
+    GTEST_SKIP() << "this FFmpeg build lacks libx264 or libvpx";
+  }
+  const fs::path dir = vifi::test::scratch_dir();
+  const fs::path src = make_tree(dir);
+  std::string out;
+  const int rc = vifi::test::run_vifi(
+      "data prepare " + src.string() + " " + (dir / "dst").string() + " --short-side 32 --keyint 4 --jobs 2", &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("prepared 3 of 4 videos"), std::string::npos) << out;
+  EXPECT_NE(out.find("bytes: "), std::string::npos) << out;
+  EXPECT_NE(out.find("clips/s before"), std::string::npos) << out;
+  EXPECT_NE(out.find("BAD " + (src / "videos/b/broken.mp4").string()), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir / "dst/videos/b/y.mp4"));
+}
