@@ -71,7 +71,7 @@ struct Setting {
 
 class Pipeline {
  public:
-  Pipeline(const LoaderSizingOptions& o, const fs::path& set) : options_(o) {
+  Pipeline(const LoaderSizingOptions& o, const fs::path& set) {
     auto records = data::load_annotation_list((set / "train.txt").string(), set.string());
     // Enough passes over the set for `clips` clips.
     const size_t passes = (static_cast<size_t>(o.clips) + records.size() - 1) / records.size();
@@ -99,7 +99,6 @@ class Pipeline {
   }
 
  private:
-  const LoaderSizingOptions& options_;
   std::vector<data::VideoRecord> records_;
 };
 
