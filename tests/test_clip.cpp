@@ -103,6 +103,28 @@ TEST(ClipText, TrimmedContextEqualsFullContext) {
   EXPECT_TRUE(torch::allclose(trimmed, full, 1e-5, 1e-6)) << (trimmed - full).abs().max();
 }
 
+// Trimming on the host once is what lets GPU tokens skip the per-call max(eot) sync: the trimmed
+// tokens must give the full-length features, and keep exactly the positions up to the last eot.
+TEST(ClipText, TrimContextKeepsThePositionsUpToTheLastEndOfText) {
+  auto tokens = torch::zeros({3, 77}, torch::kLong);
+  tokens.index_put_({0, torch::indexing::Slice(0, 3)}, torch::tensor({998, 5, 999}));
+  tokens.index_put_({1, torch::indexing::Slice(0, 7)}, torch::tensor({998, 1, 2, 3, 4, 5, 999}));
+  tokens.index_put_({2, torch::indexing::Slice(0, 2)}, torch::tensor({998, 999}));
+  const auto trimmed = clip::trim_context(tokens);
+  EXPECT_EQ(trimmed.sizes(), (torch::IntArrayRef{3, 7}));
+  EXPECT_TRUE(trimmed.is_contiguous());
+  EXPECT_TRUE(torch::equal(trimmed, tokens.narrow(1, 0, 7)));
+  EXPECT_TRUE(torch::equal(trimmed.argmax(-1), tokens.argmax(-1)));
+
+  torch::manual_seed(0);
+  clip::CLIP model(clip::CLIPConfig{16, 32, 1, 64, 16, 77, 1000, 32, 2, 2});
+  model->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(model->encode_text(trimmed), model->encode_text(tokens)));
+  EXPECT_THROW(clip::trim_context(tokens.to(torch::kFloat32)), c10::Error);
+  EXPECT_THROW(clip::trim_context(tokens[0]), c10::Error);
+}
+
 TEST(ClipPresets, VitB16ParameterCountAndNames) {
   clip::CLIP model(clip::clip_config_preset("ViT-B/16"));
   int64_t total = 0, visual = 0;

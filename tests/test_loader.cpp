@@ -337,6 +337,13 @@ TEST_F(LoaderTest, EvaluationReportsBadVideosInTheBatch) {
   for (const auto& b : run_epoch(loader, 0)) {
     EXPECT_EQ(b.video.size(0), static_cast<int64_t>(b.index.size()));
     EXPECT_EQ(b.label.size(0), static_cast<int64_t>(b.index.size()));
+    // Workers write clips straight into their batch's rows; the failed rows are left out and
+    // every kept row is its own video's clip.
+    for (size_t row = 0; row < b.index.size(); ++row) {
+      EXPECT_TRUE(torch::equal(b.video[static_cast<int64_t>(row)],
+                               load_eval_clip(records[static_cast<size_t>(b.index[row])], clip_config())))
+          << "video " << b.index[row];
+    }
     batch_sizes.push_back(b.index.size() + b.failed.size());
     decoded.insert(decoded.end(), b.index.begin(), b.index.end());
     failed.insert(failed.end(), b.failed.begin(), b.failed.end());

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.h"
+
 namespace vifi::data {
 namespace {
 
@@ -185,6 +187,31 @@ TEST(Transforms, EvalTransformShapesAndValues) {
   EXPECT_NEAR(three[2][2][2][3][0].item<float>(), normalized(77, 2), 1e-5);
   const torch::Tensor centre = eval_transform(frames, {32, 1});
   ASSERT_EQ(centre.sizes(), (std::vector<int64_t>{1, 5, 3, 32, 32}));
+}
+
+// out= (how the loader writes a clip into its batch row): the same values written into the given
+// tensor, and a tensor of another shape, dtype or layout refused by name.
+TEST(Transforms, OutWritesIntoTheGivenTensorAndRefusesOthers) {
+  const std::vector<cv::Mat> frames(4, position_frame(48, 32));
+  const torch::Tensor expected = eval_transform(frames, {32, 3});
+  torch::Tensor batch = torch::full({2, 3, 4, 3, 32, 32}, -7.0f);
+  const torch::Tensor written = eval_transform(frames, {32, 3}, batch[1]);
+  EXPECT_EQ(written.data_ptr(), batch[1].data_ptr());
+  EXPECT_TRUE(torch::equal(batch[1], expected));
+  EXPECT_TRUE(torch::all(batch[0] == -7.0f).item<bool>());  // the neighbouring row untouched
+
+  const AugmentConfig augment = small_config();
+  Rng a(5), b(5);
+  torch::Tensor clip = torch::empty({4, 3, 32, 32});
+  train_transform(frames, a, augment, clip);
+  EXPECT_TRUE(torch::equal(clip, train_transform(frames, b, augment)));
+
+  EXPECT_THROW(frames_to_tensor(frames, torch::empty({4, 3, 48, 32})), std::invalid_argument);
+  EXPECT_THROW(frames_to_tensor(frames, torch::empty({4, 3, 32, 48}, torch::kFloat64)), std::invalid_argument);
+  EXPECT_THROW(frames_to_tensor(frames, torch::empty({4, 3, 48, 32}).transpose(2, 3)), std::invalid_argument);
+  test::expect_error<std::invalid_argument>([&] { eval_transform(frames, {32, 3}, torch::empty({1, 4, 3, 32, 32})); },
+                                            {"eval transform: out= must be a contiguous float32 tensor of shape",
+                                             "[3, 4, 3, 32, 32]", "[1, 4, 3, 32, 32]"});
 }
 
 // A clip whose picture size changes mid-stream: the geometry is drawn on the first frame, and a

@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <stdexcept>
 #include <string>
 
+#include "vifi/bench/fit_check.h"
 #include "vifi/bench/gemm_benchmark.h"
 #include "vifi/bench/model_benchmark.h"
 
@@ -18,7 +20,10 @@ using Flags = std::map<std::string, std::string>;
 constexpr const char* kUsage =
     "usage: vifi_bench model [--arch ViT-B/16] [--frames 8] [--batch 1] [--classes 400] [--train]\n"
     "                        [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--threads N] [--iters 5] [--warmup 2]\n"
-    "       vifi_bench gemm  [--size N] [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--threads N] [--iters 5]\n";
+    "       vifi_bench gemm  [--size N] [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--threads N] [--iters 5]\n"
+    "       vifi_bench fit   [--arch ViT-B/16] [--device cuda] [--batch 8] [--accumulation 2] [--frames 8]\n"
+    "                        [--resolution 224] [--steps 300] [--lr 1e-4] [--out fit-check]\n"
+    "                        (the Trainer on synthetic batches, interrupted and resumed; exit 1 unless it passes)\n";
 
 Flags parse_flags(int argc, const char* const* argv) {
   Flags flags;
@@ -80,6 +85,27 @@ int run_gemm(Flags flags) {
   return 0;
 }
 
+#if VIFI_HAVE_TOKENIZER
+int run_fit(Flags flags) {
+  FitCheckOptions o;
+  o.arch = take(flags, "arch", o.arch);
+  o.device = take(flags, "device", o.device);
+  o.batch = std::stoll(take(flags, "batch", std::to_string(o.batch)));
+  o.accumulation = std::stoll(take(flags, "accumulation", std::to_string(o.accumulation)));
+  o.frames = std::stoll(take(flags, "frames", std::to_string(o.frames)));
+  o.resolution = std::stoll(take(flags, "resolution", std::to_string(o.resolution)));
+  o.steps = std::stoll(take(flags, "steps", std::to_string(o.steps)));
+  o.lr = std::stod(take(flags, "lr", std::to_string(o.lr)));
+  o.out = take(flags, "out", o.out);
+  check_all_used(flags);
+  const auto result = run_fit_check(o);
+  std::printf("%s\n", format_fit_check(o, result).c_str());
+  return result.passed ? 0 : 1;
+}
+#else
+int run_fit(Flags) { throw std::runtime_error("built without zlib, so without the tokenizer the trainer needs"); }
+#endif
+
 }  // namespace
 
 int bench_main(int argc, const char* const* argv) {
@@ -87,6 +113,7 @@ int bench_main(int argc, const char* const* argv) {
   try {
     if (command == "model") return run_model(parse_flags(argc, argv));
     if (command == "gemm") return run_gemm(parse_flags(argc, argv));
+    if (command == "fit") return run_fit(parse_flags(argc, argv));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vifi_bench %s: %s\n", command.c_str(), e.what());
     return 1;

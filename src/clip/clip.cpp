@@ -70,7 +70,9 @@ torch::Tensor CLIPImpl::encode_text_serial(const torch::Tensor& tokens, const Te
   TORCH_CHECK(tokens.size(1) <= config_.context_length, "text has ", tokens.size(1), " tokens; the model's context is ",
               config_.context_length);
   const auto eot = tokens.argmax(-1);  // [N]
-  const auto used = eot.max().item<int64_t>() + 1;
+  // Trimming needs max(eot) on the host: free for CPU tokens, a device sync for others, so those
+  // run as given (callers trim them on the host once, with trim_context).
+  const auto used = tokens.is_cpu() ? trim_context(tokens).size(1) : tokens.size(1);
   auto x = token_embedding(tokens.narrow(1, 0, used));
   if (hooks.on_embeddings) x = hooks.on_embeddings(x);
   x = x + positional_embedding.narrow(0, 0, used).to(x.dtype());
@@ -82,6 +84,15 @@ torch::Tensor CLIPImpl::encode_text_serial(const torch::Tensor& tokens, const Te
 CLIPOutput CLIPImpl::forward(const torch::Tensor& images, const torch::Tensor& tokens) {
   auto logits = scaled_cosine_logits(encode_image(images), encode_text(tokens), logit_scale);
   return {logits, logits.t()};
+}
+
+torch::Tensor trim_context(const torch::Tensor& tokens) {
+  TORCH_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kLong && tokens.is_cpu(),
+              "trim_context expects int64 CPU tokens [N,L], got ", tokens.scalar_type(), " ", tokens.sizes(), " on ",
+              tokens.device());
+  if (tokens.size(0) == 0) return tokens;
+  const int64_t used = tokens.argmax(-1).max().item<int64_t>() + 1;
+  return tokens.narrow(1, 0, used).contiguous();
 }
 
 torch::Tensor scaled_cosine_logits(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& logit_scale) {

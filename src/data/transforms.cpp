@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace vifi::data {
 namespace {
@@ -169,10 +171,27 @@ std::vector<CropBox> eval_crop_boxes(cv::Size resized, const EvalTransformConfig
   return {{0, 0, s, s}, {0, 2 * step, s, s}, {0, step, s, s}};  // top, bottom, middle
 }
 
-torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames) {
+namespace {
+
+// `out`, when given, must be the contiguous float32 tensor the result would have been: the loader
+// passes a row of its batch so the clip is written once, in the worker, and never copied again.
+torch::Tensor output_tensor(const torch::Tensor& out, const std::vector<int64_t>& shape, const char* what) {
+  if (!out.defined()) return torch::empty(shape, torch::kFloat32);
+  if (out.scalar_type() != torch::kFloat32 || !out.is_contiguous() || out.sizes() != torch::IntArrayRef(shape)) {
+    std::ostringstream os;
+    os << what << ": out= must be a contiguous float32 tensor of shape " << torch::IntArrayRef(shape) << ", got "
+       << out.scalar_type() << " " << out.sizes() << (out.is_contiguous() ? "" : " (not contiguous)");
+    throw std::invalid_argument(os.str());
+  }
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames, torch::Tensor out) {
   const cv::Size size = common_frame_size(frames, "frames_to_tensor");
   const int64_t h = size.height, w = size.width;
-  auto out = torch::empty({static_cast<int64_t>(frames.size()), 3, h, w}, torch::kFloat32);
+  out = output_tensor(out, {static_cast<int64_t>(frames.size()), 3, h, w}, "frames_to_tensor");
   float* dst = out.data_ptr<float>();
   // mmcv.imnormalize_: subtract the mean, multiply by 1/std.
   const float inv_std[3] = {static_cast<float>(1.0 / kPixelStd[0]), static_cast<float>(1.0 / kPixelStd[1]),
@@ -191,28 +210,32 @@ torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames) {
   return out;
 }
 
-torch::Tensor train_transform(const std::vector<cv::Mat>& frames, Rng& rng, const AugmentConfig& cfg) {
+torch::Tensor train_transform(const std::vector<cv::Mat>& frames, Rng& rng, const AugmentConfig& cfg,
+                              torch::Tensor out) {
   const cv::Size size = clip_frame_size(frames, "train transform");
   const ClipAugmentParams params = draw_train_params(rng, size, cfg);
-  return frames_to_tensor(apply_train_params(params, frames, cfg));
+  return frames_to_tensor(apply_train_params(params, frames, cfg), std::move(out));
 }
 
-torch::Tensor eval_transform(const std::vector<cv::Mat>& frames, const EvalTransformConfig& cfg) {
+torch::Tensor eval_transform(const std::vector<cv::Mat>& frames, const EvalTransformConfig& cfg, torch::Tensor out) {
   const cv::Size resized_size = eval_resize_size(clip_frame_size(frames, "eval transform"), cfg);
   const auto boxes = eval_crop_boxes(resized_size, cfg);
   std::vector<cv::Mat> resized;
   resized.reserve(frames.size());
   for (const cv::Mat& frame : frames) resized.push_back(resize_to(frame, resized_size));
-  std::vector<torch::Tensor> crops;
-  for (const CropBox& box : boxes) {
+  const int64_t s = cfg.input_size;
+  out = output_tensor(out, {static_cast<int64_t>(boxes.size()), static_cast<int64_t>(frames.size()), 3, s, s},
+                      "eval transform");
+  for (size_t c = 0; c < boxes.size(); ++c) {
+    const CropBox& box = boxes[c];
     require(box_inside(box, resized_size), "eval transform: crop " + std::to_string(box.width) + "x" +
                                                std::to_string(box.height) + " does not fit " + size_str(resized_size));
     std::vector<cv::Mat> views;
     views.reserve(resized.size());
     for (const cv::Mat& r : resized) views.push_back(r(to_rect(box)));
-    crops.push_back(frames_to_tensor(views));
+    frames_to_tensor(views, out[static_cast<int64_t>(c)]);
   }
-  return torch::stack(crops);
+  return out;
 }
 
 }  // namespace vifi::data

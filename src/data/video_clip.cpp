@@ -63,18 +63,26 @@ std::vector<int64_t> eval_sample_shape(const ClipConfig& cfg) {
   return {eval_num_views(cfg), cfg.num_frames, 3, s, s};
 }
 
-torch::Tensor load_train_clip(const VideoRecord& record, const ClipConfig& cfg, Rng& sampling, Rng& augment) {
+torch::Tensor load_train_clip(const VideoRecord& record, const ClipConfig& cfg, Rng& sampling, Rng& augment,
+                              torch::Tensor out) {
   VideoReader reader = open_video(record, train_reader_options(cfg));
   const auto indices = sample_train_indices(reader.info().num_frames, cfg.num_frames, sampling);
-  return train_transform(reader.read_frames(indices), augment, cfg.augment);
+  return train_transform(reader.read_frames(indices), augment, cfg.augment, std::move(out));
 }
 
-torch::Tensor load_eval_clip(const VideoRecord& record, const ClipConfig& cfg) {
+torch::Tensor load_eval_clip(const VideoRecord& record, const ClipConfig& cfg, torch::Tensor out) {
   VideoReader reader = open_video(record, eval_reader_options(cfg));
   const auto indices = sample_multiview_indices(reader.info().num_frames, cfg.num_frames, cfg.num_clips);
-  const torch::Tensor crops = eval_transform(reader.read_frames(indices), cfg.eval);  // [C, V*T, 3, S, S]
-  // [C, V*T, ...] -> [C*V, T, ...]: crop-major views, as the reference orders them.
-  return crops.reshape(eval_sample_shape(cfg));
+  const int64_t s = cfg.eval.input_size;
+  // [C, V*T, ...] -> [C*V, T, ...]: crop-major views, as the reference orders them. Both are
+  // views of one contiguous block, so `out` is written through the first.
+  const std::vector<int64_t> crop_major{cfg.eval.num_crops, cfg.num_clips * cfg.num_frames, 3, s, s};
+  if (out.defined() && (!out.is_contiguous() || out.sizes() != torch::IntArrayRef(eval_sample_shape(cfg)))) {
+    throw std::invalid_argument("load_eval_clip: out= must be a contiguous tensor of the eval sample's shape");
+  }
+  const torch::Tensor crops = eval_transform(reader.read_frames(indices), cfg.eval,
+                                             out.defined() ? out.view(crop_major) : torch::Tensor());
+  return crops.view(eval_sample_shape(cfg));
 }
 
 }  // namespace vifi::data

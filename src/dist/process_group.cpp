@@ -76,15 +76,18 @@ c10::intrusive_ptr<c10d::Store> rendezvous(const TorchrunEnv& env, std::chrono::
 }
 
 c10::intrusive_ptr<Backend> make_backend(const c10::intrusive_ptr<c10d::Store>& store, const TorchrunEnv& env,
-                                         torch::Device device, std::chrono::milliseconds timeout,
+                                         torch::Device device, const ProcessGroupOptions& options,
                                          std::string* name) {
+  const auto timeout = options.timeout;
 #ifdef VIFI_NCCL
-  if (device.is_cuda()) {
+  if (device.is_cuda() && options.backend == BackendChoice::automatic) {
     auto o = c10d::ProcessGroupNCCL::Options::create();
     o->timeout = timeout;
     *name = "nccl";
     return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size, o);
   }
+#else
+  (void)device;
 #endif
   auto o = c10d::ProcessGroupGloo::Options::create(timeout);
   o->devices.push_back(gloo_device(env.master_addr));
@@ -133,7 +136,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::connect(const TorchrunEnv& env, torc
   try {
     impl->store = rendezvous(env, options.timeout);
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("backend", impl->store);
-    impl->group = make_backend(prefixed, env, device, options.timeout, &impl->backend);
+    impl->group = make_backend(prefixed, env, device, options, &impl->backend);
   } catch (const std::exception& e) {
     throw std::runtime_error("RANK=" + std::to_string(env.rank) + " of WORLD_SIZE=" + std::to_string(env.world_size) +
                              ": rendezvous at " + env.master_addr + ":" + std::to_string(env.master_port) +

@@ -59,7 +59,7 @@ void ViFiCLIPImpl::set_class_names(const std::vector<std::string>& class_names) 
   if (prompt_learner_) prompt_options.prompt.ctx_init = prompt_learner_->text_prefix();
   for (const auto& name : class_names) prompts_.push_back(class_prompt(name, prompt_options));
   check_prompt_tokens();
-  prompt_tokens_ = tokenizer_->tokenize(prompts_, clip_->config().context_length);
+  prompt_tokens_ = clip::trim_context(tokenizer_->tokenize(prompts_, clip_->config().context_length));
   cached_text_.reset();
 }
 
@@ -129,7 +129,11 @@ torch::Tensor ViFiCLIPImpl::frame_features(const torch::Tensor& video) {
 torch::Tensor ViFiCLIPImpl::encode_video(const torch::Tensor& video) { return encode_video(*clip_, video, vision_hooks()); }
 
 torch::Tensor ViFiCLIPImpl::text_features() {
-  const auto tokens = prompt_tokens_.to(clip_->text_projection.device());
+  // Moved once per device, not copied host-to-device every step.
+  if (prompt_tokens_.device() != clip_->text_projection.device()) {
+    prompt_tokens_ = prompt_tokens_.to(clip_->text_projection.device());
+  }
+  const torch::Tensor& tokens = prompt_tokens_;
   // Inference tensors cannot enter a later training graph, so results under InferenceMode
   // are never cached.
   if (!text_side_frozen() || c10::InferenceMode::is_enabled()) return clip_->encode_text(tokens, text_hooks());

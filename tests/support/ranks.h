@@ -62,15 +62,21 @@ inline dist::TorchrunEnv loopback_env(int rank, int world, int port) {
 }
 
 // Runs fn(rank, group) for every rank on its own thread; rethrows the first rank's exception.
+// `device` and `backend`: the group's (the CUDA tests run Gloo ranks on one GPU).
 inline void run_ranks(int world, const std::function<void(int, const std::shared_ptr<dist::ProcessGroup>&)>& fn,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                      torch::Device device = torch::kCPU,
+                      dist::BackendChoice backend = dist::BackendChoice::automatic) {
   const int port = free_port();
   std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
   std::vector<std::thread> threads;
   for (int r = 0; r < world; ++r)
     threads.emplace_back([&, r] {
       try {
-        auto group = dist::ProcessGroup::connect(loopback_env(r, world, port), torch::kCPU, {timeout});
+        dist::ProcessGroupOptions options;
+        options.timeout = timeout;
+        options.backend = backend;
+        auto group = dist::ProcessGroup::connect(loopback_env(r, world, port), device, options);
         fn(r, group);
       } catch (...) {
         errors[static_cast<size_t>(r)] = std::current_exception();

@@ -34,8 +34,10 @@ class CLIPImpl : public torch::nn::Module {
   // cores (util/batch_parallel.h), so the hooks must treat rows independently.
   torch::Tensor encode_image(const torch::Tensor& images, const VisionPromptHooks& hooks = {});
   // Unnormalised text embeddings pooled at the end-of-text token (argmax id): [N,L] int64 -> [N,D].
-  // Runs only the first max(eot)+1 positions: under the causal mask the pooled output does not
-  // depend on later ones, so this is exact and saves most of the work for short prompts.
+  // CPU tokens run only the first max(eot)+1 positions: under the causal mask the pooled output
+  // does not depend on later ones, so this is exact and saves most of the work for short prompts.
+  // Tokens on a GPU run as given, since finding max(eot) there would stall the host every call:
+  // pass them through trim_context on the host first (ViFiCLIP does, once per class list).
   torch::Tensor encode_text(const torch::Tensor& tokens, const TextPromptHooks& hooks = {});
   CLIPOutput forward(const torch::Tensor& images, const torch::Tensor& tokens);
 
@@ -56,6 +58,10 @@ class CLIPImpl : public torch::nn::Module {
   CLIPConfig config_;
 };
 TORCH_MODULE(CLIP);
+
+// The positions encode_text needs: int64 CPU tokens [N,L] -> [N, max(eot)+1] (contiguous), eot
+// being each row's argmax (the end-of-text id). Throws c10::Error for other tensors.
+torch::Tensor trim_context(const torch::Tensor& tokens);
 
 // exp(logit_scale) * cos(a_i, b_j): [N,D] x [M,D] -> [N,M].
 torch::Tensor scaled_cosine_logits(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& logit_scale);

@@ -92,10 +92,15 @@ cv::Size eval_resize_size(cv::Size frame, const EvalTransformConfig& cfg);
 std::vector<CropBox> eval_crop_boxes(cv::Size resized, const EvalTransformConfig& cfg);
 
 // RGB CV_8UC3 frames (all the same size) -> [T,3,H,W] float32, (x - mean) / std.
-torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames);
+// `out` (PyTorch's out=): when defined, the result is written into it and it is returned; it must
+// be a contiguous float32 tensor of the result's shape, else std::invalid_argument.
+torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames, torch::Tensor out = {});
 
 // Whole pipelines. frames: the T decoded frames of one clip (RGB CV_8UC3, any sizes; see above).
-torch::Tensor train_transform(const std::vector<cv::Mat>& frames, Rng& rng, const AugmentConfig& cfg);  // [T,3,S,S]
-torch::Tensor eval_transform(const std::vector<cv::Mat>& frames, const EvalTransformConfig& cfg);       // [C,T,3,S,S]
+// `out` as for frames_to_tensor.
+torch::Tensor train_transform(const std::vector<cv::Mat>& frames, Rng& rng, const AugmentConfig& cfg,
+                              torch::Tensor out = {});  // [T,3,S,S]
+torch::Tensor eval_transform(const std::vector<cv::Mat>& frames, const EvalTransformConfig& cfg,
+                             torch::Tensor out = {});  // [C,T,3,S,S]
 
 }  // namespace vifi::data

@@ -55,9 +55,12 @@ std::vector<int64_t> train_sample_shape(const ClipConfig& cfg);
 std::vector<int64_t> eval_sample_shape(const ClipConfig& cfg);
 
 // [T,3,S,S]: train sampling drawn from `sampling`, augmentation drawn from `augment`.
-torch::Tensor load_train_clip(const VideoRecord& record, const ClipConfig& cfg, Rng& sampling, Rng& augment);
+// `out` (PyTorch's out=): when defined, a contiguous float32 [T,3,S,S] the clip is written into
+// and returned (the loader passes a row of its batch); std::invalid_argument if it is not.
+torch::Tensor load_train_clip(const VideoRecord& record, const ClipConfig& cfg, Rng& sampling, Rng& augment,
+                              torch::Tensor out = {});
 
-// [V,T,3,S,S] (V >= 1): deterministic test sampling and crops.
-torch::Tensor load_eval_clip(const VideoRecord& record, const ClipConfig& cfg);
+// [V,T,3,S,S] (V >= 1): deterministic test sampling and crops. `out` as above, [V,T,3,S,S].
+torch::Tensor load_eval_clip(const VideoRecord& record, const ClipConfig& cfg, torch::Tensor out = {});
 
 }  // namespace vifi::data

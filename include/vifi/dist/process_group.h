@@ -25,9 +25,16 @@ bool distributed_available();
 // cuda:LOCAL_RANK when CUDA is available, else CPU.
 torch::Device device_for(const TorchrunEnv& env);
 
+// Which c10d backend carries the collectives.
+enum class BackendChoice {
+  automatic,  // NCCL for a CUDA device when LibTorch has it, Gloo otherwise
+  gloo,       // Gloo even for CUDA (several ranks on one GPU, which NCCL refuses; tests)
+};
+
 struct ProcessGroupOptions {
   // Rendezvous (every rank must arrive) and every collective fail after this instead of hanging.
   std::chrono::milliseconds timeout = std::chrono::minutes(10);
+  BackendChoice backend = BackendChoice::automatic;
 };
 
 // An all-reduce in flight; wait() blocks until its result is in the tensor (or throws).

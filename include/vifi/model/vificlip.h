@@ -86,7 +86,9 @@ class ViFiCLIPImpl : public torch::nn::Module {
   ViFiCLIPOptions options_;
   std::vector<std::string> class_names_;
   std::vector<std::string> prompts_;
-  torch::Tensor prompt_tokens_;  // [C,77] int64, not a parameter
+  // [C, max eot + 1] int64, trimmed on the host (clip::trim_context); not a parameter. It follows
+  // the model to its device on the first text_features() there.
+  torch::Tensor prompt_tokens_;
   c10::optional<torch::Tensor> cached_text_;
   PromptLearner prompt_learner_{nullptr};
 };
