@@ -60,6 +60,24 @@ double max_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
       .item<double>();
 }
 
+// The tiny model in fp32, no mixing; tests change what they exercise.
+vifi::Config tiny_config(int64_t epochs) {
+  vifi::Config c;
+  c.model.arch = "vifi-tiny";
+  c.data.input_size = 32;
+  c.data.num_frames = 2;
+  c.data.num_classes = 3;
+  c.train.epochs = epochs;
+  c.train.warmup_epochs = 0;
+  c.train.lr = 1e-4;
+  c.train.opt_level = OptLevel::O0;  // fp32: the comparison is about the reduction, not rounding
+  c.aug.mixup = 0;                   // mixing pairs clips within a batch: 2 x b cannot pair like 1 x 2b
+  c.aug.label_smooth = 0.1;
+  c.print_freq = 1000;
+  c.seed = 3;
+  return c;
+}
+
 // ViT-B/16 (random weights, the real shapes) on CUDA fp32 against the same model on the CPU.
 TEST_F(Cuda, ClipViTB16Fp32MatchesTheCpu) {
   torch::manual_seed(0);
@@ -111,20 +129,13 @@ TEST_F(Cuda, ClipViTB16Bf16AutocastStaysCloseToFp32) {
 TEST_F(Cuda, TrainerLearnsWithAutocastAndResumes) {
   auto [video, label] = colour_clips(8);
   auto config = [](const std::filesystem::path& out, int64_t epochs) {
-    vifi::Config c;
-    c.model.arch = "vifi-tiny";
-    c.data.input_size = 32;
-    c.data.num_frames = 2;
-    c.data.num_classes = 3;
-    c.train.epochs = epochs;
+    vifi::Config c = tiny_config(epochs);
     c.train.warmup_epochs = 1;
     c.train.lr = 1e-3;
     c.train.batch_size = 4;
     c.train.opt_level = OptLevel::O1;  // bf16 autocast on CUDA
     c.output = out.string();
     c.save_freq = 1;
-    c.print_freq = 100;
-    c.seed = 3;
     return c;
   };
   const auto full_dir = test::scratch_dir();
@@ -248,23 +259,6 @@ TEST_F(Cuda, EvaluatorWithViewsMatchesTheCpu) {
   EXPECT_DOUBLE_EQ(on_cuda.counts.top5(), on_cpu.counts.top5());
 }
 
-vifi::Config fp32_tiny_config(int64_t epochs) {
-  vifi::Config c;
-  c.model.arch = "vifi-tiny";
-  c.data.input_size = 32;
-  c.data.num_frames = 2;
-  c.data.num_classes = 3;
-  c.train.epochs = epochs;
-  c.train.warmup_epochs = 0;
-  c.train.lr = 1e-4;
-  c.train.opt_level = OptLevel::O0;  // fp32: the comparison is about the reduction, not rounding
-  c.aug.mixup = 0;                   // mixing pairs clips within a batch: 2 x b cannot pair like 1 x 2b
-  c.aug.label_smooth = 0.1;
-  c.print_freq = 1000;
-  c.seed = 3;
-  return c;
-}
-
 test::NamedTensors cpu_parameters(train::Trainer& trainer) {
   test::NamedTensors p;
   for (const auto& kv : trainer.model()->named_parameters()) p[kv.key()] = kv.value().detach().cpu().clone();
@@ -276,7 +270,7 @@ test::NamedTensors cpu_parameters(train::Trainer& trainer) {
 TEST_F(Cuda, TwoGlooRanksOnOneGpuTrainLikeOneRankOfTwiceTheBatch) {
   test::skip_unless_distributed();
   if (IsSkipped()) return;
-  const auto config = fp32_tiny_config(1);
+  const auto config = tiny_config(1);
   auto [video, label] = colour_clips(4);  // 12 clips
   vifi::TensorBatchSource all(video, label, 4, false, 0);
   auto single_model = test::tiny_vificlip(kClasses);
@@ -331,7 +325,7 @@ TEST_F(Cuda, OneNcclRankTrains) {
         options.outputs = train::Outputs::none;
         options.process_group = g;
         options.on_epoch_end = [&](const train::EpochSummary& s) { epochs.push_back(s); };
-        auto config = fp32_tiny_config(6);
+        auto config = tiny_config(6);
         config.train.lr = 1e-3;
         train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, options);
         trainer.fit();
