@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   cmake g++ ninja-build pkg-config zlib1g-dev
   libtorch-dev libgloo-dev libopenblas0-pthread
-  libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libgtest-dev
+  libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libgtest-dev libcpp-httplib-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   ffmpeg clang libclang-rt-14-dev

@@ -3,10 +3,12 @@
 # Distributed support is required here (-DVIFI_DISTRIBUTED=ON): without Gloo the build fails,
 # and the multi-rank tests fail instead of skipping. The decoding code's tests run a second time
 # under ASan + UBSan (-DVIFI_SANITIZE=ON, label `sanitize`), and the reader is fuzzed for
-# VIFI_FUZZ_SECONDS (default 60; 0 skips) from its seed corpus (tools/fuzz.sh).
+# VIFI_FUZZ_SECONDS (default 60; 0 skips) from its seed corpus (tools/fuzz.sh). `vifi serve`'s
+# page is checked in Debian's headless Chromium (tools/browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh -DVIFI_WERROR=ON -DVIFI_DISTRIBUTED=ON -DVIFI_SANITIZE=ON
+tools/browser/install.sh  # Chromium + playwright-core for the serve page's browser test
 ctest --test-dir build -j "$(nproc)" --output-on-failure --timeout 900
 fuzz_seconds=${VIFI_FUZZ_SECONDS:-60}
 if ((fuzz_seconds > 0)); then tools/fuzz.sh "$fuzz_seconds"; fi

@@ -51,6 +51,10 @@ int run(int argc, char** argv) {
   add_explain_command(app);
   add_plot_command(app);
   add_prompt_command(app);
+  add_export_command(app);
+  add_search_index_command(app);
+  add_search_command(app);
+  add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,10 @@ void add_predict_command(CLI::App& app);  // predict_command.cpp: top-k labels o
 void add_explain_command(CLI::App& app);  // explain_command.cpp: attention-rollout heatmaps
 void add_plot_command(CLI::App& app);     // plot_command.cpp: training curves from metrics.jsonl
 void add_prompt_command(CLI::App& app);   // prompt_command.cpp: prompt learning on a frozen CLIP
+void add_export_command(CLI::App& app);   // export_command.cpp: openai / vificlip / safetensors files
+void add_search_index_command(CLI::App& app);  // index_command.cpp: embed a video collection once
+void add_search_command(CLI::App& app);   // search_command.cpp: rank an index by text or video
+void add_serve_command(CLI::App& app);    // serve_command.cpp: HTTP predict, search and page
 
 
 }  // namespace vifi::cli

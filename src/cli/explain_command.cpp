@@ -11,10 +11,9 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "rollout_view.h"
 #include "video_inference.h"
 #include "vifi/model/weights.h"
-#include "vifi/data/clip_frames.h"
-#include "vifi/eval/attention_rollout.h"
 #include "vifi/util/logging.h"
 #include "vifi/util/npy.h"
 #include "vifi/viz/heatmap.h"
@@ -36,48 +35,16 @@ struct ExplainOptions {
   double fps = 2.0;
 };
 
-struct ModelView {
-  std::string name;             // file stem, shown in captions
-  std::vector<cv::Mat> frames;  // RGB frames as the model saw them
-  torch::Tensor maps;           // [T,grid,grid]
-  torch::Tensor similarity;     // [T] cosine(frame embedding, label prompt embedding)
-};
-
-ModelView explain_with(const std::string& weights, const std::string& name, const ExplainOptions& o) {
+RolloutView explain_with(const std::string& weights, const std::string& name, const ExplainOptions& o) {
   c10::InferenceMode inference;
   auto model = model::load_vificlip(weights, o.clip_archive, {o.label}, o.prompt_prefix);
-  const auto& config = model->clip()->config();
-  const auto clip = read_video_clip(o.video, o.frames, config.image_resolution);  // [T,3,R,R]
-  ModelView view{name, data::denormalize_frames(clip), {}, {}};
-  view.maps = eval::rollout_maps(model->clip()->visual, clip, config.grid_size());
-  const auto frame = torch::nn::functional::normalize(model->frame_features(clip.unsqueeze(0))[0],
-                                                      torch::nn::functional::NormalizeFuncOptions().dim(-1));
-  const auto text = torch::nn::functional::normalize(model->text_features(), torch::nn::functional::NormalizeFuncOptions().dim(-1));
-  view.similarity = torch::matmul(frame, text.t()).select(1, 0);  // [T]
-  return view;
-}
-
-cv::Mat map_image(const torch::Tensor& map) {  // [g,g] -> CV_32F
-  auto m = map.to(torch::kFloat).contiguous();
-  return cv::Mat(static_cast<int>(m.size(0)), static_cast<int>(m.size(1)), CV_32F, m.data_ptr()).clone();
+  return rollout_view(model, read_video_clip(o.video, o.frames, model->clip()->config().image_resolution), name);
 }
 
 std::string two_digits(size_t i) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%02zu", i);
   return buf;
-}
-
-// Panel t of one model: the overlay, captioned with the model and its similarity to the label.
-cv::Mat overlay_panel(const ModelView& v, size_t t, int size) {
-  char caption[96];
-  std::snprintf(caption, sizeof caption, "%s %.2f", v.name.c_str(), v.similarity[static_cast<int64_t>(t)].item<double>());
-  return viz::with_caption(viz::overlay_heatmap(v.frames[t], map_image(v.maps[static_cast<int64_t>(t)]), size), caption);
-}
-
-cv::Mat frame_panel(const ModelView& v, size_t t, int size) {
-  cv::Mat plain = viz::overlay_heatmap(v.frames[t], cv::Mat::zeros(1, 1, CV_32F), size, 0.0);
-  return viz::with_caption(plain, "frame " + std::to_string(t + 1) + "/" + std::to_string(v.frames.size()));
 }
 
 void run_explain(const ExplainOptions& o) {
@@ -88,12 +55,12 @@ void run_explain(const ExplainOptions& o) {
   if (!names.empty() && names.size() != o.weights.size())
     throw std::runtime_error("explain: --names has " + std::to_string(names.size()) + " names for " +
                              std::to_string(o.weights.size()) + " --weights files");
-  std::vector<ModelView> views;
+  std::vector<RolloutView> views;
   for (size_t i = 0; i < o.weights.size(); ++i)
     views.push_back(explain_with(o.weights[i], names.empty() ? std::filesystem::path(o.weights[i]).stem().string() : names[i], o));
   std::filesystem::create_directories(o.out);
   const auto out = [&](const std::string& name) { return (std::filesystem::path(o.out) / name).string(); };
-  std::vector<cv::Mat> frame_images, grid_tiles;
+  std::vector<cv::Mat> frame_images;
   const auto frames = views[0].frames.size();
   for (size_t t = 0; t < frames; ++t) {
     std::vector<cv::Mat> panels{frame_panel(views[0], t, o.size)};
@@ -101,10 +68,7 @@ void run_explain(const ExplainOptions& o) {
     frame_images.push_back(viz::side_by_side(panels));
     viz::write_png(out("frame_" + two_digits(t) + ".png"), frame_images.back());
   }
-  for (size_t row = 0; row <= views.size(); ++row)
-    for (size_t t = 0; t < frames; ++t)
-      grid_tiles.push_back(row == 0 ? frame_panel(views[0], t, o.size) : overlay_panel(views[row - 1], t, o.size));
-  viz::write_png(out("grid.png"), viz::tile_grid(grid_tiles, static_cast<int>(frames)));
+  viz::write_png(out("grid.png"), rollout_grid(views, o.size));
   viz::write_mp4(out("explain.mp4"), frame_images, o.fps);
   for (size_t k = 0; k < views.size(); ++k) util::save_npy(out("attention_" + std::to_string(k + 1) + ".npy"), views[k].maps);
   util::log_info("explain: attention rollout of " + std::to_string(frames) + " frames for \"" + o.label + "\" in " + o.out +

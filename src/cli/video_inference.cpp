@@ -45,4 +45,21 @@ torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t r
   return data::load_eval_clip(record, config)[0];  // the one view: [1,T,3,R,R] -> [T,3,R,R]
 }
 
+torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, int64_t frames) {
+  const auto clip = read_video_clip(path, frames, model->clip()->config().image_resolution);
+  return model->encode_video(clip.unsqueeze(0))[0];
+}
+
+torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query) {
+  if (query.find_first_not_of(" \t") == std::string::npos) throw std::runtime_error("empty query: give words to search for");
+  try {
+    model->set_class_names({query});
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("query '" + query.substr(0, 80) + "': " + e.what_without_backtrace());
+  } catch (const std::invalid_argument& e) {  // longer than CLIP's context
+    throw std::runtime_error(std::string("query: ") + e.what());
+  }
+  return model->text_features()[0];
+}
+
 }  // namespace vifi::cli

@@ -1,4 +1,5 @@
-// What `vifi predict`, `vifi explain` and `vifi embed --videos-from` share: label lists from the
+// What `vifi predict`, `vifi explain`, `vifi embed --videos-from`, `vifi index`, `vifi search`
+// and `vifi serve` share: label lists from the
 // command line, and one video read the way evaluation reads it (test-mode sampling, short-side
 // resize and centre crop, normalised). Their models come from model::load_vificlip.
 #pragma once
@@ -22,5 +23,14 @@ std::vector<std::string> labels_from(const std::string& labels, const std::strin
 // `frames` frames of `path` sampled and cropped as in evaluation: [T,3,R,R] float32.
 // Throws data::VideoError naming the file when it cannot be read.
 torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t resolution);
+
+// The video embedding of `path` [D]: read_video_clip through ViFiCLIP::encode_video (vision
+// prompts included). Throws data::VideoError naming the file when it cannot be read.
+torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, int64_t frames);
+
+// The text embedding [D] of `query` prompted as a class name is (the model's CTX_INIT template
+// or learned context), so a search for a class name matches how the model was trained.
+// Throws std::runtime_error for an empty query or one longer than CLIP's context.
+torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query);
 
 }  // namespace vifi::cli

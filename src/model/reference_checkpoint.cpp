@@ -112,6 +112,36 @@ ReferenceState map_reference_state(const util::StateDict& reference, const std::
   return out;
 }
 
+util::StateDict to_reference_state(const util::StateDict& clip, const util::StateDict& prompts) {
+  util::StateDict out;
+  const std::string module = "module.";
+  for (const auto& [key, tensor] : clip) {
+    if (starts_with(key, "visual."))
+      out[module + "image_encoder." + key.substr(7)] = tensor;
+    else if (key == "logit_scale" || key == "token_embedding.weight")
+      out[module + key] = tensor;
+    else
+      out[module + "text_encoder." + key] = tensor;  // transformer.*, positional_embedding, ln_final.*, text_projection
+  }
+  const auto deep = [&](const std::string& name, const std::string& tower) {
+    const auto it = prompts.find(name);
+    if (it == prompts.end()) return;
+    for (int64_t i = 0; i < it->second.size(0); ++i)
+      out[module + tower + ".transformer.resblocks." + std::to_string(i + 1) + ".VPT_shallow"] = it->second[i].clone();
+  };
+  for (const auto& [key, tensor] : prompts) {
+    if (key == "prompt_learner.text_ctx")
+      out[module + "prompt_learner.ctx"] = tensor;
+    else if (key == "prompt_learner.vision_ctx")
+      out[module + "image_encoder.VPT"] = tensor;
+    else if (key != "prompt_learner.text_deep" && key != "prompt_learner.vision_deep")
+      throw std::invalid_argument("to_reference_state: unknown prompt tensor '" + key + "'");
+  }
+  deep("prompt_learner.text_deep", "text_encoder");
+  deep("prompt_learner.vision_deep", "image_encoder");
+  return out;
+}
+
 bool is_reference_checkpoint(const std::string& path) {
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);

@@ -9,6 +9,8 @@
 #include "vifi/clip/openai_weights.h"
 #include "vifi/model/prompt_checkpoint.h"
 #include "vifi/model/reference_checkpoint.h"
+#include "vifi/model/weights_export.h"
+#include "vifi/util/safetensors.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::model {
@@ -51,6 +53,7 @@ bool is_vifi_checkpoint(const std::string& path) {
 
 
 WeightsKind detect_weights_kind(const std::string& path) {
+  if (util::is_safetensors(path)) return WeightsKind::safetensors;
   if (is_vifi_checkpoint(path)) return WeightsKind::vifi_checkpoint;
   return is_reference_checkpoint(path) ? WeightsKind::torch_save : WeightsKind::openai_archive;
 }
@@ -96,6 +99,12 @@ ModelWeights read_model_weights(const std::string& path, const std::string& clip
   if (kind == WeightsKind::openai_archive) {
     for (auto& [key, tensor] : clip::read_torchscript_state(path))
       if (!clip::openai_metadata_keys().count(key)) w.clip[key] = tensor;
+  } else if (kind == WeightsKind::safetensors) {
+    auto file = util::read_safetensors(path);
+    for (auto& [key, tensor] : file.tensors)
+      (key.rfind("prompt_learner.", 0) == 0 ? w.prompts : w.clip)[key] = tensor;
+    if (const auto it = file.metadata.find(kSafetensorsCtxInit); it != file.metadata.end()) w.prompt.ctx_init = it->second;
+    w.zero_shot_prompt = file.metadata.count(kSafetensorsZeroShot) && file.metadata.at(kSafetensorsZeroShot) == "true";
   } else if (kind == WeightsKind::vifi_checkpoint) {
     for (auto& [key, tensor] : read_vifi_checkpoint_model(path))
       (key.rfind("prompt_learner.", 0) == 0 ? w.prompts : w.clip)[key] = tensor;

@@ -12,13 +12,17 @@
 
 namespace vifi::viz {
 
-void write_png(const std::string& path, const cv::Mat& image) {
+std::string encode_png(const cv::Mat& image, const std::string& what) {
   std::vector<uchar> bytes;
   // Level 9: figures are written once and committed, so size matters more than encode time.
   if (image.empty() || !cv::imencode(".png", image, bytes, {cv::IMWRITE_PNG_COMPRESSION, 9}))
-    throw std::runtime_error(path + ": cannot encode a " + std::to_string(image.cols) + "x" +
+    throw std::runtime_error(what + ": cannot encode a " + std::to_string(image.cols) + "x" +
                              std::to_string(image.rows) + " image as PNG");
-  util::write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void write_png(const std::string& path, const cv::Mat& image) {
+  util::write_file_atomic(path, encode_png(image, path));
 }
 
 void write_mp4(const std::string& path, const std::vector<cv::Mat>& frames, double fps) {

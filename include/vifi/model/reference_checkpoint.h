@@ -61,6 +61,13 @@ bool is_reference_checkpoint(const std::string& path);
 // neither is a dict of tensors.
 ReferenceFile read_reference_checkpoint(const std::string& path);
 
+// The inverse of map_reference_state, for writing the authors' layout (model/weights_export):
+// vifi's names -> theirs as their DistributedDataParallel-wrapped model saves them ("module." +
+// image_encoder.*, text_encoder.*, logit_scale, prompt_learner.ctx, *.VPT, *.VPT_shallow).
+// token_embedding.weight is kept as module.token_embedding.weight: their model has none
+// (load_state_dict(strict=False) lists it as unexpected), and with it the file needs no --clip.
+util::StateDict to_reference_state(const util::StateDict& clip, const util::StateDict& prompts);
+
 // Writes {name: tensor} as torch::pickle_save does (a torch.save-compatible zip); for tests.
 void write_reference_checkpoint(const std::string& path, const util::StateDict& state);
 

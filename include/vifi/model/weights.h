@@ -1,5 +1,5 @@
 // Where a model's weights come from: an OpenAI TorchScript archive (ViT-B-16.pt), a vifi
-// training checkpoint, a torch.save file (the authors' released checkpoints as they are, the
+// training checkpoint, a safetensors file (vifi export's, util/safetensors), a torch.save file (the authors' released checkpoints as they are, the
 // converter's output, a plain CLIP state dict: model/reference_checkpoint), or nothing (random
 // initialisation from an architecture preset, for tests and the synthetic demo). One entry
 // point, so every command accepts the same files, with the prompts they carry.
@@ -15,8 +15,9 @@
 
 namespace vifi::model {
 
-// torch_save: any torch.save file (model/reference_checkpoint).
-enum class WeightsKind { openai_archive, vifi_checkpoint, torch_save };
+// torch_save: any torch.save file (model/reference_checkpoint); safetensors: vifi's names
+// (OpenAI's plus prompt_learner.*), as model/weights_export writes them.
+enum class WeightsKind { openai_archive, vifi_checkpoint, torch_save, safetensors };
 
 WeightsKind detect_weights_kind(const std::string& path);
 

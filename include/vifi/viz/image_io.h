@@ -8,6 +8,10 @@
 
 namespace vifi::viz {
 
+// BGR (or grayscale) image -> PNG bytes. Throws std::runtime_error naming `what` when it cannot
+// be encoded (an empty image).
+std::string encode_png(const cv::Mat& image, const std::string& what);
+
 // BGR (or grayscale) image -> PNG at `path`.
 void write_png(const std::string& path, const cv::Mat& image);
 

@@ -1,0 +1,57 @@
+// A video collection embedded once, for text-to-video and video-to-video search (`vifi index`,
+// `vifi search`, `vifi serve --index`). Owns the index folder's layout and the ranking:
+//   video_features.npy  [N,D] float32 video embeddings (frame embeddings averaged over time,
+//                       ViFiCLIP::encode_video; not normalised, as `vifi embed` writes them)
+//   videos.txt          N lines, the absolute path of row i
+//   index.json          the model's identity (architecture, weights checksum, frames, weights
+//                       file) and the videos that could not be read, with the reason
+// The identity decides reuse: re-indexing with the same model keeps every row already there.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vifi/model/vificlip.h"
+
+namespace vifi::eval {
+
+struct IndexIdentity {
+  std::string arch;      // CLIPConfig::to_string()
+  std::string checksum;  // CRC-32C of every weight incl. learned prompts (8 hex digits)
+  int64_t frames = 8;    // frames sampled per video
+  bool operator==(const IndexIdentity& o) const { return arch == o.arch && checksum == o.checksum && frames == o.frames; }
+};
+
+// The identity of `model` embedding `frames` frames per video.
+IndexIdentity index_identity(model::ViFiCLIPImpl& model, int64_t frames);
+
+struct VideoIndex {
+  IndexIdentity identity;
+  std::string weights;                     // the weights file it was made with (for `vifi search`)
+  std::string clip_archive;                // its --clip, if any
+  std::string prompts;                     // its --prompts, if any
+  std::vector<std::string> videos;         // row i's path
+  torch::Tensor features;                  // [N,D] float32
+  std::vector<std::pair<std::string, std::string>> failed;  // (video, reason)
+};
+
+// Writes the three files atomically (one at a time; index.json last, so a folder with it is whole).
+void save_video_index(const std::string& dir, const VideoIndex& index);
+// Throws std::runtime_error naming the folder and file when one is missing or they disagree
+// (row count of video_features.npy vs lines of videos.txt).
+VideoIndex load_video_index(const std::string& dir);
+// True when `dir` holds an index.json.
+bool has_video_index(const std::string& dir);
+
+struct SearchHit {
+  int64_t row = 0;
+  double score = 0.0;  // cosine similarity in [-1, 1]
+};
+
+// The `topk` rows of `features` [N,D] most similar to `query` [D] by cosine similarity, best
+// first (ties by row). Throws std::invalid_argument when the widths differ.
+std::vector<SearchHit> rank_by_cosine(const torch::Tensor& features, const torch::Tensor& query, int64_t topk);
+
+}  // namespace vifi::eval

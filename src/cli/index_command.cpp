@@ -1,0 +1,160 @@
+// `vifi index VIDEOS... | --videos-from LIST --weights W --out DIR`: embeds a video collection
+// once for `vifi search` and `vifi serve --index` (folder layout: eval/video_index). Videos
+// already in DIR with the same model identity are kept, not re-embedded; the index is saved
+// every few dozen videos, so an interrupted run resumes where it stopped. A video that cannot be
+// read is listed in index.json and on stderr, and the exit code is 1.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "commands.h"
+#include "video_inference.h"
+#include "vifi/data/dataset.h"
+#include "vifi/data/video_reader.h"
+#include "vifi/eval/video_index.h"
+#include "vifi/model/weights.h"
+#include "vifi/util/interrupt.h"
+#include "vifi/util/logging.h"
+
+namespace vifi::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct IndexOptions {
+  std::vector<std::string> videos;
+  std::string videos_from;  // one video per line, optionally followed by a label ("path label")
+  std::string root;         // folder the list's paths are relative to (default: the list's folder)
+  std::string weights;
+  std::string clip_archive;
+  std::string prompts;
+  std::string out;
+  int64_t frames = 8;
+  int64_t save_every = 64;
+};
+
+// The list's videos: "path" or "path label" per line (annotation lists work as they are);
+// blank lines and '#' comments are skipped.
+std::vector<std::string> read_video_list(const std::string& list, const std::string& root_option) {
+  std::ifstream in(list);
+  if (!in) throw std::runtime_error(list + ": cannot open video list (--videos-from)");
+  const auto root = root_option.empty() ? fs::path(list).parent_path().string() : root_option;
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+    const auto cut = line.find_last_of(" \t");
+    if (cut != std::string::npos && cut + 1 < line.size() && line.find_first_not_of("0123456789", cut + 1) == std::string::npos)
+      line.erase(line.find_last_not_of(" \t", cut) + 1);
+    out.push_back(data::join_root(root, line));
+  }
+  if (out.empty()) throw std::runtime_error(list + ": no videos");
+  return out;
+}
+
+std::string fixed(double value, int decimals) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
+
+int run_index(const IndexOptions& o) {
+  if (o.videos.empty() == o.videos_from.empty())
+    throw std::runtime_error("index: give the videos as arguments or with --videos-from LIST (one of them)");
+  auto requested = o.videos_from.empty() ? o.videos : read_video_list(o.videos_from, o.root);
+  for (auto& v : requested) v = absolute(v);
+
+  util::install_interrupt_handler();
+  c10::InferenceMode inference;
+  auto model = model::load_vificlip(o.weights, o.clip_archive, {"video"}, "", o.prompts);
+  eval::VideoIndex index;
+  index.identity = eval::index_identity(*model, o.frames);
+  index.weights = absolute(o.weights);
+  index.clip_archive = o.clip_archive.empty() ? "" : absolute(o.clip_archive);
+  index.prompts = o.prompts.empty() ? "" : absolute(o.prompts);
+
+  std::vector<torch::Tensor> rows;
+  if (eval::has_video_index(o.out)) {
+    auto old = eval::load_video_index(o.out);
+    if (old.identity == index.identity) {
+      index.videos = old.videos;
+      for (int64_t i = 0; i < old.features.size(0); ++i) rows.push_back(old.features[i]);
+    } else {
+      util::log_warn("index: " + o.out + " was made with another model or frame count (" + old.identity.arch + " " +
+                     old.identity.checksum + ", " + std::to_string(old.identity.frames) + " frames); embedding every video again");
+    }
+  }
+  const std::set<std::string> present(index.videos.begin(), index.videos.end());
+  std::vector<std::string> todo;
+  std::set<std::string> queued;
+  for (const auto& v : requested)
+    if (!present.count(v) && queued.insert(v).second) todo.push_back(v);
+  util::log_info("index: " + std::to_string(requested.size()) + " videos, " + std::to_string(requested.size() - todo.size()) +
+                 " already embedded with this model, " + std::to_string(todo.size()) + " to embed");
+
+  const auto save = [&] {
+    index.features = rows.empty() ? torch::zeros({0, model->clip()->config().embed_dim}) : torch::stack(rows);
+    eval::save_video_index(o.out, index);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (util::interrupt_requested()) {
+      save();
+      util::log_warn("index: interrupted; " + std::to_string(i) + " of " + std::to_string(todo.size()) +
+                     " new videos saved in " + o.out + " (rerun the same command to continue)");
+      return 130;
+    }
+    try {
+      rows.push_back(video_embedding(model, todo[i], o.frames));
+      index.videos.push_back(todo[i]);
+    } catch (const std::exception& e) {  // a video's own failure; the others go on
+      const std::string reason = e.what();
+      index.failed.emplace_back(todo[i], reason);
+      util::log_error("index: " + reason);
+    }
+    const auto done = i + 1;
+    if (done % static_cast<size_t>(o.save_every) == 0 || done == todo.size()) {
+      save();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double rate = done / std::max(seconds, 1e-9);
+      util::log_info("index: " + std::to_string(done) + "/" + std::to_string(todo.size()) + " videos, " +
+                     fixed(rate, 1) + " videos/s, ETA " +
+                     fixed((todo.size() - done) / std::max(rate, 1e-9), 0) + " s");
+    }
+  }
+  if (todo.empty()) save();  // the folder exists and names this model even when nothing was new
+  std::cout << "index: " << index.videos.size() << " videos in " << o.out << " (model checksum " << index.identity.checksum
+            << ", " << o.frames << " frames per video)\n";
+  if (!index.failed.empty()) {
+    util::log_error("index: " + std::to_string(index.failed.size()) + " videos could not be read (listed in " +
+                    (fs::path(o.out) / "index.json").string() + ")");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_search_index_command(CLI::App& app) {
+  auto o = std::make_shared<IndexOptions>();
+  auto* cmd = app.add_subcommand("index", "Embed a video collection once for vifi search and vifi serve --index");
+  cmd->add_option("videos", o->videos, "video files");
+  cmd->add_option("--videos-from", o->videos_from, "list of videos, one per line (\"path\" or \"path label\": annotation lists work)");
+  cmd->add_option("--root", o->root, "folder the list's paths are relative to (default: the list's folder)");
+  cmd->add_option("--weights", o->weights, "OpenAI CLIP archive, vifi checkpoint, torch.save or safetensors file")->required();
+  cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight to a checkpoint without it");
+  cmd->add_option("--prompts", o->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
+  cmd->add_option("--out", o->out, "index folder (created; an existing index of the same model is extended)")->required();
+  cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::Range(1, 256));
+  cmd->callback([o] {
+    const int code = run_index(*o);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace vifi::cli

@@ -1,0 +1,113 @@
+// Video index folder and cosine ranking (see header).
+#include "vifi/eval/video_index.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "vifi/model/prompt_checkpoint.h"
+#include "vifi/util/atomic_file.h"
+#include "vifi/util/crc32c.h"
+#include "vifi/util/json.h"
+#include "vifi/util/npy.h"
+#include "vifi/util/state_dict.h"
+
+namespace vifi::eval {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string file_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
+
+std::string hex32(uint32_t value) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
+
+}  // namespace
+
+IndexIdentity index_identity(model::ViFiCLIPImpl& model, int64_t frames) {
+  const auto base = model::base_model_identity(model);  // every non-prompt weight
+  std::string prompts;  // the learned prompts' fp32 bytes, in name order
+  if (model.prompt_learner())
+    for (const auto& [key, value] : util::module_state(*model.prompt_learner())) {
+      const auto t = value.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+      prompts += key;
+      prompts.append(static_cast<const char*>(t.data_ptr()), static_cast<size_t>(t.numel()) * sizeof(float));
+    }
+  return {base.arch, prompts.empty() ? base.checksum : base.checksum + "-" + hex32(util::crc32c(prompts)), frames};
+}
+
+void save_video_index(const std::string& dir, const VideoIndex& index) {
+  if (static_cast<int64_t>(index.videos.size()) != (index.features.defined() ? index.features.size(0) : 0))
+    throw std::invalid_argument("save_video_index: " + std::to_string(index.videos.size()) + " paths for " +
+                                std::to_string(index.features.defined() ? index.features.size(0) : 0) + " feature rows");
+  fs::create_directories(dir);
+  util::save_npy(file_in(dir, "video_features.npy"), index.features);
+  std::string lines;
+  for (const auto& v : index.videos) lines += v + "\n";
+  util::write_file_atomic(file_in(dir, "videos.txt"), lines);
+  auto failed = util::Json::array();
+  for (const auto& [video, reason] : index.failed) failed.push_back(util::Json{{"video", video}, {"error", reason}});
+  const util::Json meta{{"format", "vifi-video-index-v1"},
+                        {"model", {{"arch", index.identity.arch}, {"checksum", index.identity.checksum},
+                                   {"frames", index.identity.frames}, {"weights", index.weights},
+                                   {"clip", index.clip_archive}, {"prompts", index.prompts}}},
+                        {"videos", index.videos.size()},
+                        {"failed", std::move(failed)}};
+  util::write_file_atomic(file_in(dir, "index.json"), util::json_text(meta, 1) + "\n");
+}
+
+bool has_video_index(const std::string& dir) { return fs::exists(file_in(dir, "index.json")); }
+
+VideoIndex load_video_index(const std::string& dir) {
+  const auto json_path = file_in(dir, "index.json");
+  std::ifstream in(json_path);
+  if (!in) throw std::runtime_error(dir + ": not a video index (no index.json; make one with vifi index)");
+  util::Json meta;
+  VideoIndex index;
+  try {
+    meta = util::Json::parse(in);
+    const auto& model = meta.at("model");
+    index.identity = {model.at("arch").get<std::string>(), model.at("checksum").get<std::string>(),
+                      model.at("frames").get<int64_t>()};
+    index.weights = model.at("weights").get<std::string>();
+    index.clip_archive = model.value("clip", "");
+    index.prompts = model.value("prompts", "");
+    for (const auto& f : meta.value("failed", util::Json::array()))
+      index.failed.emplace_back(f.at("video").get<std::string>(), f.at("error").get<std::string>());
+  } catch (const util::Json::exception& e) {
+    throw std::runtime_error(json_path + ": not a vifi index.json: " + e.what());
+  }
+  std::ifstream list(file_in(dir, "videos.txt"));
+  if (!list) throw std::runtime_error(file_in(dir, "videos.txt") + ": missing (the index in " + dir + " is incomplete)");
+  for (std::string line; std::getline(list, line);)
+    if (!line.empty()) index.videos.push_back(line);
+  index.features = util::load_npy(file_in(dir, "video_features.npy")).to(torch::kFloat32);
+  if (index.features.dim() != 2 || index.features.size(0) != static_cast<int64_t>(index.videos.size()))
+    throw std::runtime_error(dir + ": video_features.npy has shape " + util::shape_string(index.features.sizes()) +
+                             " but videos.txt lists " + std::to_string(index.videos.size()) + " videos");
+  return index;
+}
+
+std::vector<SearchHit> rank_by_cosine(const torch::Tensor& features, const torch::Tensor& query, int64_t topk) {
+  if (features.dim() != 2 || query.dim() != 1 || features.size(1) != query.size(0))
+    throw std::invalid_argument("rank_by_cosine: features " + util::shape_string(features.sizes()) + " and query " +
+                                util::shape_string(query.sizes()) + " must be [N,D] and [D]");
+  namespace F = torch::nn::functional;
+  const auto f = F::normalize(features.to(torch::kFloat32), F::NormalizeFuncOptions().dim(1));
+  const auto q = F::normalize(query.to(torch::kFloat32), F::NormalizeFuncOptions().dim(0));
+  const auto scores = torch::mv(f, q).contiguous();
+  const auto* s = scores.data_ptr<float>();
+  std::vector<SearchHit> hits;
+  for (int64_t i = 0; i < scores.size(0); ++i) hits.push_back({i, static_cast<double>(s[i])});
+  std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
+  hits.resize(static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(topk, 0), static_cast<int64_t>(hits.size()))));
+  return hits;
+}
+
+}  // namespace vifi::eval
