@@ -11,19 +11,14 @@
 #include <sstream>
 
 #include "support/demo_model.h"
+#include "support/json_output.h"
 #include "support/test_paths.h"
 #include "vifi/util/npy.h"
 
 namespace vifi {
 namespace {
 
-nlohmann::json json_line(const std::string& output, const std::string& starts_with) {
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(starts_with, 0) == 0) return nlohmann::json::parse(line);
-  ADD_FAILURE() << "no line starting with " << starts_with << " in:\n" << output;
-  return nlohmann::json::object();
-}
+using test::json_line;
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 

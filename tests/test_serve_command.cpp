@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "support/demo_model.h"
+#include "support/json_output.h"
 #include "support/test_paths.h"
 
 namespace vifi {
@@ -85,13 +86,7 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-nlohmann::json json_line(const std::string& output, const std::string& starts_with) {
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(starts_with, 0) == 0) return nlohmann::json::parse(line);
-  ADD_FAILURE() << "no line starting with " << starts_with << " in:\n" << output;
-  return nlohmann::json::object();
-}
+using test::json_line;
 
 // Files anywhere under `dir`, folders not counted.
 size_t files_under(const fs::path& dir) {

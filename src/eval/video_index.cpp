@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 
 std::string file_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
 
-std::string hex32(uint32_t value) {
-  char text[9];
-  std::snprintf(text, sizeof text, "%08x", value);
-  return text;
-}
 
 }  // namespace
 
@@ -39,7 +34,7 @@ IndexIdentity index_identity(model::ViFiCLIPImpl& model, int64_t frames) {
       prompts += key;
       prompts.append(static_cast<const char*>(t.data_ptr()), static_cast<size_t>(t.numel()) * sizeof(float));
     }
-  return {base.arch, prompts.empty() ? base.checksum : base.checksum + "-" + hex32(util::crc32c(prompts)), frames};
+  return {base.arch, prompts.empty() ? base.checksum : base.checksum + "-" + util::hex32(util::crc32c(prompts)), frames};
 }
 
 void save_video_index(const std::string& dir, const VideoIndex& index) {

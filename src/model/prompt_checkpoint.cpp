@@ -18,11 +18,6 @@ constexpr const char* kPrefix = "prompt_learner.";
 
 bool is_prompt_key(const std::string& key) { return key.rfind(kPrefix, 0) == 0; }
 
-std::string hex32(uint32_t value) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", value);
-  return buf;
-}
 
 uint32_t tensor_crc(const torch::Tensor& t) {
   const auto cpu = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
@@ -88,9 +83,9 @@ BaseModelIdentity base_model_identity(ViFiCLIPImpl& model) {
   std::ostringstream manifest;  // one line per tensor; its CRC is the model's
   for (const auto& [key, value] : util::module_state(model)) {
     if (is_prompt_key(key)) continue;
-    manifest << key << " " << util::shape_string(value.sizes()) << " " << hex32(tensor_crc(value)) << "\n";
+    manifest << key << " " << util::shape_string(value.sizes()) << " " << util::hex32(tensor_crc(value)) << "\n";
   }
-  return {model.clip()->config().to_string(), hex32(util::crc32c(manifest.str()))};
+  return {model.clip()->config().to_string(), util::hex32(util::crc32c(manifest.str()))};
 }
 
 void save_prompts(const std::string& path, ViFiCLIPImpl& model, const std::string& config_yaml) {

@@ -1,6 +1,8 @@
 // CRC-32C by a 256-entry table built once.
 #include "vifi/util/crc32c.h"
 
+#include <cstdio>
+
 #include <array>
 
 namespace vifi::util {
@@ -26,5 +28,11 @@ uint32_t crc32c(std::string_view data) {
 }
 
 uint32_t mask_crc32c(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8U; }
+
+std::string hex32(uint32_t value) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
 
 }  // namespace vifi::util

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace vifi::util {
@@ -13,5 +14,8 @@ uint32_t crc32c(std::string_view data);
 
 // TFRecord's masking: ((crc >> 15) | (crc << 17)) + 0xa282ead8.
 uint32_t mask_crc32c(uint32_t crc);
+
+// A checksum as 8 lower-case hex digits, as vifi's model identities show it.
+std::string hex32(uint32_t value);
 
 }  // namespace vifi::util
