@@ -67,14 +67,14 @@ TEST(ExportCommand, TheDemosModelGivesItsLogitsFromEveryFormat) {
     const auto out = dir / ("embed-" + std::filesystem::path(weights).extension().string().substr(1));
     std::string log;
     EXPECT_EQ(test::run_vifi("embed --weights " + weights + " --videos-from " + demo.val_list() + " --classes " +
-                                 (demo.dir / "classes.txt").string() + " --out " + out.string(),
+                                 (dir / "classes.txt").string() + " --out " + out.string(),
                              &log),
               0)
         << log;
     return util::load_npy((out / "logits_per_video.npy").string());
   };
   {
-    std::ofstream classes(demo.dir / "classes.txt");
+    std::ofstream classes(dir / "classes.txt");
     for (const auto& name : demo.class_names()) classes << name << "\n";
   }
   const auto reference = embed(demo.weights());

@@ -26,7 +26,8 @@ class SearchCommand : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const auto& demo = test::demo_model();
-    index_dir_ = (demo.dir / "index").string();
+    index_dir_ = (std::filesystem::temp_directory_path() / "vifi-tests" / ("search-index." + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(index_dir_);
     std::string log;
     ASSERT_EQ(test::run_vifi("index --videos-from " + demo.val_list() + " --weights " + demo.weights() + " --out " + index_dir_, &log), 0)
         << log;

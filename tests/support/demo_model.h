@@ -1,9 +1,11 @@
 // `vifi demo`'s fine-tuned model and its synthetic video set (5 classes, 8 validation videos
-// each), made once per test process (about 20 s on 2 cores) for the commands that use a trained
-// model: export, index, search, serve.
+// each) for the commands that use a trained model: export, index, search, serve. ctest makes it
+// once for all of them (the `demo_model` fixture, VIFI_DEMO_MODEL); a test binary run alone
+// makes its own (about 20 s on 2 cores). Read-only: tests write into their scratch folders.
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -43,6 +45,10 @@ struct DemoModel {
 inline const DemoModel& demo_model() {
   static DemoModel demo = [] {
     DemoModel d;
+    if (const char* shared = std::getenv("VIFI_DEMO_MODEL"); shared && std::filesystem::exists(std::filesystem::path(shared) / "run/best.pth")) {
+      d.dir = shared;
+      return d;
+    }
     d.dir = std::filesystem::temp_directory_path() / "vifi-tests" / ("demo-model." + std::to_string(::getpid()));
     std::filesystem::remove_all(d.dir);
     std::string log;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# ctest `serve_page_browser`: `vifi serve`'s page in headless Chromium on the demo's model. Trains
-# the demo (about 20 s), indexes its validation videos, starts the server on a free loopback port,
+# ctest `serve_page_browser`: `vifi serve`'s page in headless Chromium on the demo's model (ctest's
+# shared one, VIFI_DEMO_MODEL, else it trains its own in about 20 s), indexes its validation videos, starts the server on a free loopback port,
 # then serve_page.mjs uploads a video, waits for the top-k table and the rollout image, and
 # searches. Passes when the page shows `vifi predict`'s top label and the search's best hit is of
 # the searched class. Exit 77 (skip) without Chromium or playwright-core (tools/browser/install.sh).
@@ -16,9 +16,13 @@ pid=
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-"$vifi" demo --out "$work/demo" --threads 2 >"$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
-weights=$work/demo/run/best.pth labels=$work/demo/data/labels.csv
-"$vifi" index --videos-from "$work/demo/data/val.txt" --weights "$weights" --out "$work/index" >"$work/index.log" 2>&1 ||
+demo=${VIFI_DEMO_MODEL:-}  # ctest's shared demo model, when it made one
+if [[ -z $demo || ! -f $demo/run/best.pth ]]; then
+  demo=$work/demo
+  "$vifi" demo --out "$demo" --threads 2 >"$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
+fi
+weights=$demo/run/best.pth labels=$demo/data/labels.csv
+"$vifi" index --videos-from "$demo/data/val.txt" --weights "$weights" --out "$work/index" >"$work/index.log" 2>&1 ||
   { cat "$work/index.log"; exit 1; }
 "$vifi" serve --weights "$weights" --label-file "$labels" --index "$work/index" --port 0 >"$work/serve.out" 2>"$work/serve.log" &
 pid=$!
@@ -26,7 +30,7 @@ for _ in $(seq 1 600); do grep -q "listening on" "$work/serve.out" && break; sle
 port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$work/serve.out")
 [[ -n $port ]] || { echo "the server did not start:"; cat "$work/serve.log"; exit 1; }
 
-video=$work/demo/data/videos/moving_up_red_square/0040.avi
+video=$demo/data/videos/moving_up_red_square/0040.avi
 expected=$("$vifi" predict "$video" --weights "$weights" --label-file "$labels" --frames 8 --topk 1 --json 2>/dev/null |
   sed -n 's/.*"top":\[{"label":"\([^"]*\)".*/\1/p')
 result=$(node "$here/serve_page.mjs" "http://127.0.0.1:$port/" "$video" "moving up red square" "$shot")
