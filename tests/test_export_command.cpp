@@ -1,8 +1,12 @@
 // `vifi export` as users run it, checked from Python (tools/check_export.py: PyTorch's own
 // torch.load and a safetensors reader written from the specification) against the files the
 // exports came from: OpenAI's archive and the authors' checkpoints. A model fine-tuned by
-// `vifi demo` exports to all three formats and each gives that model's logits back in vifi.
+// `vifi demo` exports to all three formats and each gives that model's logits back in vifi; the
+// openai file gives the features OpenAI's own build_model gives for it.
 #include <gtest/gtest.h>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <torch/torch.h>
 
 #include "support/demo_model.h"
@@ -85,6 +89,52 @@ TEST(ExportCommand, TheDemosModelGivesItsLogitsFromEveryFormat) {
     const auto logits = embed(export_file(demo.weights(), format, "", dir));
     EXPECT_TRUE(torch::equal(logits, reference)) << format << ": max diff " << (logits - reference).abs().max().item<double>();
   }
+}
+
+// Runs `vifi embed` on `weights` with normalised videos and class names; returns its --out folder.
+std::filesystem::path embed_videos(const std::string& weights, const std::string& videos, const std::string& classes,
+                                   const std::filesystem::path& out) {
+  std::string log;
+  EXPECT_EQ(test::run_vifi("embed --weights " + weights + " --videos " + videos + " --classes " + classes + " --out " + out.string(), &log), 0)
+      << log;
+  return out;
+}
+
+void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.sizes(), want.sizes()) << what;
+  const double error = ((got - want).abs().max() / want.abs().max()).item<double>();
+  EXPECT_LT(error, 1e-5) << what;
+}
+
+// OpenAI's clip.model.build_model, given vifi's openai export of the authors' fine-tuned
+// checkpoint, built a model whose features and logits are stored in tests/fixtures/openai_export
+// (tools/make_export_fixtures.sh). vifi reading its own export must give the same numbers.
+TEST(ExportCommand, OpenaiFileGivesTheFeaturesOpenAIsBuildModelGaveForIt) {
+  const auto dir = test::scratch_dir();
+  const auto file = export_file(fixture("vificlip_ref/finetuned.pth"), "openai", "--clip " + fixture("clip_tiny/clip_tiny.pt"), dir);
+  const auto out = embed_videos(file, fixture("clip_tiny/video.npy"), fixture("vificlip_ref/classes.txt"), dir / "embed");
+  for (const std::string name : {"video_features", "text_features", "logits_per_video"})
+    expect_close(util::load_npy((out / (name + ".npy")).string()), util::load_npy(fixture("openai_export/" + name + ".npy")), name);
+}
+
+// The same check live, on the demo's fine-tuned model, where a checkout of openai/CLIP is given
+// (VIFI_OPENAI_CLIP=/path/to/CLIP; CI has none, so it skips there and runs where one is).
+TEST(ExportCommand, TheDemosOpenaiFileBuildsInOpenAIsCodeIntoTheSameModel) {
+  const char* checkout = std::getenv("VIFI_OPENAI_CLIP");
+  if (checkout == nullptr || !std::filesystem::exists(std::string(checkout) + "/clip/model.py"))
+    GTEST_SKIP() << "VIFI_OPENAI_CLIP does not name a checkout of github.com/openai/CLIP";
+  const auto& demo = test::demo_model();
+  const auto dir = test::scratch_dir();
+  {
+    std::ofstream classes(dir / "classes.txt");
+    for (const auto& name : demo.class_names()) classes << name << "\n";
+  }
+  torch::manual_seed(3);
+  const auto videos = (dir / "videos.npy").string();
+  util::save_npy(videos, torch::randn({4, 8, 3, 32, 32}));
+  const auto file = export_file(demo.weights(), "openai", "", dir);
+  const auto out = embed_videos(file, videos, (dir / "classes.txt").string(), dir / "embed");
+  python_check("build-model " + file + " --openai-clip " + checkout + " --embed " + out.string() + " --videos " + videos);
 }
 
 TEST(ExportCommand, RefusesAPromptedModelAsOpenaiAndAnUnknownFormat) {

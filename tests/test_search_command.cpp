@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,6 +15,7 @@
 #include "support/demo_model.h"
 #include "support/json_output.h"
 #include "support/test_paths.h"
+#include "vifi/eval/video_index.h"
 #include "vifi/util/npy.h"
 
 namespace vifi {
@@ -38,40 +41,105 @@ class SearchCommand : public ::testing::Test {
 std::string SearchCommand::index_dir_;
 
 // Per class query over all 40 videos: AUC (how often one of its videos ranks above another
-// class's video; chance 0.5) and average precision (chance 0.2). The demo's model classifies
-// about 78 % right and confuses two of its classes with each other (docs/testing.md), so the
-// bars are what such a model gives, far above chance: every class AUC >= 0.75, mean AP >= 0.7,
-// and the best match is of the queried class for at least 3 of the 5.
-TEST_F(SearchCommand, EachClassNameRanksItsOwnVideosAboveTheOthers) {
+// class's video; chance 0.5), average precision (chance 0.2) and whether the best match is of
+// the queried class.
+struct ClassRanking {
+  double auc = 0, ap = 0;
+  bool first_right = false;
+};
+
+std::vector<ClassRanking> rank_each_class(const std::string& index, const std::string& extra) {
   const auto& demo = test::demo_model();
   const auto names = demo.class_names();
   std::map<std::string, int> label_of;
   for (const auto& [path, label] : demo.val_videos()) label_of[path] = label;
-  double ap_sum = 0;
-  int first_right = 0;
+  std::vector<ClassRanking> rankings;
   for (size_t c = 0; c < names.size(); ++c) {
     std::string out;
-    ASSERT_EQ(test::run_vifi("search " + index_dir_ + " " + quoted(names[c]) + " --topk 40 --json", &out), 0) << out;
+    EXPECT_EQ(test::run_vifi("search " + index + " " + quoted(names[c]) + " --topk 40 --json " + extra, &out), 0) << out;
     const auto json = json_line(out, "{\"query\"");
-    ASSERT_EQ(json["results"].size(), 40u) << out;
     EXPECT_EQ(json["prompt"], "a photo of a " + names[c] + ".");
+    if (json["results"].size() != 40u) {
+      ADD_FAILURE() << out;
+      return {};
+    }
     std::vector<size_t> own, other;
     for (size_t i = 0; i < 40; ++i)
       (label_of.at(json["results"][i]["video"].get<std::string>()) == static_cast<int>(c) ? own : other).push_back(i);
-    ASSERT_EQ(own.size(), 8u);
+    EXPECT_EQ(own.size(), 8u);
+    ClassRanking r;
     size_t above = 0;
     for (const auto a : own)
       for (const auto b : other) above += a < b;
-    const double auc = static_cast<double>(above) / (own.size() * other.size());
-    double ap = 0;
-    for (size_t k = 0; k < own.size(); ++k) ap += (k + 1.0) / (own[k] + 1.0);
-    ap /= own.size();
-    EXPECT_GE(auc, 0.75) << names[c];
-    ap_sum += ap;
-    first_right += own.front() == 0;
+    r.auc = static_cast<double>(above) / static_cast<double>(own.size() * other.size());
+    for (size_t k = 0; k < own.size(); ++k) r.ap += (k + 1.0) / (own[k] + 1.0);
+    r.ap /= static_cast<double>(own.size());
+    r.first_right = own.front() == 0;
+    std::cout << names[c] << extra << ": AUC " << r.auc << ", AP " << r.ap << ", best match " << (r.first_right ? "right" : "wrong") << "\n";
+    rankings.push_back(r);
   }
-  EXPECT_GE(ap_sum / names.size(), 0.7);
-  EXPECT_GE(first_right, 3);
+  return rankings;
+}
+
+// By cosine, as the issue asks. The demo's model classifies 97.5 % of these videos right, yet one
+// class's prompt ("moving left blue triangle") is nearer some "moving down green circle" videos
+// than its own: cross-entropy only taught the model that a video is nearer its class than the
+// other classes, and how near differs from video to video (docs/design.md, "search"). So: every
+// class AUC >= 0.75, mean AP >= 0.8, the best match right for at least 4 of the 5 classes.
+TEST_F(SearchCommand, EachClassNameRanksItsOwnVideosAboveTheOthers) {
+  const auto rankings = rank_each_class(index_dir_, "");
+  ASSERT_EQ(rankings.size(), 5u);
+  double ap = 0;
+  int first_right = 0;
+  for (const auto& r : rankings) {
+    EXPECT_GE(r.auc, 0.75);
+    ap += r.ap / 5;
+    first_right += r.first_right;
+  }
+  EXPECT_GE(ap, 0.8);
+  EXPECT_GE(first_right, 4);
+}
+
+// With the demo's classes as the querybank, each class name ranks its own videos first: the best
+// match is right for all 5, and every class's 8 videos come before nearly all others (AP >= 0.9).
+TEST_F(SearchCommand, WithTheClassesAsQuerybankEachClassNameFindsItsOwnVideosFirst) {
+  const auto rankings = rank_each_class(index_dir_, "--querybank " + test::demo_model().labels());
+  ASSERT_EQ(rankings.size(), 5u);
+  for (const auto& r : rankings) {
+    EXPECT_TRUE(r.first_right);
+    EXPECT_GE(r.ap, 0.9);
+  }
+}
+
+// A hub: video 0 is near the query and as near another class (cosine 0.99 to both), video 1 is
+// less near the query but nearer it than the other class (0.54 and 0.27). Cosine ranks the hub
+// first; the querybank ranks video 1 first, with the probability of the query under the
+// classifier softmax(scale * cosines) over {query, bank}.
+TEST(RankByQuerybank, RanksByTheClassifiersProbabilityOfTheQuery) {
+  const auto unit = [](double angle) { return std::vector<float>{static_cast<float>(std::cos(angle)), static_cast<float>(std::sin(angle)), 0.f}; };
+  const double q = 0.0, b = 0.3;
+  auto rows = [&](std::vector<std::vector<float>> r) {
+    auto t = torch::empty({static_cast<int64_t>(r.size()), 3});
+    for (size_t i = 0; i < r.size(); ++i)
+      for (int j = 0; j < 3; ++j) t[static_cast<int64_t>(i)][j] = r[i][static_cast<size_t>(j)];
+    return t;
+  };
+  const auto features = rows({unit(0.15), unit(-1.0)}) * 3.0;  // norms do not matter
+  const auto texts = rows({unit(q), unit(b)});
+  const auto by_cosine = eval::rank_by_cosine(features, texts[0], 2);
+  EXPECT_EQ(by_cosine[0].row, 0);
+  const double scale = 14.0;
+  const auto hits = eval::rank_by_querybank(features, texts, scale, 2);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].row, 1);
+  for (const auto& hit : hits) {
+    const double angle = hit.row == 0 ? 0.15 : -1.0;
+    const double to_query = std::cos(angle - q), to_bank = std::cos(angle - b);
+    EXPECT_NEAR(hit.cosine, to_query, 1e-6);
+    EXPECT_NEAR(hit.score, 1.0 / (1.0 + std::exp(scale * (to_bank - to_query))), 1e-6);
+  }
+  EXPECT_THROW(eval::rank_by_querybank(features, texts, 0.0, 2), std::invalid_argument);
+  EXPECT_THROW(eval::rank_by_querybank(features, torch::ones({2, 4}), scale, 2), std::invalid_argument);
 }
 
 TEST_F(SearchCommand, ScoresAreTheCosinesOfEmbedsFeatures) {
@@ -115,7 +183,9 @@ TEST_F(SearchCommand, LikeAVideoFindsThatVideoFirst) {
   const auto results = json_line(out, "{\"query\"")["results"];
   EXPECT_EQ(results[0]["video"], videos[13].first);
   EXPECT_NEAR(results[0]["score"].get<double>(), 1.0, 1e-5);
-  EXPECT_LT(results[1]["score"].get<double>(), 1.0 - 1e-4);
+  // Same-class videos lie close in this model (the runner-up's cosine is about 0.9999).
+  EXPECT_NE(results[1]["video"], videos[13].first);
+  EXPECT_LT(results[1]["score"].get<double>(), results[0]["score"].get<double>());
   // The text output names the query and lists ranks.
   ASSERT_EQ(test::run_vifi("search " + index_dir_ + " " + quoted("moving up red square") + " --topk 2", &out), 0) << out;
   EXPECT_NE(out.find("\"a photo of a moving up red square.\": top 2 of 40 videos"), std::string::npos) << out;

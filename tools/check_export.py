@@ -9,6 +9,12 @@ with the file it came from as PyTorch reads that file. Used by tests/test_export
   check_export.py vificlip FILE --authors CKPT.pth       # what their notebook loads: every key but the
                                                          #    three class buffers, same values
   check_export.py safetensors FILE --authors CKPT.pth    # vifi's names (OpenAI's + prompt_learner.*)
+  check_export.py build-model FILE --openai-clip DIR --embed DIR --videos V.npy
+      # OpenAI's own code on an openai export: clip.model.build_model from a checkout of
+      # openai/CLIP (DIR/clip/model.py) builds it as clip.load(jit=False) does on a CPU; its
+      # features of V.npy (frames averaged, ViFi-CLIP's pooling) and of the prompts vifi used
+      # (DIR/prompts.txt) must equal what `vifi embed --videos V.npy --classes ... --out DIR`
+      # wrote (1e-5), and so must the scaled-cosine logits; --save OUT keeps OpenAI's as .npy
 
 Exit 0: equal; 1: a difference (printed); 77: no PyTorch here (the test skips).
 """
@@ -113,14 +119,65 @@ def compare(got, want, what):
     return problems
 
 
+def close(got, want, what, tolerance=1e-5):
+    """Max abs difference relative to the reference's scale, as the golden-feature tests compare."""
+    got, want = torch.as_tensor(got).float(), torch.as_tensor(want).float()
+    if got.shape != want.shape:
+        return [f"{what}: shape {tuple(got.shape)}, OpenAI's code gives {tuple(want.shape)}"]
+    error = ((got - want).abs().max() / want.abs().max().clamp(min=1e-12)).item()
+    print(f"{what}: {tuple(got.shape)}, max relative difference {error:.2e}")
+    return [f"{what}: differs by {error:.2e} (tolerance {tolerance})"] if not error <= tolerance else []
+
+
+def build_model_check(a):
+    sys.path.insert(0, a.openai_clip)
+    from make_reference_fixtures import stub_modules  # downloads and image transforms only
+    stub_modules()
+    from clip.clip import tokenize
+    from clip.model import build_model
+
+    state = torch.load(a.file, map_location="cpu")
+    # clip.load(jit=False) on a CPU: build_model, then .float(). build_model casts the model to
+    # fp16 before it loads the weights, so fine-tuned fp32 weights come out rounded to fp16;
+    # loading them again after .float() keeps them exact (what the README tells users to do).
+    model = build_model(dict(state)).float().eval()
+    model.load_state_dict(state)
+    videos = torch.from_numpy(np.load(a.videos))
+    with open(f"{a.embed}/prompts.txt") as f:
+        prompts = [line.rstrip("\n") for line in f]
+    with torch.no_grad():
+        b, t = videos.shape[:2]
+        video = model.encode_image(videos.flatten(0, 1)).view(b, t, -1).mean(1)
+        text = model.encode_text(tokenize(prompts, context_length=model.context_length))
+        v, w = video / video.norm(dim=-1, keepdim=True), text / text.norm(dim=-1, keepdim=True)
+        logits = model.logit_scale.exp() * v @ w.t()
+    if a.save:
+        for name, value in (("video_features", video), ("text_features", text), ("logits_per_video", logits)):
+            np.save(f"{a.save}/{name}.npy", value.numpy().astype(np.float32))
+    problems = close(np.load(f"{a.embed}/video_features.npy"), video, "video_features")
+    problems += close(np.load(f"{a.embed}/text_features.npy"), text, "text_features")
+    problems += close(np.load(f"{a.embed}/logits_per_video.npy"), logits, "logits_per_video")
+    for p in problems:
+        print(p)
+    if not problems:
+        print(f"OK: OpenAI's build_model builds {a.file} into the same model ({len(prompts)} prompts, {b} videos)")
+    return 1 if problems else 0
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("format", choices=["openai", "vificlip", "safetensors"])
+    parser.add_argument("format", choices=["openai", "vificlip", "safetensors", "build-model"])
     parser.add_argument("file")
     parser.add_argument("--archive", help="OpenAI TorchScript archive the export was made from")
     parser.add_argument("--authors", help="the authors' checkpoint the export was made from")
+    parser.add_argument("--openai-clip", help="build-model: a checkout of github.com/openai/CLIP")
+    parser.add_argument("--embed", help="build-model: the --out folder of `vifi embed` on the export")
+    parser.add_argument("--videos", help="build-model: the normalised [B,T,3,R,R] float32 .npy given to vifi embed")
+    parser.add_argument("--save", help="build-model: folder for OpenAI's features and logits (.npy)")
     a = parser.parse_args()
     stub_yacs()
+    if a.format == "build-model":
+        return build_model_check(a)
 
     if a.format == "openai":
         got = torch.load(a.file, map_location="cpu")

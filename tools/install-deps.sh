@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what vifi needs on Debian 12 and skips what is already there.
-# Usage: tools/install-deps.sh [--with-baseline]   (as root, or with sudo available)
-#   --with-baseline also installs python3-torch for tools/bench/reference.py.
+# Usage: tools/install-deps.sh [--with-python]   (as root, or with sudo available)
+#   --with-python also installs Debian's PyTorch for the Python sides of the tests and tools
+#   (tools/check_export.py, tools/bench/reference.py, the fixture generators); tools/test.sh uses it.
 # ffmpeg (the CLI) is the tests' oracle for decoded frames; clang and its runtime build the
 # reader's fuzz target (tools/fuzz.sh, libFuzzer).
 set -euo pipefail
@@ -14,7 +15,7 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   ffmpeg clang libclang-rt-14-dev
 )
-[[ "${1:-}" == "--with-baseline" ]] && packages+=(python3-torch python3-numpy)
+[[ "${1:-}" == "--with-python" ]] && packages+=(python3-torch python3-numpy python3-regex python3-packaging)
 
 missing=()
 for p in "${packages[@]}"; do

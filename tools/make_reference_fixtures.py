@@ -51,6 +51,12 @@ def stub_modules():
     ftfy = types.ModuleType("ftfy")  # text repair; the class names here are plain ASCII
     ftfy.fix_text = lambda text: text
     sys.modules["ftfy"] = ftfy
+    try:
+        import PIL.Image  # noqa: F401  (OpenAI's clip.py imports it for its image transforms)
+    except ImportError:
+        pil = types.ModuleType("PIL")
+        pil.Image = types.SimpleNamespace(BICUBIC=3)
+        sys.modules["PIL"] = pil
 
 
 def yacs_cfgnode_class():

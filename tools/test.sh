@@ -7,6 +7,7 @@
 # page is checked in Debian's headless Chromium (tools/browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tools/install-deps.sh --with-python  # the export tests open vifi's files with Python's PyTorch
 tools/build.sh -DVIFI_WERROR=ON -DVIFI_DISTRIBUTED=ON -DVIFI_SANITIZE=ON
 tools/browser/install.sh || echo "test: browser tools not installed; serve_page_browser will skip"  # Chromium + playwright-core
 ctest --test-dir build -j "$(nproc)" --output-on-failure --timeout 900

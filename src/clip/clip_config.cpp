@@ -21,8 +21,10 @@ const std::vector<Preset>& presets() {
       {"ViT-L/14", {768, 224, 24, 1024, 14, 77, 49408, 768, 12, 12}},
       {"ViT-L/14@336px", {768, 336, 24, 1024, 14, 77, 49408, 768, 12, 12}},
       // Not an OpenAI model: a CLIP small enough to train from scratch on a CPU in minutes
-      // (tests, `vifi demo`); 32x32 inputs, 8x8 patches, two blocks per tower.
-      {"vifi-tiny", {64, 32, 2, 64, 8, 77, 49408, 64, 2, 2}},
+      // (tests, `vifi demo`); 32x32 inputs, 8x8 patches, two blocks per tower. It keeps OpenAI's
+      // 64-dimensional heads, the rule build_model infers head counts by, so its exports build
+      // into the same model in OpenAI's code.
+      {"vifi-tiny", {64, 32, 2, 64, 8, 77, 49408, 64, 1, 2}},
   };
   return table;
 }

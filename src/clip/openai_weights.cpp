@@ -65,19 +65,10 @@ CLIPConfig infer_clip_config(const util::StateDict& state, const std::string& so
   c.context_length = require(state, "positional_embedding", source).size(0);
   c.vocab_size = require(state, "token_embedding.weight", source).size(0);
   c.transformer_width = require(state, "ln_final.weight", source).size(0);
-  c.transformer_heads = c.transformer_width / 64;  // OpenAI's rule (clip/model.py build_model)
+  // The head count leaves no trace in the shapes: OpenAI's rule (clip/model.py build_model), which
+  // every preset follows, so what loads here is what build_model builds.
+  c.transformer_heads = c.transformer_width / 64;
   c.transformer_layers = count_blocks(state, "transformer.resblocks.");
-  // The text tower's head count leaves no trace in the shapes. A preset that breaks OpenAI's
-  // rule (vifi-tiny: width 64, 2 heads) is recognised by all its other sizes, or its checkpoints
-  // would load with 1 head and compute something else.
-  for (const auto& name : clip_config_preset_names()) {
-    auto preset = clip_config_preset(name);
-    preset.transformer_heads = c.transformer_heads;
-    if (preset == c) {
-      c.transformer_heads = clip_config_preset(name).transformer_heads;
-      break;
-    }
-  }
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {

@@ -89,20 +89,43 @@ VideoIndex load_video_index(const std::string& dir) {
   return index;
 }
 
+namespace {
+
+torch::Tensor unit_rows(const torch::Tensor& x) {
+  namespace F = torch::nn::functional;
+  return F::normalize(x.to(torch::kFloat32), F::NormalizeFuncOptions().dim(-1));
+}
+
+// Hits for every row, best `score` first (ties by row), cut to `topk`.
+std::vector<SearchHit> best_hits(const torch::Tensor& scores, const torch::Tensor& cosines, int64_t topk) {
+  const auto s = scores.contiguous(), c = cosines.contiguous();
+  const auto* sp = s.data_ptr<float>();
+  const auto* cp = c.data_ptr<float>();
+  std::vector<SearchHit> hits;
+  for (int64_t i = 0; i < s.size(0); ++i) hits.push_back({i, static_cast<double>(sp[i]), static_cast<double>(cp[i])});
+  std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
+  hits.resize(static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(topk, 0), static_cast<int64_t>(hits.size()))));
+  return hits;
+}
+
+}  // namespace
+
 std::vector<SearchHit> rank_by_cosine(const torch::Tensor& features, const torch::Tensor& query, int64_t topk) {
   if (features.dim() != 2 || query.dim() != 1 || features.size(1) != query.size(0))
     throw std::invalid_argument("rank_by_cosine: features " + util::shape_string(features.sizes()) + " and query " +
                                 util::shape_string(query.sizes()) + " must be [N,D] and [D]");
-  namespace F = torch::nn::functional;
-  const auto f = F::normalize(features.to(torch::kFloat32), F::NormalizeFuncOptions().dim(1));
-  const auto q = F::normalize(query.to(torch::kFloat32), F::NormalizeFuncOptions().dim(0));
-  const auto scores = torch::mv(f, q).contiguous();
-  const auto* s = scores.data_ptr<float>();
-  std::vector<SearchHit> hits;
-  for (int64_t i = 0; i < scores.size(0); ++i) hits.push_back({i, static_cast<double>(s[i])});
-  std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
-  hits.resize(static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(topk, 0), static_cast<int64_t>(hits.size()))));
-  return hits;
+  const auto cosines = torch::mv(unit_rows(features), unit_rows(query));
+  return best_hits(cosines, cosines, topk);
+}
+
+std::vector<SearchHit> rank_by_querybank(const torch::Tensor& features, const torch::Tensor& texts, double scale, int64_t topk) {
+  if (features.dim() != 2 || texts.dim() != 2 || features.size(1) != texts.size(1) || texts.size(0) < 1)
+    throw std::invalid_argument("rank_by_querybank: features " + util::shape_string(features.sizes()) + " and texts " +
+                                util::shape_string(texts.sizes()) + " must be [N,D] and [1+K,D]");
+  if (!(scale > 0)) throw std::invalid_argument("rank_by_querybank: scale must be > 0, got " + std::to_string(scale));
+  const auto cosines = torch::mm(unit_rows(features), unit_rows(texts).t());  // [N,1+K]
+  const auto probability = torch::softmax(cosines * scale, 1).select(1, 0);
+  return best_hits(probability, cosines.select(1, 0), topk);
 }
 
 }  // namespace vifi::eval

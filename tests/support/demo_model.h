@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,11 @@ namespace vifi::test {
 struct DemoModel {
   std::filesystem::path dir;
   std::string weights() const { return (dir / "run/best.pth").string(); }
+  // What `vifi demo` printed (its before/after table), kept as DIR/demo.out.
+  std::string output() const {
+    std::ifstream in(dir / "demo.out");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
   std::string labels() const { return (dir / "data/labels.csv").string(); }
   std::string val_list() const { return (dir / "data/val.txt").string(); }
   // Class names in label order (labels.csv "id,name").
@@ -53,6 +59,7 @@ inline const DemoModel& demo_model() {
     std::filesystem::remove_all(d.dir);
     std::string log;
     if (run_vifi("demo --out " + d.dir.string() + " --threads 2", &log) != 0) ADD_FAILURE() << "vifi demo failed:\n" << log;
+    std::ofstream(d.dir / "demo.out") << log;
     return d;
   }();
   return demo;

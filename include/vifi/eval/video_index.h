@@ -47,11 +47,22 @@ bool has_video_index(const std::string& dir);
 
 struct SearchHit {
   int64_t row = 0;
-  double score = 0.0;  // cosine similarity in [-1, 1]
+  double score = 0.0;   // what the hits are ranked by: the cosine, or the querybank probability
+  double cosine = 0.0;  // cosine similarity in [-1, 1]
 };
 
 // The `topk` rows of `features` [N,D] most similar to `query` [D] by cosine similarity, best
 // first (ties by row). Throws std::invalid_argument when the widths differ.
 std::vector<SearchHit> rank_by_cosine(const torch::Tensor& features, const torch::Tensor& query, int64_t topk);
+
+// Query-bank normalisation (Bogolin et al., "Cross Modal Retrieval with Querybank Normalisation",
+// CVPR 2022: the inverted softmax) with the bank a model's class prompts and the temperature its
+// logit scale, so a video's score is the probability its classifier over {query} + bank gives
+// the query: exp(s cos(v,q)) / sum over t in {q} + bank of exp(s cos(v,t)). A model fine-tuned
+// by cross-entropy (ViFi-CLIP) only learns that a video is nearer its class than the others;
+// how near differs from video to video (hubness), which plain cosine ranking across videos
+// inherits. `texts` [1+K,D]: row 0 the query, then the bank without it. Throws
+// std::invalid_argument for mismatched shapes or a non-positive scale.
+std::vector<SearchHit> rank_by_querybank(const torch::Tensor& features, const torch::Tensor& texts, double scale, int64_t topk);
 
 }  // namespace vifi::eval
