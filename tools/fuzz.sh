@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes the video reader (fuzz/video_reader_fuzzer.cpp) with libFuzzer under ASan + UBSan,
 # starting from the seed corpus fuzz/corpus, then replays every input without ASan under glibc's
-# heap checks. CI runs it for a bounded time; run it longer on
+# heap checks; then the safetensors parser (fuzz/safetensors_fuzzer.cpp, seeds in
+# fuzz/corpus-safetensors) for half as long. CI runs it for a bounded time; run it longer on
 # demand. A crash, leak or sanitizer report fails the run and leaves the input as
-# build-fuzz/findings/crash-* (or leak-*, timeout-*): add it to tests/fixtures/fuzz and a test.
+# build-fuzz/findings/crash-* (or leak-*, timeout-*; safetensors-* for the parser): add it to
+# tests/fixtures/fuzz and a test.
 # Usage: tools/fuzz.sh [seconds=60] [jobs=1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,20 @@ fi
 echo "fuzz: replayed $replayed inputs under glibc's heap checks"
 runs=$({ grep -hoE "stat::number_of_executed_units: [0-9]+" "${logs[@]}" || true; } | awk '{s += $2} END {print s + 0}')
 echo "fuzz: $runs inputs in ${seconds}s, corpus $(ls build-fuzz/corpus | wc -l) files, exit $status"
+
+# The safetensors parser: what parses must write back and parse to the same tensors.
+st_seconds=$(( (seconds + 1) / 2 ))
+mkdir -p build-fuzz/corpus-safetensors
+set +e
+(cd build-fuzz && ASAN_OPTIONS=abort_on_error=0 ./safetensors_fuzzer corpus-safetensors ../fuzz/corpus-safetensors \
+  -max_total_time="$st_seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+  -artifact_prefix=findings/safetensors-) > build-fuzz/fuzz-safetensors.log 2>&1
+st_status=$?
+set -e
+grep -hE "^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|SUMMARY|safetensors_fuzzer:|Test unit written" build-fuzz/fuzz-safetensors.log || true
+st_runs=$(grep -oE "stat::number_of_executed_units: [0-9]+" build-fuzz/fuzz-safetensors.log | awk '{s += $2} END {print s + 0}')
+echo "fuzz: safetensors parser: $st_runs inputs in ${st_seconds}s, corpus $(ls build-fuzz/corpus-safetensors | wc -l) files, exit $st_status"
+((st_status == 0)) || status=$st_status
 findings=(build-fuzz/findings/*)
 if ((status != 0 || ${#findings[@]} > 0)); then
   echo "fuzz: FINDINGS in build-fuzz/findings:" >&2
