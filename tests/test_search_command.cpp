@@ -109,6 +109,13 @@ TEST_F(SearchCommand, WithTheClassesAsQuerybankEachClassNameFindsItsOwnVideosFir
     EXPECT_TRUE(r.first_right);
     EXPECT_GE(r.ap, 0.9);
   }
+  // A video query has no place among class prompts: refused by name.
+  std::string log;
+  EXPECT_NE(test::run_vifi("search " + index_dir_ + " --like " + test::demo_model().val_videos()[0].first +
+                               " --querybank " + test::demo_model().labels(),
+                           &log),
+            0);
+  EXPECT_NE(log.find("--querybank ranks text queries"), std::string::npos) << log;
 }
 
 // A hub: video 0 is near the query and as near another class (cosine 0.99 to both), video 1 is
