@@ -155,6 +155,7 @@ TEST(ServeCommand, PredictAndSearchOverLoopbackAsTheCommandsAnswer) {
   ASSERT_TRUE(searched);
   ASSERT_EQ(searched->status, 200) << searched->body;
   const auto got = nlohmann::json::parse(searched->body);
+  EXPECT_EQ(got["ranking"], "cosine");
   ASSERT_EQ(got["results"].size(), 6u);
   for (size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(got["results"][i]["video"], want["results"][i]["video"]);
@@ -194,6 +195,43 @@ TEST(ServeCommand, PredictAndSearchOverLoopbackAsTheCommandsAnswer) {
   EXPECT_EQ(files_under(tmp), 0u);
   EXPECT_EQ(server.stop(), 0) << server.log();
   EXPECT_TRUE(fs::is_empty(tmp)) << "the upload folder is removed at exit";
+}
+
+// --querybank: /search ranks as `vifi search --querybank` does, scores and order, and says so.
+TEST(ServeCommand, QuerybankSearchAnswersAsTheCommandDoes) {
+  const auto& demo = test::demo_model();
+  const auto dir = test::scratch_dir();
+  std::string log;
+  const auto index = (dir / "index").string();
+  ASSERT_EQ(test::run_vifi("index --videos-from " + demo.val_list() + " --weights " + demo.weights() + " --out " + index, &log), 0) << log;
+  EXPECT_NE(test::run_vifi("serve --weights " + demo.weights() + " --labels a,b --querybank " + demo.labels(), &log), 0);
+  EXPECT_NE(log.find("--querybank ranks /search: give --index too"), std::string::npos) << log;
+
+  fs::create_directories(dir / "tmp");
+  ServerProcess server("--index " + index + " --querybank " + demo.labels(), dir / "tmp");
+  ASSERT_GT(server.port(), 0) << server.first_line() << server.log();
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_read_timeout(120, 0);
+  auto health = client.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(nlohmann::json::parse(health->body)["ranking"], "querybank");
+  for (const std::string query : {"moving left blue triangle", "a spinning top"}) {  // a class, and not one
+    ASSERT_EQ(test::run_vifi("search " + index + " '" + query + "' --topk 8 --json --querybank " + demo.labels(), &log), 0) << log;
+    const auto want = json_line(log, "{\"query\"");
+    ASSERT_EQ(want["ranking"], "querybank");
+    auto searched = client.Get("/search", httplib::Params{{"q", query}, {"topk", "8"}}, httplib::Headers{});
+    ASSERT_TRUE(searched);
+    ASSERT_EQ(searched->status, 200) << searched->body;
+    const auto got = nlohmann::json::parse(searched->body);
+    EXPECT_EQ(got["ranking"], "querybank");
+    ASSERT_EQ(got["results"].size(), 8u);
+    for (size_t i = 0; i < 8; ++i) {
+      EXPECT_EQ(got["results"][i]["video"], want["results"][i]["video"]) << query << " " << i;
+      EXPECT_NEAR(got["results"][i]["score"].get<double>(), want["results"][i]["score"].get<double>(), 1e-6) << query;
+      EXPECT_NEAR(got["results"][i]["cosine"].get<double>(), want["results"][i]["cosine"].get<double>(), 1e-6) << query;
+    }
+  }
+  EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
 TEST(ServeCommand, WithoutAnIndexSearchSaysSoAndWithoutLabelsPredictSaysSo) {

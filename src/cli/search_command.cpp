@@ -9,7 +9,6 @@
 
 #include "commands.h"
 #include "video_inference.h"
-#include "vifi/data/labels.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/weights.h"
 #include "vifi/util/json.h"
@@ -42,18 +41,12 @@ void run_search(const SearchOptions& o) {
     throw std::runtime_error(o.index + " was indexed with model " + index.identity.arch + " (checksum " + index.identity.checksum +
                              ") but " + weights + " is " + identity.arch + " (checksum " + identity.checksum +
                              "); search with the weights it was made with, or re-index");
+  if (!o.querybank.empty() && !o.like.empty()) throw std::runtime_error("search: --querybank ranks text queries; give a text, not --like");
   const auto query = o.like.empty() ? query_embedding(model, o.query) : video_embedding(model, o.like, index.identity.frames);
   const auto prompt = model->prompts().front();  // the query's, before the bank's prompts replace it
-  std::vector<eval::SearchHit> hits;
-  if (o.querybank.empty()) {
-    hits = eval::rank_by_cosine(index.features, query, o.topk);
-  } else {
-    if (!o.like.empty()) throw std::runtime_error("search: --querybank ranks text queries; give a text, not --like");
-    std::vector<torch::Tensor> texts{query};
-    for (const auto& name : data::load_class_names(o.querybank))
-      if (name != o.query) texts.push_back(query_embedding(model, name));  // the query once, not twice
-    hits = eval::rank_by_querybank(index.features, torch::stack(texts), model->clip()->logit_scale.exp().item<double>(), o.topk);
-  }
+  const auto hits = o.querybank.empty()
+                        ? eval::rank_by_cosine(index.features, query, o.topk)
+                        : rank_by_querybank(index.features, o.query, query, load_querybank(model, o.querybank), o.topk);
   if (o.json) {
     auto results = util::Json::array();
     for (size_t i = 0; i < hits.size(); ++i)

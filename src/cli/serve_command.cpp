@@ -3,6 +3,7 @@
 //   POST /predict   a video upload (multipart field "video", or the raw body) -> top-k labels,
 //                   and the attention-rollout grid of the top label as a PNG data URL (JSON)
 //   GET  /search    ?q=TEXT[&topk=K] over the index (eval/video_index), ranked as `vifi search`
+//                   (by cosine, or with --querybank LABELS as `vifi search --querybank` ranks)
 //   GET  /health    labels, indexed videos, model identity
 //   GET  /          a page to upload a video and search (serve_page.h)
 // Safety: binds to loopback unless --host says otherwise (then warns); uploads over
@@ -47,6 +48,7 @@ struct ServeOptions {
   std::string labels;
   std::string label_file;
   std::string index;
+  std::string querybank;  // class names: /search ranks by QB-Norm's inverted softmax over them
   std::string host = "127.0.0.1";
   int port = 8080;
   double max_upload_mb = 64.0;
@@ -99,6 +101,7 @@ class Service {
  public:
   Service(const ServeOptions& o, model::ViFiCLIP model, std::vector<std::string> labels, std::optional<eval::VideoIndex> index)
       : o_(o), model_(std::move(model)), labels_(std::move(labels)), index_(std::move(index)) {
+    if (!o_.querybank.empty()) querybank_ = load_querybank(model_, o_.querybank);
     if (!labels_.empty()) {
       model_->set_class_names(labels_);
       label_text_ = model_->text_features().clone();  // [C,D]
@@ -180,19 +183,23 @@ class Service {
     } catch (const std::exception& e) {
       return reply_error(res, 400, e.what());
     }
+    const auto prompt = model_->prompts().front();
     auto results = util::Json::array();
-    const auto hits = eval::rank_by_cosine(index_->features, q, topk);
+    const auto hits = querybank_ ? rank_by_querybank(index_->features, query, q, *querybank_, topk)
+                                 : eval::rank_by_cosine(index_->features, q, topk);
     for (size_t i = 0; i < hits.size(); ++i)
       results.push_back(util::Json{{"rank", i + 1},
                                    {"video", index_->videos[static_cast<size_t>(hits[i].row)]},
-                                   {"score", util::json_number(hits[i].score)}});
-    reply_json(res, 200, util::Json{{"query", query}, {"prompt", model_->prompts().front()}, {"results", std::move(results)}});
+                                   {"score", util::json_number(hits[i].score)},
+                                   {"cosine", util::json_number(hits[i].cosine)}});
+    reply_json(res, 200, util::Json{{"query", query}, {"prompt", prompt}, {"ranking", ranking()}, {"results", std::move(results)}});
   }
 
   util::Json health() const {
     return util::Json{{"ok", true},
                       {"labels", labels_},
                       {"videos", index_ ? index_->videos.size() : 0},
+                      {"ranking", ranking()},
                       {"max_upload_mb", o_.max_upload_mb},
                       {"topk", o_.topk}};
   }
@@ -200,11 +207,14 @@ class Service {
   const UploadFolder& uploads() const { return uploads_; }
 
  private:
+  std::string ranking() const { return querybank_ ? "querybank" : "cosine"; }
+
   const ServeOptions& o_;
   model::ViFiCLIP model_;
   std::vector<std::string> labels_;
   std::optional<eval::VideoIndex> index_;
   torch::Tensor label_text_;
+  std::optional<QueryBank> querybank_;
   UploadFolder uploads_;
   std::mutex mutex_;
 };
@@ -214,6 +224,7 @@ bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host =
 void run_serve(const ServeOptions& o) {
   if (o.labels.empty() && o.label_file.empty() && o.index.empty())
     throw std::runtime_error("serve: give --labels, --label-file and/or --index: there is nothing to predict or search");
+  if (!o.querybank.empty() && o.index.empty()) throw std::runtime_error("serve: --querybank ranks /search: give --index too");
   std::vector<std::string> labels;
   if (!o.labels.empty() || !o.label_file.empty()) labels = labels_from(o.labels, o.label_file);
   std::optional<eval::VideoIndex> index;
@@ -283,6 +294,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--labels", o->labels, "class names for /predict, comma-separated");
   cmd->add_option("--label-file", o->label_file, "class names for /predict: label CSV (id,name) or one name per line");
   cmd->add_option("--index", o->index, "index folder (vifi index) for /search");
+  cmd->add_option("--querybank", o->querybank,
+                  "class names the model was trained on (label CSV or one per line): /search ranks as vifi search "
+                  "--querybank does (QB-Norm's inverted softmax) instead of by cosine");
   cmd->add_option("--host", o->host, "address to listen on (default loopback; anything else is reachable by others)");
   cmd->add_option("--port", o->port, "port (0: any free port, printed at start)")->check(CLI::Range(0, 65535));
   cmd->add_option("--max-upload-mb", o->max_upload_mb, "largest accepted upload")->check(CLI::Range(0.001, 4096.0));

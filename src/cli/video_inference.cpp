@@ -62,4 +62,24 @@ torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query) 
   return model->text_features()[0];
 }
 
+QueryBank load_querybank(model::ViFiCLIP& model, const std::string& path) {
+  QueryBank bank;
+  bank.source = path;
+  bank.names = data::load_class_names(path);
+  if (bank.names.empty()) throw std::runtime_error(path + ": no class names for the query bank");
+  std::vector<torch::Tensor> rows;
+  for (const auto& name : bank.names) rows.push_back(query_embedding(model, name));
+  bank.embeddings = torch::stack(rows);
+  bank.scale = model->clip()->logit_scale.exp().item<double>();
+  return bank;
+}
+
+std::vector<eval::SearchHit> rank_by_querybank(const torch::Tensor& features, const std::string& query_text,
+                                               const torch::Tensor& query, const QueryBank& bank, int64_t topk) {
+  std::vector<torch::Tensor> texts{query};
+  for (size_t k = 0; k < bank.names.size(); ++k)
+    if (bank.names[k] != query_text) texts.push_back(bank.embeddings[static_cast<int64_t>(k)]);
+  return eval::rank_by_querybank(features, torch::stack(texts), bank.scale, topk);
+}
+
 }  // namespace vifi::cli

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "vifi/eval/video_index.h"
 #include "vifi/model/vificlip.h"
 
 namespace vifi::cli {
@@ -32,5 +33,24 @@ torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, i
 // or learned context), so a search for a class name matches how the model was trained.
 // Throws std::runtime_error for an empty query or one longer than CLIP's context.
 torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query);
+
+// The class names a model was trained on, embedded once as query_embedding embeds a query, for
+// `vifi search --querybank` and `vifi serve --querybank` (eval::rank_by_querybank).
+struct QueryBank {
+  std::string source;              // the file the names came from
+  std::vector<std::string> names;  // [K]
+  torch::Tensor embeddings;        // [K,D]
+  double scale = 0.0;              // the model's logit scale exp(s), the softmax's temperature
+};
+
+// Reads the class names (label CSV or one per line) and embeds them. Throws std::runtime_error
+// naming the file when it holds no names.
+QueryBank load_querybank(model::ViFiCLIP& model, const std::string& path);
+
+// The index's videos ranked by the probability the classifier over {query} + bank gives the
+// query (the bank's entry equal to the query is left out, so the query counts once).
+// `features` [N,D], `query` [D] (query_embedding of `query_text`).
+std::vector<eval::SearchHit> rank_by_querybank(const torch::Tensor& features, const std::string& query_text,
+                                               const torch::Tensor& query, const QueryBank& bank, int64_t topk);
 
 }  // namespace vifi::cli

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Does a prepared set train like its source? (issue 17, docs/performance.md)
+# For each seed: `vifi demo` trains on its synthetic source set (MPEG-4 AVI, 96x64); the same set
+# after `vifi data prepare` is trained with the same config and seed; the final top-1 of both
+# is printed as one table row, and the mean over the seeds at the end. Two cross checks tell the
+# data from the training run apart: the source-trained model tested on the prepared validation
+# videos, and the prepared-trained model on the source ones.
+# Usage: tools/prepared-accuracy.sh [--vifi build/vifi] [--work DIR] [--codec h264|mjpeg] [--crf 23]
+#                                   [--short-side 40] [SEED ...]
+#   (default seeds 7 8 9 10; prepared with --keyint 16 and a short side of 40 by default: the demo
+#   trains at 32, resizing to 36; --short-side 0 keeps the source's 96x64)
+set -euo pipefail
+vifi=build/vifi
+work=/tmp/vifi-prepared-accuracy
+codec=h264
+crf=23
+short_side=40
+seeds=()
+while (($#)); do
+  case "$1" in
+    --vifi) vifi=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --codec) codec=$2; shift 2 ;;
+    --crf) crf=$2; shift 2 ;;
+    --short-side) short_side=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) seeds+=("$1"); shift ;;
+  esac
+done
+((${#seeds[@]})) || seeds=(7 8 9 10)
+[[ -x "$vifi" ]] || { echo "prepared-accuracy: $vifi is not an executable (build it, or pass --vifi)" >&2; exit 2; }
+
+# The last validation top-1 in a run's metrics.jsonl.
+final_top1() {
+  grep '"type":"val"' "$1/metrics.jsonl" | tail -1 | sed -E 's/.*"acc1":([0-9.]+).*/\1/'
+}
+
+last_checkpoint() {
+  ls "$1"/ckpt_epoch_*.pth | sort -V | tail -1
+}
+
+# top-1 of checkpoint $2 on the validation set of config $1/demo.yaml (with further --opts).
+test_top1() {
+  local dir=$1 ckpt=$2
+  shift 2
+  "$vifi" train --config "$dir/demo.yaml" --only-test --resume "$ckpt" --output "$dir/cross" "$@" 2>&1 |
+    sed -nE 's/.*test: top-1 ([0-9.]+)%.*/\1/p' | tail -1
+}
+
+mkdir -p "$work"
+rows=()
+for seed in "${seeds[@]}"; do
+  dir="$work/seed-$seed"
+  rm -rf "$dir"
+  echo "== seed $seed: source set (vifi demo)" >&2
+  "$vifi" demo --out "$dir" --seed "$seed" > "$dir.demo.log" 2>&1 || { tail -20 "$dir.demo.log" >&2; exit 1; }
+  echo "== seed $seed: vifi data prepare --codec $codec --short-side $short_side --keyint 16 --crf $crf" >&2
+  "$vifi" data prepare "$dir/data" "$dir/prepared" --codec "$codec" --short-side "$short_side" --keyint 16 --crf "$crf" --sample 0 \
+    > "$dir.prepare.log" 2>&1 || { tail -20 "$dir.prepare.log" >&2; exit 1; }
+  echo "== seed $seed: training on the prepared set" >&2
+  "$vifi" train --config "$dir/demo.yaml" --output "$dir/run-prepared" \
+    --opts DATA.ROOT "$dir/prepared" DATA.TRAIN_FILE "$dir/prepared/train.txt" \
+    DATA.VAL_FILE "$dir/prepared/val.txt" DATA.LABEL_LIST "$dir/prepared/labels.csv" > "$dir.train.log" 2>&1 || { tail -20 "$dir.train.log" >&2; exit 1; }
+  # Cross checks: each run's last checkpoint on the other set's validation videos.
+  p="$dir/prepared"
+  cross_prepared=$(test_top1 "$dir" "$(last_checkpoint "$dir/run")" --opts DATA.ROOT "$p" DATA.TRAIN_FILE "$p/train.txt" \
+    DATA.VAL_FILE "$p/val.txt" DATA.LABEL_LIST "$p/labels.csv")
+  cross_source=$(test_top1 "$dir" "$(last_checkpoint "$dir/run-prepared")")
+  rows+=("$seed $(final_top1 "$dir/run") $(final_top1 "$dir/run-prepared") $cross_prepared $cross_source")
+done
+
+printf '\n| seed | trained on source | trained on prepared (%s, short side %s, CRF %s) | difference | source-trained on prepared val | prepared-trained on source val |\n' "$codec" "$short_side" "$crf"
+printf '| ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '%s\n' "${rows[@]}" | awk '
+  { printf "| %s | %.1f | %.1f | %+.1f | %.1f | %.1f |\n", $1, $2, $3, $3 - $2, $4, $5
+    s += $2; p += $3; a += $4; b += $5; n += 1 }
+  END { printf "| mean | %.2f | %.2f | %+.2f | %.2f | %.2f |\n", s / n, p / n, (p - s) / n, a / n, b / n }'
