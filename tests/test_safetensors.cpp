@@ -121,5 +121,16 @@ TEST(SafeTensors, RefusesMalformedFilesByName) {
   expect_error<std::invalid_argument>([&] { util::serialize_safetensors(reserved); }, {"reserved"});
 }
 
+// Only "__metadata__" is the format's own key: another name starting with "__" is a tensor when
+// read, so it is written back as one (the fuzzer found a file that parsed but did not write).
+TEST(SafeTensors, NamesStartingWithUnderscoresOtherThanMetadataRoundTrip) {
+  const auto read = util::parse_safetensors(
+      file_bytes(R"({"__met":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0')), "under.safetensors");
+  ASSERT_EQ(read.tensors.count("__met"), 1u);
+  const auto back = util::parse_safetensors(util::serialize_safetensors(read), "round trip");
+  ASSERT_EQ(back.tensors.count("__met"), 1u);
+  EXPECT_TRUE(torch::equal(back.tensors.at("__met"), torch::zeros({2})));
+}
+
 }  // namespace
 }  // namespace vifi

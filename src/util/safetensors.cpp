@@ -56,7 +56,9 @@ std::string serialize_safetensors(const SafeTensors& file) {
   std::vector<torch::Tensor> data;
   uint64_t offset = 0;
   for (const auto& [key, tensor] : file.tensors) {
-    if (key.rfind("__", 0) == 0) throw std::invalid_argument("safetensors: tensor name '" + key + "' is reserved (starts with __)");
+    // Only this key is the format's own; the reader takes any other name, "__x" included, so
+    // the writer does too (what parses must write back: fuzz/safetensors_fuzzer.cpp).
+    if (key == "__metadata__") throw std::invalid_argument("safetensors: tensor name '" + key + "' is reserved (the header's metadata)");
     auto t = tensor.detach().to(torch::kCPU).contiguous();
     const auto bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
     header[key] = Json{{"dtype", dtype_name(t.scalar_type(), key)},
