@@ -96,12 +96,20 @@ size_t files_under(const fs::path& dir) {
   return n;
 }
 
+// `vifi index` of the demo's validation videos into dir/index; returns that folder.
+std::string index_demo_validation_videos(const test::DemoModel& demo, const fs::path& dir) {
+  const auto index = (dir / "index").string();
+  std::string log;
+  EXPECT_EQ(test::run_vifi("index --videos-from " + demo.val_list() + " --weights " + demo.weights() + " --out " + index, &log), 0)
+      << log;
+  return index;
+}
+
 TEST(ServeCommand, PredictAndSearchOverLoopbackAsTheCommandsAnswer) {
   const auto& demo = test::demo_model();
   const auto dir = test::scratch_dir();
   std::string log;
-  const auto index = (dir / "index").string();
-  ASSERT_EQ(test::run_vifi("index --videos-from " + demo.val_list() + " --weights " + demo.weights() + " --out " + index, &log), 0) << log;
+  const auto index = index_demo_validation_videos(demo, dir);
   const auto tmp = dir / "tmp";
   fs::create_directories(tmp);
   ServerProcess server("--weights " + demo.weights() + " --label-file " + demo.labels() + " --index " + index +
@@ -202,8 +210,7 @@ TEST(ServeCommand, QuerybankSearchAnswersAsTheCommandDoes) {
   const auto& demo = test::demo_model();
   const auto dir = test::scratch_dir();
   std::string log;
-  const auto index = (dir / "index").string();
-  ASSERT_EQ(test::run_vifi("index --videos-from " + demo.val_list() + " --weights " + demo.weights() + " --out " + index, &log), 0) << log;
+  const auto index = index_demo_validation_videos(demo, dir);
   EXPECT_NE(test::run_vifi("serve --weights " + demo.weights() + " --labels a,b --querybank " + demo.labels(), &log), 0);
   EXPECT_NE(log.find("--querybank ranks /search: give --index too"), std::string::npos) << log;
 

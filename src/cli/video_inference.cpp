@@ -64,7 +64,6 @@ torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query) 
 
 QueryBank load_querybank(model::ViFiCLIP& model, const std::string& path) {
   QueryBank bank;
-  bank.source = path;
   bank.names = data::load_class_names(path);
   if (bank.names.empty()) throw std::runtime_error(path + ": no class names for the query bank");
   std::vector<torch::Tensor> rows;

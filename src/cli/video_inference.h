@@ -37,7 +37,6 @@ torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query);
 // The class names a model was trained on, embedded once as query_embedding embeds a query, for
 // `vifi search --querybank` and `vifi serve --querybank` (eval::rank_by_querybank).
 struct QueryBank {
-  std::string source;              // the file the names came from
   std::vector<std::string> names;  // [K]
   torch::Tensor embeddings;        // [K,D]
   double scale = 0.0;              // the model's logit scale exp(s), the softmax's temperature
