@@ -27,7 +27,7 @@
 namespace vifi {
 namespace {
 
-const std::vector<std::string> kClasses = {"red", "green", "blue"};
+using test::kColourClasses;
 const torch::Device kCuda(torch::kCUDA, 0);
 
 class Cuda : public ::testing::Test {
@@ -41,18 +41,7 @@ class Cuda : public ::testing::Test {
 };
 
 // Clips whose class is a colour: learnable in a few steps.
-std::pair<torch::Tensor, torch::Tensor> colour_clips(int64_t per_class, uint64_t seed = 7) {
-  std::vector<torch::Tensor> videos, labels;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t i = 0; i < per_class; ++i) {
-      auto v = torch::randn({2, 3, 32, 32}, gen) * 0.3;
-      v.select(1, c).add_(1.5);
-      videos.push_back(v);
-      labels.push_back(torch::tensor(c));
-    }
-  return {torch::stack(videos), torch::stack(labels)};
-}
+using test::colour_clips;
 
 double max_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
   return ((got.cpu().to(torch::kFloat64) - want.cpu().to(torch::kFloat64)).abs().max() /
@@ -142,7 +131,7 @@ TEST_F(Cuda, TrainerLearnsWithAutocastAndResumes) {
   vifi::TensorBatchSource data(video, label, 4, true, 1);
   vifi::TensorBatchSource val(video.unsqueeze(1), label, 5, false, 0);
   std::vector<train::EpochSummary> epochs;
-  auto model = test::tiny_vificlip(kClasses);
+  auto model = test::tiny_vificlip(kColourClasses);
   model->to(kCuda);
   train::Trainer trainer(config(full_dir, 6), model, data, &val,
                          {kCuda, train::Outputs::write, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
@@ -158,7 +147,7 @@ TEST_F(Cuda, TrainerLearnsWithAutocastAndResumes) {
                                                                               : train::MultiTensorAdamW::Kernel::foreach);
 
   // Resume from epoch 3's checkpoint in a fresh trainer and finish: same weights within bf16.
-  auto resumed_model = test::tiny_vificlip(kClasses, {}, 5);
+  auto resumed_model = test::tiny_vificlip(kColourClasses, {}, 5);
   resumed_model->to(kCuda);
   vifi::TensorBatchSource data2(video, label, 4, true, 1);
   train::Trainer resumed(config(full_dir, 6), resumed_model, data2, nullptr, {kCuda, train::Outputs::none, {}});
@@ -176,7 +165,7 @@ TEST_F(Cuda, TrainerLearnsWithAutocastAndResumes) {
     }
     return sum / static_cast<double>(n);
   };
-  auto fresh = test::tiny_vificlip(kClasses, {}, 5);
+  auto fresh = test::tiny_vificlip(kColourClasses, {}, 5);
   const double resumed_diff = mean_difference(resumed.model());
   const double fresh_diff = mean_difference(fresh);
   std::cout << "mean |param difference|: resumed vs uninterrupted " << resumed_diff << ", fresh vs uninterrupted "
@@ -192,8 +181,8 @@ TEST_F(Cuda, PromptLearningOnCudaBeatsTheFrozenModel) {
   o.prompt.n_ctx_text = 4;
   o.prompt.depth_vision = 2;
   o.prompt.depth_text = 2;
-  auto plain = test::tiny_vificlip(kClasses);
-  auto m = test::tiny_vificlip(kClasses, o);
+  auto plain = test::tiny_vificlip(kColourClasses);
+  auto m = test::tiny_vificlip(kColourClasses, o);
   plain->to(kCuda);
   m->to(kCuda);
   const auto [train_video, train_labels] = colour_clips(8);
@@ -247,7 +236,7 @@ TEST_F(Cuda, PrefetcherDeliversTheSourceBatchesOnTheDeviceInOrder) {
 TEST_F(Cuda, EvaluatorWithViewsMatchesTheCpu) {
   auto [video, label] = colour_clips(6);
   const auto views = torch::stack({video, video.flip(-1)}, 1);  // [N,V=2,T,3,H,W]
-  auto m = test::tiny_vificlip(kClasses, {}, 3);
+  auto m = test::tiny_vificlip(kColourClasses, {}, 3);
   vifi::TensorBatchSource cpu_source(views, label, 4, false, 0);
   const auto on_cpu = eval::evaluate(m, cpu_source, {torch::kCPU, {}, nullptr});
   m->to(kCuda);
@@ -273,14 +262,14 @@ TEST_F(Cuda, TwoGlooRanksOnOneGpuTrainLikeOneRankOfTwiceTheBatch) {
   const auto config = tiny_config(1);
   auto [video, label] = colour_clips(4);  // 12 clips
   vifi::TensorBatchSource all(video, label, 4, false, 0);
-  auto single_model = test::tiny_vificlip(kClasses);
+  auto single_model = test::tiny_vificlip(kColourClasses);
   train::Trainer single(config, single_model, all, nullptr, {kCuda, train::Outputs::none, {}});
   single.fit();
   const auto one_rank = cpu_parameters(single);
 
   std::vector<test::NamedTensors> ranks(2);
   std::vector<std::string> backends(2);
-  std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kClasses, {}, 0), test::tiny_vificlip(kClasses, {}, 99)};
+  std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kColourClasses, {}, 0), test::tiny_vificlip(kColourClasses, {}, 99)};
   test::run_ranks(
       2,
       [&](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
@@ -327,7 +316,7 @@ TEST_F(Cuda, OneNcclRankTrains) {
         options.on_epoch_end = [&](const train::EpochSummary& s) { epochs.push_back(s); };
         auto config = tiny_config(6);
         config.train.lr = 1e-3;
-        train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, options);
+        train::Trainer trainer(config, test::tiny_vificlip(kColourClasses), data, nullptr, options);
         trainer.fit();
       },
       std::chrono::seconds(120), kCuda);

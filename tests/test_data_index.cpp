@@ -28,10 +28,7 @@ namespace {
 
 using vifi::test::expect_error;
 
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
+using test::write_text;
 
 void write_video(const fs::path& path, int label, const std::string& codec, uint64_t seed) {
   fs::create_directories(path.parent_path());

@@ -21,9 +21,7 @@ namespace {
 
 using vifi::test::expect_error;
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using test::write_text;
 
 TEST(AnnotationList, ParsesPathsLabelsAndRoot) {
   const std::string text =

@@ -26,7 +26,7 @@ constexpr double kLr = 2e-3;
 
 // 3 classes x 4 training videos (12) and x 3 validation videos (9, odd: shards of 5 and 4),
 // per-rank micro-batches of 2, a global batch of 4, no mixing (its draws are per rank).
-fs::path make_run(const fs::path& dir, const std::string& extra_yaml = "") {
+fs::path make_global_batch_run(const fs::path& dir, const std::string& extra_yaml = "") {
   test::SyntheticRun run;
   run.val_per_class = 3;
   run.video_frames = 8;
@@ -46,10 +46,7 @@ json first_record(const fs::path& metrics) {
   return line.empty() ? json{} : json::parse(line);
 }
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test::read_text;
 
 json read_json(const fs::path& file) {
   std::ifstream in(file);
@@ -63,7 +60,7 @@ std::string launch(const std::string& command) {
 
 TEST(TrainDryRun, PrintsThePlanFromTheListsWithoutOpeningAVideo) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir).string();
+  const auto config = make_global_batch_run(dir).string();
   for (const auto& entry : fs::recursive_directory_iterator(dir / "data"))  // only the lists remain
     if (entry.is_regular_file() && entry.path().extension() != ".txt" && entry.path().extension() != ".csv")
       fs::remove(entry.path());
@@ -94,16 +91,16 @@ TEST(TrainDryRun, PrintsThePlanFromTheListsWithoutOpeningAVideo) {
   EXPECT_NE(log.find("accumulation 4 = global batch 8; 12 videos -> 1 updates per epoch"), std::string::npos) << log;
 }
 
-class Distributed : public ::testing::Test {
+class GlobalBatchDistributed : public ::testing::Test {
  protected:
   void SetUp() override { test::skip_unless_distributed(); }
 };
 
 // The same recipe as 1 process (accumulation 2) and as 2 ranks (accumulation 1): the same plan,
 // the same weights after 6 updates, and each run ends with the 1-view and 4x3-view test.
-TEST_F(Distributed, OneProcessAndTwoRanksTrainTheSameUpdates) {
+TEST_F(GlobalBatchDistributed, OneProcessAndTwoRanksTrainTheSameUpdates) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir, "TEST:\n  MULTI_VIEW_INFERENCE: true\n").string();
+  const auto config = make_global_batch_run(dir, "TEST:\n  MULTI_VIEW_INFERENCE: true\n").string();
   std::string log1, log2;
   ASSERT_EQ(test::run_vifi("train --config " + config + " --output " + (dir / "one").string() + " --threads 1", &log1), 0)
       << log1;
@@ -154,9 +151,9 @@ TEST_F(Distributed, OneProcessAndTwoRanksTrainTheSameUpdates) {
 // `vifi eval --train` under vifi launch: training sharded over 2 ranks with the recipe's global
 // batch, every validation video counted once, and the same top-1 as one process evaluating the
 // checkpoint it wrote. `vifi prompt` likewise.
-TEST_F(Distributed, EvalTrainAndPromptRunAcrossRanks) {
+TEST_F(GlobalBatchDistributed, EvalTrainAndPromptRunAcrossRanks) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir).string();
+  const auto config = make_global_batch_run(dir).string();
   std::string log;
   ASSERT_EQ(test::run_vifi(launch("eval --setting fewshot --train --shots 4 --config " + config + " --output " +
                                   (dir / "fewshot").string()),

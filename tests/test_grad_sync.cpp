@@ -16,9 +16,9 @@
 namespace vifi {
 namespace {
 
-const std::vector<std::string> kClasses = {"red", "green", "blue"};
+using test::kColourClasses;
 
-class TwoRanks : public ::testing::Test {
+class GradSyncTwoRanks : public ::testing::Test {
  protected:
   void SetUp() override {
     test::skip_unless_distributed();
@@ -35,7 +35,7 @@ TEST(PlanBuckets, ReverseOrderCappedAndOneDtypeEach) {
 }
 
 // Rank r's inputs are 1 + r; the mean gradient is what a single process would get for both.
-TEST_F(TwoRanks, BucketsLaunchDuringTheLastBackwardOnlyAndAverage) {
+TEST_F(GradSyncTwoRanks, BucketsLaunchDuringTheLastBackwardOnlyAndAverage) {
   auto grads_for = [](torch::nn::Sequential& net, double input) {
     net->zero_grad();
     net->forward(torch::full({4, 8}, input)).pow(2).sum().backward();
@@ -78,7 +78,7 @@ TEST_F(TwoRanks, BucketsLaunchDuringTheLastBackwardOnlyAndAverage) {
 }
 
 // Colour clips: class c has channel c raised.
-std::pair<torch::Tensor, torch::Tensor> colour_clips(int64_t n) {
+std::pair<torch::Tensor, torch::Tensor> interleaved_colour_clips(int64_t n) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
   auto video = torch::randn({n, 2, 3, 32, 32}, gen) * 0.3;
   auto label = torch::arange(n, torch::kLong) % 3;
@@ -113,7 +113,7 @@ test::NamedTensors trained_parameters(train::Trainer& trainer) {
 test::NamedTensors train_single(const vifi::Config& config, const torch::Tensor& video,
                                         const torch::Tensor& label, int64_t b) {
   vifi::TensorBatchSource data(video, label, 2 * b, false, 0);
-  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer trainer(config, test::tiny_vificlip(kColourClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
   trainer.fit();
   return trained_parameters(trainer);
 }
@@ -131,13 +131,13 @@ std::pair<torch::Tensor, torch::Tensor> half_batches(const torch::Tensor& video,
 void expect_two_ranks_equal_one(int64_t accumulation, int64_t n, int64_t b) {
   torch::set_num_threads(1);
   const auto config = equivalence_config(accumulation);
-  const auto [video, label] = colour_clips(n);
+  const auto [video, label] = interleaved_colour_clips(n);
   const auto single = train_single(config, video, label, b);
   std::vector<test::NamedTensors> ranks(2);
   std::vector<int64_t> steps(2), reduces(2), buckets(2);
   // Rank 1 starts from other weights: the broadcast from rank 0 must fix that. (Built here: rank
   // threads would race on the global generator.)
-  std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kClasses, {}, 0), test::tiny_vificlip(kClasses, {}, 99)};
+  std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kColourClasses, {}, 0), test::tiny_vificlip(kColourClasses, {}, 99)};
   test::run_ranks(2, [&](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
     auto [v, l] = half_batches(video, label, b, rank);
     vifi::TensorBatchSource data(v, l, b, false, 0);
@@ -165,7 +165,7 @@ void expect_two_ranks_equal_one(int64_t accumulation, int64_t n, int64_t b) {
   EXPECT_LE(diff, 2 * config.train.lr * static_cast<double>(steps[0]));
   EXPECT_LE(key_bias_diff, 2 * config.train.lr * static_cast<double>(steps[0]));
   test::NamedTensors initial;
-  for (const auto& kv : test::tiny_vificlip(kClasses)->named_parameters()) initial[kv.key()] = kv.value().detach().clone();
+  for (const auto& kv : test::tiny_vificlip(kColourClasses)->named_parameters()) initial[kv.key()] = kv.value().detach().clone();
   EXPECT_GT(test::parameter_diff(single, initial).rest, 1e-4);  // training moved the weights: the comparison means something
   for (const auto& [name, value] : ranks[0]) EXPECT_TRUE(torch::equal(value, ranks[1].at(name))) << name;
   // Per optimiser step: one all-reduce per bucket plus the one that agrees on Ctrl-C; a sync on
@@ -173,10 +173,10 @@ void expect_two_ranks_equal_one(int64_t accumulation, int64_t n, int64_t b) {
   EXPECT_EQ(reduces[0], steps[0] * (buckets[0] + 1));
 }
 
-TEST_F(TwoRanks, TwoRanksOfBatchBTrainLikeOneRankOfBatch2B) { expect_two_ranks_equal_one(1, 12, 2); }
+TEST_F(GradSyncTwoRanks, TwoRanksOfBatchBTrainLikeOneRankOfBatch2B) { expect_two_ranks_equal_one(1, 12, 2); }
 
 // 7 micro-batches per rank with accumulation 3: groups of 3, 3 and a short one of 1.
-TEST_F(TwoRanks, WithAccumulationRanksSyncOnlyOnStepBoundaries) { expect_two_ranks_equal_one(3, 28, 2); }
+TEST_F(GradSyncTwoRanks, WithAccumulationRanksSyncOnlyOnStepBoundaries) { expect_two_ranks_equal_one(3, 28, 2); }
 
 // Both ranks get the same clips and hold the same weights (broadcast, then averaged gradients),
 // so their epoch losses differ only if their mixup/cutmix draws do. The reference seeds rank r
@@ -185,8 +185,8 @@ std::vector<double> per_rank_epoch_losses(double mixup) {
   auto config = equivalence_config(1);
   config.aug.mixup = mixup;
   config.train.epochs = 2;
-  const auto [video, label] = colour_clips(8);
-  std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kClasses, {}, 0), test::tiny_vificlip(kClasses, {}, 0)};
+  const auto [video, label] = interleaved_colour_clips(8);
+  std::vector<model::ViFiCLIP> models = {test::tiny_vificlip(kColourClasses, {}, 0), test::tiny_vificlip(kColourClasses, {}, 0)};
   std::vector<double> losses(4);
   test::run_ranks(2, [&](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
     vifi::TensorBatchSource data(video, label, 4, false, 0);
@@ -202,7 +202,7 @@ std::vector<double> per_rank_epoch_losses(double mixup) {
   return losses;  // rank 0 epoch 0, rank 0 epoch 1, rank 1 epoch 0, rank 1 epoch 1
 }
 
-TEST_F(TwoRanks, EachRankMixesWithItsOwnReproducibleDraws) {
+TEST_F(GradSyncTwoRanks, EachRankMixesWithItsOwnReproducibleDraws) {
   torch::set_num_threads(1);
   const auto mixed = per_rank_epoch_losses(0.8);
   std::cout << "mixup epoch-0 loss: rank 0 " << mixed[0] << ", rank 1 " << mixed[2] << "\n";

@@ -137,7 +137,7 @@ TEST(LaunchCommand, AFailingSubcommandFailsTheLaunch) {
 }
 
 // 3 classes x 4 training / 3 validation videos (9: odd, so the eval shards are 5 and 4).
-std::filesystem::path make_run(const std::filesystem::path& dir) {
+std::filesystem::path make_launch_run(const std::filesystem::path& dir) {
   test::SyntheticRun run;
   run.val_per_class = 3;
   run.video_frames = 8;
@@ -148,16 +148,16 @@ std::filesystem::path make_run(const std::filesystem::path& dir) {
   return test::make_synthetic_run(dir, run);
 }
 
-class Distributed : public ::testing::Test {
+class LaunchDistributed : public ::testing::Test {
  protected:
   void SetUp() override {
     test::skip_unless_distributed();
   }
 };
 
-TEST_F(Distributed, LaunchTwoRanksTrainsAndCheckpointsOnce) {
+TEST_F(LaunchDistributed, LaunchTwoRanksTrainsAndCheckpointsOnce) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_launch_run(dir);
   const auto out = dir / "out";
   std::string log;
   ASSERT_EQ(test::run_vifi("launch --nproc-per-node 2 --master-port " + std::to_string(test::free_port()) +
@@ -184,9 +184,9 @@ TEST_F(Distributed, LaunchTwoRanksTrainsAndCheckpointsOnce) {
 }
 
 // A rank started by hand whose peer never comes: the timeout error, not a hang.
-TEST_F(Distributed, ARankWithoutItsPeerFailsWithTheTimeoutError) {
+TEST_F(LaunchDistributed, ARankWithoutItsPeerFailsWithTheTimeoutError) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_launch_run(dir);
   const auto port = std::to_string(test::free_port());
   for (const auto& [k, v] : std::vector<std::pair<const char*, std::string>>{
            {"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}})

@@ -71,14 +71,14 @@ TEST(TorchrunEnv, InconsistentOrMissingVariablesNameWhatIsWrong) {
   EXPECT_NE(error_of({{"RANK", "0"}}).find("WORLD_SIZE is not"), std::string::npos);
 }
 
-class TwoRanks : public ::testing::Test {
+class ProcessGroupTwoRanks : public ::testing::Test {
  protected:
   void SetUp() override {
     test::skip_unless_distributed();
   }
 };
 
-TEST_F(TwoRanks, AllReduceBroadcastAndGatherAgree) {
+TEST_F(ProcessGroupTwoRanks, AllReduceBroadcastAndGatherAgree) {
   test::run_ranks(2, [](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
     EXPECT_EQ(g->rank(), rank);
     EXPECT_EQ(g->world_size(), 2);
@@ -99,7 +99,7 @@ TEST_F(TwoRanks, AllReduceBroadcastAndGatherAgree) {
 }
 
 // 7 clips over 2 ranks (shards of 4 and 3): the merged counts equal one process's, each clip once.
-TEST_F(TwoRanks, EvaluationOverAnOddSizedSetCountsEachSampleOnce) {
+TEST_F(ProcessGroupTwoRanks, EvaluationOverAnOddSizedSetCountsEachSampleOnce) {
   const std::vector<std::string> classes = {"red", "green", "blue"};
   torch::manual_seed(1);
   const auto video = torch::randn({7, 1, 2, 3, 32, 32});  // [N,V,T,3,H,W], one view
@@ -123,7 +123,7 @@ TEST_F(TwoRanks, EvaluationOverAnOddSizedSetCountsEachSampleOnce) {
   });
 }
 
-TEST_F(TwoRanks, FailedVideoListsAreConcatenatedInRankOrder) {
+TEST_F(ProcessGroupTwoRanks, FailedVideoListsAreConcatenatedInRankOrder) {
   test::run_ranks(2, [](int rank, const std::shared_ptr<dist::ProcessGroup>& g) {
     eval::EvalResult local{eval::ClassificationCounts(2), {}, rank == 0 ? 3 : 1};
     if (rank == 1) local.failed = {{5, "odd: name\n with 12:colons", "bad header"}, {7, "b.mp4", ""}};
@@ -138,7 +138,7 @@ TEST_F(TwoRanks, FailedVideoListsAreConcatenatedInRankOrder) {
 }
 
 // Rank 0 serves the store and waits for rank 1, which never comes: an error after the timeout.
-TEST_F(TwoRanks, APeerThatNeverArrivesGivesTheTimeoutError) {
+TEST_F(ProcessGroupTwoRanks, APeerThatNeverArrivesGivesTheTimeoutError) {
   const auto start = Clock::now();
   try {
     dist::ProcessGroup::connect(test::loopback_env(0, 2, test::free_port()), torch::kCPU,
@@ -156,7 +156,7 @@ TEST_F(TwoRanks, APeerThatNeverArrivesGivesTheTimeoutError) {
 }
 
 // A non-zero rank whose rank 0 (the store) never starts fails the same way.
-TEST_F(TwoRanks, AClientWithoutItsServerGivesTheTimeoutError) {
+TEST_F(ProcessGroupTwoRanks, AClientWithoutItsServerGivesTheTimeoutError) {
   const auto start = Clock::now();
   EXPECT_THROW(dist::ProcessGroup::connect(test::loopback_env(1, 2, test::free_port()), torch::kCPU,
                                            {std::chrono::milliseconds(1500)}),

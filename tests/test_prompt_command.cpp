@@ -51,10 +51,7 @@ std::string prompt_yaml(const std::string& train, const std::string& val, const 
   return y.str();
 }
 
-std::string read_text(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test::read_text;
 
 // The number after "key": in results.json.
 // results.json's metrics[key]; -1 (and a failure) when it is missing or not a number.

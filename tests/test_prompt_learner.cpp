@@ -16,7 +16,7 @@
 namespace vifi {
 namespace {
 
-const std::vector<std::string> kClasses = {"archery", "playing guitar", "push up"};
+using test::kActionClasses;
 
 model::ViFiCLIPOptions prompted(int64_t n_vision, int64_t n_text, int64_t depth_vision, int64_t depth_text,
                                 std::string ctx_init = "") {
@@ -32,11 +32,11 @@ model::ViFiCLIPOptions prompted(int64_t n_vision, int64_t n_text, int64_t depth_
 
 // The tiny base of `base_seed`; the prompts draw from the same stream after the CLIP's weights.
 model::ViFiCLIP tiny_prompted(model::ViFiCLIPOptions options, uint64_t base_seed = 0) {
-  return test::tiny_vificlip(kClasses, std::move(options), base_seed);
+  return test::tiny_vificlip(kActionClasses, std::move(options), base_seed);
 }
 
 TEST(PromptLearner, DepthZeroOrNoTokensIsPlainCLIPExactly) {
-  auto plain = test::tiny_vificlip(kClasses);
+  auto plain = test::tiny_vificlip(kActionClasses);
   plain->eval();
   const auto video = torch::randn({2, 3, 3, 32, 32});
   torch::NoGradGuard no_grad;
@@ -222,7 +222,7 @@ TEST(PromptCheckpoint, RoundTripRestoresThePromptsAndIsSmall) {
   for (const auto& [key, value] : util::module_state(*a->prompt_learner()))
     EXPECT_TRUE(torch::equal(value, util::module_state(*b->prompt_learner()).at(key))) << key;
   const auto info = model::read_prompt_info(path);
-  EXPECT_EQ(info.class_names, kClasses);
+  EXPECT_EQ(info.class_names, kActionClasses);
   EXPECT_EQ(info.options.n_ctx_vision, 4);
   EXPECT_EQ(info.options.depth_text, 2);
   EXPECT_EQ(info.config_yaml, "SEED: 1\n");
@@ -260,7 +260,7 @@ TEST(PromptCheckpoint, LoadingOverAnotherBaseModelIsRefusedNamingBothChecksums) 
 }
 
 // Clips of one colour per class plus noise: [n*3,1,3,32,32] and labels [n*3].
-std::pair<torch::Tensor, torch::Tensor> colour_clips(int64_t per_class) {
+std::pair<torch::Tensor, torch::Tensor> flat_colour_clips(int64_t per_class) {
   const auto colours = torch::tensor({{1.5f, -1.5f, -1.5f}, {-1.5f, 1.5f, -1.5f}, {-1.5f, -1.5f, 1.5f}});
   auto labels = torch::arange(3).repeat(per_class);
   auto video = colours.index({labels}).view({-1, 1, 3, 1, 1}).expand({-1, 1, 3, 32, 32}) +
@@ -277,11 +277,11 @@ double accuracy(model::ViFiCLIP& m, const torch::Tensor& video, const torch::Ten
 // A random frozen tiny CLIP with no prompts is at chance on this task; 60 AdamW steps on the
 // prompts alone (its weights untouched) separate the classes.
 TEST(PromptLearner, LearnedPromptsBeatTheFrozenModelWithoutPrompts) {
-  auto plain = test::tiny_vificlip(kClasses);
+  auto plain = test::tiny_vificlip(kActionClasses);
   auto m = tiny_prompted(prompted(4, 4, 2, 2));
   torch::manual_seed(1);
-  const auto [train_video, train_labels] = colour_clips(8);
-  const auto [val_video, val_labels] = colour_clips(8);
+  const auto [train_video, train_labels] = flat_colour_clips(8);
+  const auto [val_video, val_labels] = flat_colour_clips(8);
   const double frozen = accuracy(plain, val_video, val_labels);
   vifi::TrainConfig tc;
   tc.lr = 5e-2;

@@ -45,7 +45,7 @@ class ServerProcess {
     pollfd fd{out_, POLLIN, 0};
     while (line.find('\n') == std::string::npos && poll(&fd, 1, 120000) > 0) {
       char c[256];
-      const auto n = read(out_, c, sizeof c);
+      const auto n = ::read(out_, c, sizeof c);
       if (n <= 0) break;
       line.append(c, static_cast<size_t>(n));
     }

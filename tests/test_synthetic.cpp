@@ -19,12 +19,7 @@ using namespace vifi::data;
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using vifi::test::read_text;
 
 TEST(SyntheticClasses, NamesAreReadableAndUnique) {
   EXPECT_EQ(synthetic_class_name(0), "moving up red square");

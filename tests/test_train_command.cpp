@@ -16,7 +16,7 @@ namespace vifi {
 namespace {
 
 // 3 classes x 4 training / 2 validation videos of 16 frames, and a config for the tiny model.
-std::filesystem::path make_run(const std::filesystem::path& dir) {
+std::filesystem::path make_mixup_run(const std::filesystem::path& dir) {
   test::SyntheticRun run;
   run.extra_yaml = "AUG:\n  MIXUP: 0.8\n";
   return test::make_synthetic_run(dir, run);
@@ -70,7 +70,7 @@ int check_metrics_lines(const std::filesystem::path& file) {
 
 TEST(TrainCommand, TrainsResumesAndEvaluates) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_mixup_run(dir);
   const auto out = dir / "out";
   std::string log;
   ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out.string() + " --threads 1", &log), 0)
@@ -128,7 +128,7 @@ TEST(TrainCommand, TrainsResumesAndEvaluates) {
 // the epoch's checkpoint is written.
 TEST(TrainCommand, OneBadTrainingAndOneBadValidationVideoDoNotEndTheRun) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_mixup_run(dir);
   std::string first;
   std::ifstream(dir / "data" / "train.txt") >> first;
   std::filesystem::resize_file(dir / "data" / first, 100);
@@ -152,7 +152,7 @@ TEST(TrainCommand, OneBadTrainingAndOneBadValidationVideoDoNotEndTheRun) {
 
 TEST(TrainCommand, AutoResumePicksTheNewestCheckpointInOutput) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_mixup_run(dir);
   const auto out = dir / "out";
   std::string log;
   ASSERT_EQ(test::run_vifi("train --config " + config.string() + " --output " + out.string() + " --opts TRAIN.EPOCHS 1",
@@ -175,7 +175,7 @@ TEST(TrainCommand, AutoResumePicksTheNewestCheckpointInOutput) {
 // file and the cause, no stack trace, no temporary file, and the first epoch's checkpoint intact.
 TEST(TrainCommand, AFullDiskEndsTheRunWithOneLineAndLosesNothingEarlier) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir).string();
+  const auto config = make_mixup_run(dir).string();
   const auto out = dir / "out";
   std::string log;
   ASSERT_EQ(test::run_vifi("train --config " + config + " --output " + out.string() +
@@ -203,7 +203,7 @@ TEST(TrainCommand, AFullDiskEndsTheRunWithOneLineAndLosesNothingEarlier) {
 
 TEST(TrainCommand, SigintWritesAResumableCheckpoint) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_mixup_run(dir);
   const auto out = dir / "out";
   const std::string train = std::string(VIFI_BINARY) + " train --config " + config.string() + " --output " +
                             out.string() + " --threads 1 --opts TRAIN.EPOCHS 500 SAVE_FREQ 1000";
@@ -233,7 +233,7 @@ TEST(TrainCommand, SigintWritesAResumableCheckpoint) {
 
 TEST(TrainCommand, ConfigErrorsNameFileAndKey) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_mixup_run(dir);
   std::string log;
   EXPECT_NE(test::run_vifi("train --config " + config.string() + " --output " + (dir / "o").string() +
                                " --opts DATA.NUM_FRAME 8",
@@ -251,7 +251,7 @@ TEST(TrainCommand, ConfigErrorsNameFileAndKey) {
 
 TEST(DataCheckCommand, ConfigFormChecksTheRunsListsAndNamesBadFiles) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_mixup_run(dir);
   std::string log;
   ASSERT_EQ(test::run_vifi("data check --config " + config.string(), &log), 0) << log;
   EXPECT_NE(log.find("train.txt: checked 12 videos: 12 ok, 0 bad"), std::string::npos) << log;
@@ -267,7 +267,7 @@ TEST(DataCheckCommand, ConfigFormChecksTheRunsListsAndNamesBadFiles) {
 
 TEST(BenchLoaderCommand, ConfigFormComparesSparseFullAndTheLoader) {
   const auto dir = test::scratch_dir();
-  const auto config = make_run(dir);
+  const auto config = make_mixup_run(dir);
   std::string log;
   ASSERT_EQ(test::run_vifi("bench loader --config " + config.string() + " --frames 8 --repeat 1", &log), 0) << log;
   for (const char* row : {"8       sparse", "8       full", "8       loader"})

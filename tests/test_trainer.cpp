@@ -25,21 +25,10 @@
 namespace vifi {
 namespace {
 
-const std::vector<std::string> kClasses = {"red", "green", "blue"};
+using test::kColourClasses;
 
 // Clips whose class is a colour: learnable in a few steps.
-std::pair<torch::Tensor, torch::Tensor> colour_clips(int64_t per_class) {
-  std::vector<torch::Tensor> videos, labels;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t i = 0; i < per_class; ++i) {
-      auto v = torch::randn({2, 3, 32, 32}, gen) * 0.3;
-      v.select(1, c).add_(1.5);
-      videos.push_back(v);
-      labels.push_back(torch::tensor(c));
-    }
-  return {torch::stack(videos), torch::stack(labels)};
-}
+using test::colour_clips;
 
 vifi::Config tiny_config(const std::filesystem::path& out, int64_t epochs) {
   vifi::Config c;
@@ -99,7 +88,7 @@ TEST(Trainer, LossFallsAndAccuracyBeatsChance) {
   auto config = tiny_config(dir, 6);
   config.aug.mixup = 0;
   std::vector<train::EpochSummary> epochs;
-  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, &val,
+  train::Trainer trainer(config, test::tiny_vificlip(kColourClasses), data, &val,
                          {torch::kCPU, train::Outputs::none, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
   trainer.fit();
   ASSERT_EQ(epochs.size(), 6u);
@@ -115,7 +104,7 @@ TEST(Trainer, AccumulationStepsOncePerGroupIncludingAShortLastGroup) {
   vifi::TensorBatchSource data(video, label, 2, true, 1);
   auto config = tiny_config(test::scratch_dir(), 2);
   config.train.accumulation_steps = 2;
-  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer trainer(config, test::tiny_vificlip(kColourClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
   EXPECT_EQ(trainer.steps_per_epoch(), 3);
   trainer.fit();
   EXPECT_EQ(trainer.progress().optimizer_steps, 6);
@@ -136,7 +125,7 @@ TEST(Trainer, AShortMicroBatchWeighsByItsClipsInTheUpdate) {
     auto c = config;
     c.train.batch_size = batch;
     c.train.accumulation_steps = accumulation;
-    train::Trainer trainer(c, test::tiny_vificlip(kClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
+    train::Trainer trainer(c, test::tiny_vificlip(kColourClasses), data, nullptr, {torch::kCPU, train::Outputs::none, {}});
     EXPECT_EQ(trainer.steps_per_epoch(), 1);
     trainer.fit();
     return parameters(trainer.model());
@@ -147,14 +136,14 @@ TEST(Trainer, AShortMicroBatchWeighsByItsClipsInTheUpdate) {
   std::cout << "max |param(2+2+1, accumulation 3) - param(batch 5)| = " << d.rest << "\n";
   EXPECT_LT(d.rest, 1e-5);
   EXPECT_LE(d.key_biases, 2 * 2 * config.train.lr);
-  EXPECT_GT(test::parameter_diff(whole, parameters(test::tiny_vificlip(kClasses))).rest, 1e-4);  // it trained
+  EXPECT_GT(test::parameter_diff(whole, parameters(test::tiny_vificlip(kColourClasses))).rest, 1e-4);  // it trained
 }
 
 TEST(Trainer, ResumeFromEpochCheckpointEqualsUninterruptedRun) {
   auto [video, label] = colour_clips(4);
   auto dir_a = test::scratch_dir() / "a";
   vifi::TensorBatchSource data_a(video, label, 4, true, 1);
-  train::Trainer a(tiny_config(dir_a, 3), test::tiny_vificlip(kClasses, {}, 11), data_a, nullptr,
+  train::Trainer a(tiny_config(dir_a, 3), test::tiny_vificlip(kColourClasses, {}, 11), data_a, nullptr,
                    {torch::kCPU, train::Outputs::write, {}});
   a.fit();
 
@@ -165,7 +154,7 @@ TEST(Trainer, ResumeFromEpochCheckpointEqualsUninterruptedRun) {
     first.train.epochs = 3;
     vifi::TensorBatchSource data(video, label, 4, true, 1);
     util::clear_interrupt();
-    train::Trainer b1(first, test::tiny_vificlip(kClasses, {}, 11), data, nullptr,
+    train::Trainer b1(first, test::tiny_vificlip(kColourClasses, {}, 11), data, nullptr,
                       {torch::kCPU, train::Outputs::write, [](const train::EpochSummary& s) {
                          if (s.epoch == 0) util::request_interrupt();
                        }});
@@ -174,7 +163,7 @@ TEST(Trainer, ResumeFromEpochCheckpointEqualsUninterruptedRun) {
   }
   vifi::TensorBatchSource data_b(video, label, 4, true, 1);
   // A different initial seed: everything must come from the checkpoint.
-  train::Trainer b2(config_b, test::tiny_vificlip(kClasses, {}, 99), data_b, nullptr, {torch::kCPU, train::Outputs::write, {}});
+  train::Trainer b2(config_b, test::tiny_vificlip(kColourClasses, {}, 99), data_b, nullptr, {torch::kCPU, train::Outputs::write, {}});
   b2.resume((dir_b / "ckpt_epoch_0.pth").string());
   EXPECT_EQ(b2.progress().epoch, 1);
   b2.fit();
@@ -188,7 +177,7 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   config.train.batch_size = 2;
   config.train.accumulation_steps = 2;
   vifi::TensorBatchSource data_a(video, label, 2, true, 5);
-  train::Trainer a(config, test::tiny_vificlip(kClasses, {}, 4), data_a, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer a(config, test::tiny_vificlip(kColourClasses, {}, 4), data_a, nullptr, {torch::kCPU, train::Outputs::none, {}});
   a.fit();
 
   auto dir = test::scratch_dir() / "b";
@@ -197,7 +186,7 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   std::string checkpoint;
   {
     InterruptingSource data(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
-    train::Trainer b1(config, test::tiny_vificlip(kClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
+    train::Trainer b1(config, test::tiny_vificlip(kColourClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
     try {
       b1.fit();
       FAIL() << "expected Interrupted";
@@ -211,7 +200,7 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   EXPECT_EQ(progress.epoch, 1);
   EXPECT_EQ(progress.step_in_epoch, 2);
   vifi::TensorBatchSource data_b(video, label, 2, true, 5);
-  train::Trainer b2(config, test::tiny_vificlip(kClasses, {}, 8), data_b, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer b2(config, test::tiny_vificlip(kColourClasses, {}, 8), data_b, nullptr, {torch::kCPU, train::Outputs::none, {}});
   b2.resume(checkpoint);
   b2.fit();
   expect_bitwise_equal(parameters(a.model()), parameters(b2.model()));
@@ -228,7 +217,7 @@ TEST(Trainer, AMidEpochCheckpointResumesWithAnotherSplitOfTheSameGlobalBatch) {
   auto whole = config;
   whole.train.batch_size = 4;  // accumulation 1
   vifi::TensorBatchSource data_a(video, label, 4, true, 5);
-  train::Trainer a(whole, test::tiny_vificlip(kClasses, {}, 4), data_a, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer a(whole, test::tiny_vificlip(kColourClasses, {}, 4), data_a, nullptr, {torch::kCPU, train::Outputs::none, {}});
   a.fit();
 
   auto halves = config;
@@ -238,7 +227,7 @@ TEST(Trainer, AMidEpochCheckpointResumesWithAnotherSplitOfTheSameGlobalBatch) {
   std::string checkpoint;
   {
     InterruptingSource data(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
-    train::Trainer b1(halves, test::tiny_vificlip(kClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
+    train::Trainer b1(halves, test::tiny_vificlip(kColourClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
     EXPECT_EQ(b1.accumulation_steps(), 2);
     EXPECT_THROW(b1.fit(), train::Interrupted);
     checkpoint = (std::filesystem::path(halves.output) / "interrupted.pth").string();
@@ -249,7 +238,7 @@ TEST(Trainer, AMidEpochCheckpointResumesWithAnotherSplitOfTheSameGlobalBatch) {
   EXPECT_EQ(saved.accumulation_steps, 2);
   EXPECT_EQ(saved.global_batch, 4);
   vifi::TensorBatchSource data_b(video, label, 4, true, 5);
-  train::Trainer b2(whole, test::tiny_vificlip(kClasses, {}, 8), data_b, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer b2(whole, test::tiny_vificlip(kColourClasses, {}, 8), data_b, nullptr, {torch::kCPU, train::Outputs::none, {}});
   b2.resume(checkpoint);
   EXPECT_EQ(b2.progress().step_in_epoch, 1);  // the same update, in micro-batches of 4
   b2.fit();
@@ -260,7 +249,7 @@ TEST(Trainer, AMidEpochCheckpointResumesWithAnotherSplitOfTheSameGlobalBatch) {
   auto other = whole;
   other.train.global_batch = 8;
   vifi::TensorBatchSource data_c(video, label, 4, true, 5);
-  train::Trainer c(other, test::tiny_vificlip(kClasses, {}, 8), data_c, nullptr, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer c(other, test::tiny_vificlip(kColourClasses, {}, 8), data_c, nullptr, {torch::kCPU, train::Outputs::none, {}});
   test::expect_error<std::runtime_error>([&] { c.resume(checkpoint); },
                                          {checkpoint, "global batch of 4 clips; this run's is 8"});
 }
@@ -297,7 +286,7 @@ TEST(Trainer, EpochCheckpointIsWrittenBeforeValidationStarts) {
   auto [video, label] = colour_clips(2);
   vifi::TensorBatchSource data(video, label, 3, true, 1);
   ThrowingSource val(video.unsqueeze(1), label, 3, false, 0);
-  train::Trainer trainer(tiny_config(dir, 2), test::tiny_vificlip(kClasses), data, &val,
+  train::Trainer trainer(tiny_config(dir, 2), test::tiny_vificlip(kColourClasses), data, &val,
                          {torch::kCPU, train::Outputs::write, {}});
   EXPECT_THROW(trainer.fit(), std::runtime_error);
   ASSERT_TRUE(std::filesystem::exists(dir / "ckpt_epoch_0.pth"));
@@ -314,7 +303,7 @@ TEST(Trainer, ValidationListsVideosItCouldNotLoadAndGoesOn) {
   vifi::TensorBatchSource data(video, label, 3, true, 1);
   OneFailedVideoSource val(video.unsqueeze(1), label, 4, false, 0);
   std::vector<train::EpochSummary> epochs;
-  train::Trainer trainer(tiny_config(dir, 2), test::tiny_vificlip(kClasses), data, &val,
+  train::Trainer trainer(tiny_config(dir, 2), test::tiny_vificlip(kColourClasses), data, &val,
                          {torch::kCPU, train::Outputs::write, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
   testing::internal::CaptureStderr();  // without a sink, util/logging writes there
   trainer.fit();
@@ -347,7 +336,7 @@ TEST(Trainer, ValidationListsVideosItCouldNotLoadAndGoesOn) {
   EXPECT_LT(std::filesystem::file_size(dir / "best.pth"), std::filesystem::file_size(dir / "ckpt_epoch_1.pth"));
   vifi::TensorBatchSource again(video, label, 3, true, 1);
   auto config = tiny_config(dir, 2);
-  train::Trainer resumed(config, test::tiny_vificlip(kClasses), again, &val, {torch::kCPU, train::Outputs::none, {}});
+  train::Trainer resumed(config, test::tiny_vificlip(kColourClasses), again, &val, {torch::kCPU, train::Outputs::none, {}});
   test::expect_error<std::runtime_error>([&] { resumed.resume((dir / "best.pth").string()); },
                                          {"best.pth", "no optimiser state"});
   // The epoch checkpoint went out before its validation, with the best top-1 before it; resuming
@@ -366,7 +355,7 @@ TEST(Trainer, KeepCheckpointsKeepsTheNewestEpochFiles) {
   auto config = tiny_config(dir, 4);
   config.train.keep_checkpoints = 2;
   std::ofstream(dir / "ckpt_epoch_notes.pth") << "not a checkpoint of this run";  // not an epoch number: kept
-  train::Trainer trainer(config, test::tiny_vificlip(kClasses), data, &val, {torch::kCPU, train::Outputs::write, {}});
+  train::Trainer trainer(config, test::tiny_vificlip(kColourClasses), data, &val, {torch::kCPU, train::Outputs::write, {}});
   trainer.fit();
   std::set<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir))
@@ -377,7 +366,7 @@ TEST(Trainer, KeepCheckpointsKeepsTheNewestEpochFiles) {
 
 TEST(Checkpoint, HoldsModelProgressAndConfig) {
   auto dir = test::scratch_dir();
-  auto m = test::tiny_vificlip(kClasses);
+  auto m = test::tiny_vificlip(kColourClasses);
   train::TrainingProgress p;
   p.epoch = 4;
   p.step_in_epoch = 0;
@@ -406,7 +395,7 @@ TEST(Checkpoint, HoldsModelProgressAndConfig) {
 // process, no temporary file stays, and the checkpoint already at that path is intact.
 TEST(Checkpoint, AFailedWriteNamesTheFileRemovesTheTemporaryAndKeepsTheOldFile) {
   auto dir = test::scratch_dir();
-  auto m = test::tiny_vificlip(kClasses);
+  auto m = test::tiny_vificlip(kColourClasses);
   const auto path = (dir / "ckpt_epoch_0.pth").string();
   train::TrainingProgress first;
   first.epoch = 1;
@@ -445,7 +434,7 @@ TEST(Checkpoint, ErrorsNameTheFile) {
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()), missing + ": checkpoint not found");
   }
-  auto m = test::tiny_vificlip(kClasses);
+  auto m = test::tiny_vificlip(kColourClasses);
   train::save_checkpoint((dir / "model_only.pth").string(), *m, nullptr, {});
   vifi::TrainConfig tc;
   auto opt = train::make_adamw(train::trainable_parameters(*m), tc);

@@ -334,7 +334,7 @@ TEST(VideoReaderErrors, IndexOutOfRange) {
 }
 
 // `vifi bench loader` as a user runs it: both modes on the same files, sparse decoding fewer.
-TEST(BenchLoaderCommand, ComparesSparseWithFullDecode) {
+TEST(BenchLoaderDecode, ComparesSparseWithFullDecode) {
   const auto dir = vifi::test::scratch_dir();
   SyntheticVideoSpec spec;
   spec.num_frames = 48;

@@ -9,7 +9,7 @@
 namespace vifi {
 namespace {
 
-const std::vector<std::string> kClasses = {"archery", "playing guitar", "push up"};
+using test::kActionClasses;
 
 model::ViFiCLIPOptions with_fusion(model::Fusion fusion) {
   model::ViFiCLIPOptions o;
@@ -54,12 +54,12 @@ TEST(ViFiCLIP, ClassesWhosePromptsTokenizeAlikeAreReported) {
   const auto log = testing::internal::GetCapturedStderr();
   EXPECT_NE(log.find("classes 'Push up' and 'push  up' give the same prompt tokens"), std::string::npos) << log;
   testing::internal::CaptureStderr();
-  model->set_class_names(kClasses);
+  model->set_class_names(kActionClasses);
   EXPECT_EQ(testing::internal::GetCapturedStderr().find("same prompt tokens"), std::string::npos);
 }
 
 TEST(ViFiCLIP, EmbeddingFusionIsCosineOfTheTemporalMean) {
-  auto m = test::tiny_vificlip(kClasses);
+  auto m = test::tiny_vificlip(kActionClasses);
   m->eval();
   torch::NoGradGuard no_grad;
   auto video = torch::randn({2, 4, 3, 32, 32});
@@ -76,7 +76,7 @@ TEST(ViFiCLIP, EmbeddingFusionIsCosineOfTheTemporalMean) {
 }
 
 TEST(ViFiCLIP, DecisionFusionAveragesPerFrameLogits) {
-  auto m = test::tiny_vificlip(kClasses, with_fusion(model::Fusion::decision));
+  auto m = test::tiny_vificlip(kActionClasses, with_fusion(model::Fusion::decision));
   m->eval();
   torch::NoGradGuard no_grad;
   auto video = torch::randn({2, 3, 3, 32, 32});
@@ -88,13 +88,13 @@ TEST(ViFiCLIP, DecisionFusionAveragesPerFrameLogits) {
                                 1);
   EXPECT_TRUE(torch::allclose(logits, per_frame.mean(1), 1e-5, 1e-5));
   // Embedding fusion differs from decision fusion on the same weights (normalise-then-average).
-  auto emb = test::tiny_vificlip(kClasses, with_fusion(model::Fusion::embedding));
+  auto emb = test::tiny_vificlip(kActionClasses, with_fusion(model::Fusion::embedding));
   emb->eval();
   EXPECT_FALSE(torch::allclose(emb->forward(video), logits, 1e-4, 1e-4));
 }
 
 TEST(ViFiCLIP, ImageFusionTrainsOnEveryFrame) {
-  auto m = test::tiny_vificlip(kClasses, with_fusion(model::Fusion::image));
+  auto m = test::tiny_vificlip(kActionClasses, with_fusion(model::Fusion::image));
   auto video = torch::randn({2, 3, 3, 32, 32});
   m->train();
   auto train_logits = m->forward(video);
@@ -111,19 +111,19 @@ std::set<std::string> trainable(const model::ViFiCLIP& m) {
 
 TEST(ViFiCLIP, TrainableEncodersFollowUse) {
   model::ViFiCLIPOptions o;
-  auto both = test::tiny_vificlip(kClasses, o);
+  auto both = test::tiny_vificlip(kActionClasses, o);
   EXPECT_TRUE(trainable(both).count("visual.conv1.weight"));
   EXPECT_TRUE(trainable(both).count("transformer.resblocks.0.attn.in_proj_weight"));
   EXPECT_TRUE(trainable(both).count("logit_scale"));
   EXPECT_FALSE(trainable(both).count("token_embedding.weight"));  // prompt embeddings are fixed, as in the reference
 
   o.use = model::TrainableEncoders::image;
-  auto image = test::tiny_vificlip(kClasses, o);
+  auto image = test::tiny_vificlip(kActionClasses, o);
   for (const auto& name : trainable(image)) EXPECT_EQ(name.rfind("visual.", 0), 0u) << name;
   EXPECT_EQ(trainable(image).size(), 5u + 12u * 2 + 3u);
 
   o.use = model::TrainableEncoders::text;
-  auto text = test::tiny_vificlip(kClasses, o);
+  auto text = test::tiny_vificlip(kActionClasses, o);
   const auto names = trainable(text);
   for (const auto& name : names) EXPECT_NE(name.rfind("visual.", 0), 0u) << name;
   EXPECT_TRUE(names.count("text_projection") && names.count("positional_embedding") && names.count("ln_final.weight"));
@@ -135,7 +135,7 @@ TEST(ViFiCLIP, TrainableEncodersFollowUse) {
 void check_frozen_after_steps(model::TrainableEncoders use) {
   model::ViFiCLIPOptions o;
   o.use = use;
-  auto m = test::tiny_vificlip(kClasses, o);
+  auto m = test::tiny_vificlip(kActionClasses, o);
   m->train();
   std::map<std::string, torch::Tensor> before;
   for (const auto& p : m->named_parameters()) before[p.key()] = p.value().detach().clone();
@@ -172,7 +172,7 @@ torch::Tensor uncached_text_features(model::ViFiCLIP& m) {
 TEST(ViFiCLIP, CachedTextFeaturesEqualFreshOnesWhenTextIsFrozen) {
   model::ViFiCLIPOptions o;
   o.use = model::TrainableEncoders::image;
-  auto m = test::tiny_vificlip(kClasses, o);
+  auto m = test::tiny_vificlip(kActionClasses, o);
   const auto first = m->text_features();  // [C,D]
   EXPECT_FALSE(first.requires_grad());
   EXPECT_TRUE(torch::allclose(first, uncached_text_features(m), 1e-6, 1e-7));
@@ -201,7 +201,7 @@ TEST(ViFiCLIP, CachedTextFeaturesEqualFreshOnesWhenTextIsFrozen) {
 }
 
 TEST(ViFiCLIP, TextFeaturesAreRecomputedWhileTheTextSideTrains) {
-  auto m = test::tiny_vificlip(kClasses);  // `both`: the text tower trains
+  auto m = test::tiny_vificlip(kActionClasses);  // `both`: the text tower trains
   const auto first = m->text_features();
   EXPECT_TRUE(first.requires_grad());
   {
@@ -225,7 +225,7 @@ TEST(GradientCheckpointing, SameLossAndGradientsAsPlainBackward) {
   std::map<std::string, torch::Tensor> grads[2];
   double losses[2];
   for (int checkpointed = 0; checkpointed < 2; ++checkpointed) {
-    auto m = test::tiny_vificlip(kClasses, {}, /*seed=*/5);
+    auto m = test::tiny_vificlip(kActionClasses, {}, /*seed=*/5);
     m->clip()->visual->transformer->set_gradient_checkpointing(checkpointed);
     m->clip()->transformer->set_gradient_checkpointing(checkpointed);
     m->train();

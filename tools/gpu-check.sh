@@ -82,7 +82,7 @@ start=$SECONDS
 ctest --test-dir "$build" -L core -j 4 --output-on-failure --timeout 300 >"$build.ctest.log" 2>&1
 rc=$?
 tail -15 "$build.ctest.log"
-cuda_cases=$("$build/tests/test_cuda" 2>&1 | tee "$build.test_cuda.log" | grep -c '^\[       OK \]' || true)
+cuda_cases=$("$build/tests/vifi_tests_core" --gtest_filter='Cuda.*' 2>&1 | tee "$build.test_cuda.log" | grep -c '^\[       OK \]' || true)
 skipped=$(grep -c '^\[  SKIPPED \]' "$build.test_cuda.log" || true)
 grep -E 'bf16 vs fp32|mean \|param' "$build.test_cuda.log" || true
 record "ctest -L core" "$([[ $rc -eq 0 ]] && echo PASS || echo FAIL)" \

@@ -14,17 +14,8 @@
 namespace vifi::data {
 namespace {
 
-const char* const kSpace = " \t\r\v\f";
-
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(kSpace);
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
-}
-
-[[noreturn]] void fail(const std::string& source, size_t line, const std::string& what, const std::string& text) {
-  throw std::runtime_error(source + ":" + std::to_string(line) + ": " + what + ", got '" + text + "'");
-}
+using detail::kWhitespace;
+using detail::trim;
 
 std::optional<int64_t> parse_label(const std::string& token) {
   if (token.empty() || token.size() > 18 || token.find_first_not_of("0123456789") != std::string::npos)
@@ -38,19 +29,19 @@ std::pair<std::string, std::string> split_line(const std::string& line, const st
   const char* expected = "expected 'relative/path label' with an integer label";
   if (t.front() == '"') {
     const auto close = t.find('"', 1);
-    if (close == std::string::npos) fail(source, line_no, "unterminated quoted path", line);
+    if (close == std::string::npos) detail::fail_at_line(source, line_no, "unterminated quoted path", line);
     const std::string rest = trim(t.substr(close + 1));
-    if (rest.empty() || rest.find_first_of(kSpace) != std::string::npos) fail(source, line_no, expected, line);
-    if (close == 1) fail(source, line_no, "empty path", line);
+    if (rest.empty() || rest.find_first_of(kWhitespace) != std::string::npos) detail::fail_at_line(source, line_no, expected, line);
+    if (close == 1) detail::fail_at_line(source, line_no, "empty path", line);
     return {t.substr(1, close - 1), rest};
   }
-  const auto last_space = t.find_last_of(kSpace);
-  if (last_space == std::string::npos) fail(source, line_no, expected, line);
+  const auto last_space = t.find_last_of(kWhitespace);
+  if (last_space == std::string::npos) detail::fail_at_line(source, line_no, expected, line);
   return {trim(t.substr(0, last_space)), t.substr(last_space + 1)};
 }
 
 bool needs_quotes(const std::string& relative) {
-  return relative.find_first_of(kSpace) != std::string::npos || (!relative.empty() && relative.front() == '"');
+  return relative.find_first_of(kWhitespace) != std::string::npos || (!relative.empty() && relative.front() == '"');
 }
 
 }  // namespace
@@ -68,7 +59,7 @@ std::vector<VideoRecord> parse_annotation_list(const std::string& text, const st
     if (trim(lines[n]).empty()) continue;
     const auto [relative, label_token] = split_line(lines[n], source, n + 1);
     const auto label = parse_label(label_token);
-    if (!label) fail(source, n + 1, "expected a non-negative integer label as the last token", lines[n]);
+    if (!label) detail::fail_at_line(source, n + 1, "expected a non-negative integer label as the last token", lines[n]);
     records.push_back({join_root(root, relative), relative, *label, static_cast<int64_t>(n + 1)});
   }
   return records;

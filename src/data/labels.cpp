@@ -10,16 +10,7 @@
 namespace vifi::data {
 namespace {
 
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  const auto end = s.find_last_not_of(" \t\r");
-  return s.substr(begin, end - begin + 1);
-}
-
-[[noreturn]] void fail(const std::string& source, size_t line, const std::string& what, const std::string& text) {
-  throw std::runtime_error(source + ":" + std::to_string(line) + ": " + what + ", got '" + text + "'");
-}
+using detail::trim;
 
 // One CSV record (RFC 4180 quoting, no line breaks inside fields); nullopt on bad quoting.
 std::optional<std::vector<std::string>> split_csv_row(const std::string& row) {
@@ -72,17 +63,17 @@ std::vector<std::string> parse_label_csv(const std::string& text, const std::str
     const auto fields = split_csv_row(lines[n]);
     if (!header_seen) {
       if (!fields || fields->size() != 2 || trim((*fields)[0]) != "id" || trim((*fields)[1]) != "name") {
-        fail(source, line_no, "expected the header 'id,name'", lines[n]);
+        detail::fail_at_line(source, line_no, "expected the header 'id,name'", lines[n]);
       }
       header_seen = true;
       continue;
     }
     if (!fields || fields->size() != 2)
-      fail(source, line_no, "expected 'id,name' (quote names that contain commas)", lines[n]);
+      detail::fail_at_line(source, line_no, "expected 'id,name' (quote names that contain commas)", lines[n]);
     const auto id = parse_id((*fields)[0]);
-    if (!id) fail(source, line_no, "expected a non-negative integer id", lines[n]);
+    if (!id) detail::fail_at_line(source, line_no, "expected a non-negative integer id", lines[n]);
     if (by_id.count(*id)) {
-      fail(source, line_no,
+      detail::fail_at_line(source, line_no,
            "duplicate id " + std::to_string(*id) + " (first on line " + std::to_string(line_of[*id]) + ")", lines[n]);
     }
     by_id[*id] = (*fields)[1];

@@ -1,4 +1,5 @@
-// Private helper of the data module: whole-file text reads with errors that name the file.
+// Private helper of the data module: whole-file text reads, line splitting and trimming, and
+// errors that name the file and line.
 #pragma once
 #include <cerrno>
 #include <cstring>
@@ -34,6 +35,22 @@ inline std::vector<std::string> split_lines(const std::string& text) {
     start = end + 1;
   }
   return lines;
+}
+
+// What separates fields and is trimmed: spaces, tabs, CR, VT, FF.
+inline constexpr const char* kWhitespace = " \t\r\v\f";
+
+// `s` without leading and trailing whitespace.
+inline std::string trim(const std::string& s) {
+  const auto begin = s.find_first_not_of(kWhitespace);
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(kWhitespace) - begin + 1);
+}
+
+// Throws std::runtime_error "<source>:<line>: <what>, got '<text>'".
+[[noreturn]] inline void fail_at_line(const std::string& source, size_t line, const std::string& what,
+                                      const std::string& text) {
+  throw std::runtime_error(source + ":" + std::to_string(line) + ": " + what + ", got '" + text + "'");
 }
 
 }  // namespace vifi::data::detail

@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace vifi::test {
@@ -41,6 +43,18 @@ inline int run_shell(const std::string& script, std::string* output = nullptr) {
   std::string quoted;  // one single-quoted bash argument
   for (const char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return run_command("bash -c '" + quoted + "'", output);
+}
+
+// The whole of `path` as text ("" when it cannot be read: the caller's EXPECT says what was wanted).
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Writes `text` to `path`, creating its parent folders.
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
 }
 
 #ifdef VIFI_BINARY  // video-tier tests only: core tests do not depend on the CLI
