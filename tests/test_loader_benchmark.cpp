@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -133,14 +134,29 @@ TEST(LoaderBenchmark, SyntheticKineticsSizesANode) {
   const auto dir = test::scratch_dir();
   const std::string args = "bench loader --synthetic kinetics --work " + dir.string() +
                            " --synthetic-videos 2 --synthetic-frames 40 --clips 2 --threads 2 --frames 4 "
-                           "--gpu-clips-per-s 60";
+                           "--gpu-clips-per-s 60 --gpu-clip-frames 2";
   std::string log;
   ASSERT_EQ(test::run_vifi(args, &log), 0) << log;
   for (const char* line : {"every passed frame decoded, resized after (before)", "+ unreferenced passed frames skipped",
                            "prepared  default", "exact decoding alone, no transforms (the ceiling)",
                            "(best of 3 rounds over the thread counts)", "source    2", "prepared  2",
-                           "to feed one GPU at 60 clips/s"}) {
+                           "to feed one GPU at 60 clips/s of 2 frames"}) {
     EXPECT_NE(log.find(line), std::string::npos) << line << "\n" << log;
+  }
+  // The GPU's rate at 4 frames is 60 clips of 2 frames = 30 clips/s, and the cores needed are it
+  // over the per-core rate at the most threads (the line "source    2 ... R  P/core").
+  for (const char* set : {"source", "prepared"}) {
+    std::smatch per_core, sizing;
+    ASSERT_TRUE(std::regex_search(log, per_core, std::regex(std::string("\\n") + set + " +2 +[0-9.]+ +([0-9.]+)/core")))
+        << set << "\n" << log;
+    ASSERT_TRUE(std::regex_search(log, sizing,
+                                  std::regex(std::string("\\n  ") + set + " +4 frames: +([0-9.]+) cores \\(GPU at ([0-9.]+) clips/s\\)")))
+        << set << "\n" << log;
+    const double per = std::stod(per_core[1]);
+    EXPECT_DOUBLE_EQ(std::stod(sizing[2]), 30.0) << log;
+    ASSERT_GT(per, 0.0);
+    // Both printed to 0.1: the per-core rounding moves 30/per by up to 30 * 0.05 / per^2.
+    EXPECT_NEAR(std::stod(sizing[1]), 30.0 / per, 0.051 + 30.0 * 0.05 / (per * (per - 0.05))) << set << "\n" << log;
   }
   EXPECT_EQ(log.find(" 0.0 "), std::string::npos) << "a measurement found no clips\n" << log;
   const fs::path prepared = dir / "source-2x40-prepared";

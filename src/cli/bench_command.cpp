@@ -229,9 +229,14 @@ void add_bench_loader_command(CLI::App& bench) {
                   "in --work, then time the training pipeline on both")
       ->check(CLI::IsMember({"kinetics"}));
   cmd->add_option("--work", o->sizing.work, "--synthetic: folder for the two sets (kept and reused)")->capture_default_str();
-  cmd->add_option("--gpu-clips-per-s", o->sizing.gpu_clips_per_s, "--synthetic: one GPU's training clips/s to size for")
+  cmd->add_option("--gpu-clips-per-s", o->sizing.gpu_clips_per_s,
+                  "--synthetic: one GPU's training clips/s to size for, in clips of --gpu-clip-frames frames")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--gpu-clip-frames", o->sizing.gpu_clip_frames,
+                  "--synthetic: frames per clip of --gpu-clips-per-s (other clip lengths scale: the GPU's cost is per frame)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   cmd->add_option("--clips", o->sizing.clips, "--synthetic: clips per measurement")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--synthetic-videos", o->sizing.videos, "--synthetic: videos in the set")
       ->capture_default_str()

@@ -5,7 +5,7 @@
 //   1. what each decoding change buys, one worker thread, against the pre-change decoder, and
 //      the ceiling for exact decoding (the same clips decoded alone, without transforms);
 //   2. worker threads 1..N on both sets: clips/s, clips/s per core, scaling;
-//   3. the cores one GPU needs at --gpu-clips-per-s.
+//   3. the cores one GPU needs at --gpu-clips-per-s (clips of --gpu-clip-frames; scaled per frame count).
 // Each figure of table 1 is the better of two runs of --clips clips; of table 2 the best of three
 // rounds over all thread counts.
 // This file maps the options to those runs and prints; the measurements are data's.
@@ -216,11 +216,13 @@ PerCore print_scaling(const LoaderSizingOptions& o, const Pipeline& source, cons
 }
 
 void print_sizing(const LoaderSizingOptions& o, const PerCore& per_core) {
-  std::printf("\nCores of this machine to feed one GPU at %.0f clips/s (from the per-core rates above):\n",
-              o.gpu_clips_per_s);
+  std::printf("\nCores of this machine to feed one GPU at %.0f clips/s of %lld frames (at T frames it takes %lld/T "
+              "as many: its cost is per frame), from the per-core rates above:\n",
+              o.gpu_clips_per_s, static_cast<long long>(o.gpu_clip_frames), static_cast<long long>(o.gpu_clip_frames));
   for (const auto& [key, per] : per_core) {
-    std::printf("  %-9s %3lld frames: %6.1f cores\n", key.first.c_str(), static_cast<long long>(key.second),
-                per > 0 ? o.gpu_clips_per_s / per : 0.0);
+    const double gpu_rate = o.gpu_clips_per_s * static_cast<double>(o.gpu_clip_frames) / static_cast<double>(key.second);
+    std::printf("  %-9s %3lld frames: %6.1f cores (GPU at %.1f clips/s)\n", key.first.c_str(),
+                static_cast<long long>(key.second), per > 0 ? gpu_rate / per : 0.0, gpu_rate);
   }
 }
 
