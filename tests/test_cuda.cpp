@@ -40,8 +40,7 @@ class Cuda : public ::testing::Test {
   }
 };
 
-// Clips whose class is a colour: learnable in a few steps.
-using test::colour_clips;
+using test::colour_clips;  // clips whose class is a colour: learnable in a few steps
 
 double max_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
   return ((got.cpu().to(torch::kFloat64) - want.cpu().to(torch::kFloat64)).abs().max() /

@@ -15,6 +15,7 @@ namespace vifi::data {
 namespace {
 
 using detail::kWhitespace;
+using detail::fail_at_line;
 using detail::trim;
 
 std::optional<int64_t> parse_label(const std::string& token) {
@@ -29,14 +30,14 @@ std::pair<std::string, std::string> split_line(const std::string& line, const st
   const char* expected = "expected 'relative/path label' with an integer label";
   if (t.front() == '"') {
     const auto close = t.find('"', 1);
-    if (close == std::string::npos) detail::fail_at_line(source, line_no, "unterminated quoted path", line);
+    if (close == std::string::npos) fail_at_line(source, line_no, "unterminated quoted path", line);
     const std::string rest = trim(t.substr(close + 1));
-    if (rest.empty() || rest.find_first_of(kWhitespace) != std::string::npos) detail::fail_at_line(source, line_no, expected, line);
-    if (close == 1) detail::fail_at_line(source, line_no, "empty path", line);
+    if (rest.empty() || rest.find_first_of(kWhitespace) != std::string::npos) fail_at_line(source, line_no, expected, line);
+    if (close == 1) fail_at_line(source, line_no, "empty path", line);
     return {t.substr(1, close - 1), rest};
   }
   const auto last_space = t.find_last_of(kWhitespace);
-  if (last_space == std::string::npos) detail::fail_at_line(source, line_no, expected, line);
+  if (last_space == std::string::npos) fail_at_line(source, line_no, expected, line);
   return {trim(t.substr(0, last_space)), t.substr(last_space + 1)};
 }
 
@@ -59,7 +60,7 @@ std::vector<VideoRecord> parse_annotation_list(const std::string& text, const st
     if (trim(lines[n]).empty()) continue;
     const auto [relative, label_token] = split_line(lines[n], source, n + 1);
     const auto label = parse_label(label_token);
-    if (!label) detail::fail_at_line(source, n + 1, "expected a non-negative integer label as the last token", lines[n]);
+    if (!label) fail_at_line(source, n + 1, "expected a non-negative integer label as the last token", lines[n]);
     records.push_back({join_root(root, relative), relative, *label, static_cast<int64_t>(n + 1)});
   }
   return records;

@@ -10,6 +10,7 @@
 namespace vifi::data {
 namespace {
 
+using detail::fail_at_line;
 using detail::trim;
 
 // One CSV record (RFC 4180 quoting, no line breaks inside fields); nullopt on bad quoting.
@@ -63,18 +64,18 @@ std::vector<std::string> parse_label_csv(const std::string& text, const std::str
     const auto fields = split_csv_row(lines[n]);
     if (!header_seen) {
       if (!fields || fields->size() != 2 || trim((*fields)[0]) != "id" || trim((*fields)[1]) != "name") {
-        detail::fail_at_line(source, line_no, "expected the header 'id,name'", lines[n]);
+        fail_at_line(source, line_no, "expected the header 'id,name'", lines[n]);
       }
       header_seen = true;
       continue;
     }
     if (!fields || fields->size() != 2)
-      detail::fail_at_line(source, line_no, "expected 'id,name' (quote names that contain commas)", lines[n]);
+      fail_at_line(source, line_no, "expected 'id,name' (quote names that contain commas)", lines[n]);
     const auto id = parse_id((*fields)[0]);
-    if (!id) detail::fail_at_line(source, line_no, "expected a non-negative integer id", lines[n]);
+    if (!id) fail_at_line(source, line_no, "expected a non-negative integer id", lines[n]);
     if (by_id.count(*id)) {
-      detail::fail_at_line(source, line_no,
-           "duplicate id " + std::to_string(*id) + " (first on line " + std::to_string(line_of[*id]) + ")", lines[n]);
+      fail_at_line(source, line_no,
+                   "duplicate id " + std::to_string(*id) + " (first on line " + std::to_string(line_of[*id]) + ")", lines[n]);
     }
     by_id[*id] = (*fields)[1];
     line_of[*id] = line_no;
