@@ -4,15 +4,19 @@
 #include <opencv2/imgproc.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "support/expect_error.h"
+#include "support/test_paths.h"
+#include "vifi/util/npy.h"
 
 namespace vifi::data {
 namespace {
@@ -284,6 +288,109 @@ TEST(ColorJitter, HueRotatesThroughPilHsv) {
   cv::Mat gray(1, 1, CV_8UC3, cv::Scalar(90, 90, 90));
   adjust_hue(gray, 0.1);  // no saturation: unchanged
   EXPECT_EQ(gray.at<cv::Vec3b>(0, 0), cv::Vec3b(90, 90, 90));
+}
+
+// A [H,W,3] tensor of 0..255 values (load_npy widens integers to int64) as an RGB image.
+cv::Mat image_of(const torch::Tensor& hwc) {
+  const torch::Tensor t = hwc.to(torch::kUInt8).contiguous();
+  return cv::Mat(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), CV_8UC3, t.data_ptr()).clone();
+}
+
+ColorOp color_op(const std::string& name) {
+  if (name == "brightness") return ColorOp::brightness;
+  if (name == "contrast") return ColorOp::contrast;
+  if (name == "saturation") return ColorOp::saturation;
+  if (name == "hue") return ColorOp::hue;
+  throw std::invalid_argument("unknown colour op " + name);
+}
+
+// PIL's own output (tools/make_color_jitter_fixtures.py): single adjustments with chosen factors,
+// and four-step sequences run through apply_color_jitter in the fixture's order.
+TEST(ColorJitter, ReproducesPilBitForBit) {
+  const torch::Tensor input = util::load_npy(test::fixture("color_jitter/input.npy"));
+  const torch::Tensor outputs = util::load_npy(test::fixture("color_jitter/outputs.npy"));
+  std::ifstream in(test::fixture("color_jitter/cases.json"));
+  const auto cases = nlohmann::json::parse(in).at("cases");
+  ASSERT_EQ(static_cast<int64_t>(cases.size()), outputs.size(0));
+  int sequences = 0;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const auto& steps = cases[k];
+    cv::Mat img = image_of(input);
+    if (steps.size() == 4) {
+      ColorJitterParams params;
+      for (size_t i = 0; i < 4; ++i) {
+        const std::string op = steps[i].at("op");
+        const double factor = steps[i].at("factor");
+        params.order[i] = color_op(op);
+        (op == "brightness" ? params.brightness
+         : op == "contrast" ? params.contrast
+         : op == "saturation" ? params.saturation
+                              : params.hue) = factor;
+      }
+      apply_color_jitter(params, img);
+      ++sequences;
+    } else {
+      ASSERT_EQ(steps.size(), 1U);
+      const std::string op = steps[0].at("op");
+      const double factor = steps[0].at("factor");
+      if (op == "grayscale") {
+        to_grayscale_rgb(img);
+      } else if (op == "brightness") {
+        adjust_brightness(img, factor);
+      } else if (op == "contrast") {
+        adjust_contrast(img, factor);
+      } else if (op == "saturation") {
+        adjust_saturation(img, factor);
+      } else {
+        adjust_hue(img, factor);
+      }
+    }
+    const cv::Mat expected = image_of(outputs[static_cast<int64_t>(k)]);
+    cv::Mat differs;
+    cv::compare(img.reshape(1), expected.reshape(1), differs, cv::CMP_NE);
+    EXPECT_EQ(cv::countNonZero(differs), 0) << "case " << k << ": " << steps.dump();
+  }
+  EXPECT_EQ(sequences, 4);
+}
+
+// The hue step's tables against the per-pixel formulas on all 2^24 colours.
+TEST(ColorJitter, HueTablesAgreeWithTheFormulasOnEveryColour) {
+  cv::Mat all(4096, 4096, CV_8UC3);
+  for (int y = 0; y < all.rows; ++y) {
+    auto* p = all.ptr<uint8_t>(y);
+    for (int x = 0; x < all.cols; ++x, p += 3) {
+      const int colour = y * 4096 + x;
+      p[0] = static_cast<uint8_t>(colour >> 16);
+      p[1] = static_cast<uint8_t>(colour >> 8);
+      p[2] = static_cast<uint8_t>(colour);
+    }
+  }
+  for (const double shift : {0.1, -0.037, 0.5}) {
+    cv::Mat fast = all.clone(), formula = all.clone();
+    adjust_hue(fast, shift);
+    detail::adjust_hue_per_pixel(formula, shift);
+    cv::Mat differs;
+    cv::compare(fast.reshape(1), formula.reshape(1), differs, cv::CMP_NE);
+    EXPECT_EQ(cv::countNonZero(differs), 0) << "shift " << shift;
+    EXPECT_GT(cv::norm(fast, all, cv::NORM_L1), 0.0) << "shift " << shift << " changed nothing";
+  }
+}
+
+// frames_to_tensor against the same formula written as tensor arithmetic.
+TEST(Transforms, NormalisationMatchesTensorArithmetic) {
+  cv::Mat a(5, 7, CV_8UC3), b(5, 7, CV_8UC3);
+  cv::randu(a, 0, 256);
+  cv::randu(b, 0, 256);
+  const torch::Tensor got = frames_to_tensor({a, b});
+  for (int t = 0; t < 2; ++t) {
+    const cv::Mat& m = t == 0 ? a : b;
+    const auto hwc = torch::from_blob(m.data, {5, 7, 3}, torch::kUInt8).to(torch::kFloat32);
+    const auto mean = torch::tensor({kPixelMean[0], kPixelMean[1], kPixelMean[2]});
+    const auto inv_std = torch::tensor({static_cast<float>(1.0 / kPixelStd[0]), static_cast<float>(1.0 / kPixelStd[1]),
+                                        static_cast<float>(1.0 / kPixelStd[2])});
+    const auto expected = ((hwc - mean) * inv_std).permute({2, 0, 1});
+    EXPECT_TRUE(torch::equal(got[t], expected)) << "frame " << t;
+  }
 }
 
 TEST(ColorJitter, DrawStaysInRangesAndPermutesTheOrder) {

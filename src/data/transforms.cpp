@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -143,7 +144,8 @@ std::vector<cv::Mat> apply_train_params(const ClipAugmentParams& params, const s
   std::vector<cv::Mat> out;
   out.reserve(frames.size());
   for (const cv::Mat& frame : frames) {
-    const cv::Mat resized = resize_to(frame, params.resized);
+    // Frames scaled in the decoder's conversion already have the resized size: crop them as they are.
+    const cv::Mat resized = frame.size() == params.resized ? frame : resize_to(frame, params.resized);
     cv::Mat img = resize_to(resized(to_rect(params.crop)), out_size);
     if (params.flip) cv::flip(img, img, 1);
     if (params.color) apply_color_jitter(*params.color, img);
@@ -192,17 +194,24 @@ torch::Tensor frames_to_tensor(const std::vector<cv::Mat>& frames, torch::Tensor
   const cv::Size size = common_frame_size(frames, "frames_to_tensor");
   const int64_t h = size.height, w = size.width;
   out = output_tensor(out, {static_cast<int64_t>(frames.size()), 3, h, w}, "frames_to_tensor");
+  // mmcv.imnormalize_: subtract the mean, multiply by 1/std; a table per channel holds the 256
+  // results (the same float arithmetic, done once), and each row is written plane by plane.
+  std::array<std::array<float, 256>, 3> normalised{};
+  for (size_t c = 0; c < 3; ++c) {
+    const auto inv_std = static_cast<float>(1.0 / kPixelStd[c]);
+    for (size_t v = 0; v < 256; ++v) normalised[c][v] = (static_cast<float>(v) - kPixelMean[c]) * inv_std;
+  }
   float* dst = out.data_ptr<float>();
-  // mmcv.imnormalize_: subtract the mean, multiply by 1/std.
-  const float inv_std[3] = {static_cast<float>(1.0 / kPixelStd[0]), static_cast<float>(1.0 / kPixelStd[1]),
-                            static_cast<float>(1.0 / kPixelStd[2])};
   for (const cv::Mat& frame : frames) {
     for (int64_t y = 0; y < h; ++y) {
       const uint8_t* src = frame.ptr<uint8_t>(static_cast<int>(y));
-      for (int64_t x = 0; x < w; ++x) {
-        for (int64_t c = 0; c < 3; ++c) {
-          dst[(c * h + y) * w + x] = (static_cast<float>(src[x * 3 + c]) - kPixelMean[c]) * inv_std[c];
-        }
+      float* red = dst + y * w;
+      float* green = red + h * w;
+      float* blue = green + h * w;
+      for (int64_t x = 0; x < w; ++x, src += 3) {
+        red[x] = normalised[0][src[0]];
+        green[x] = normalised[1][src[1]];
+        blue[x] = normalised[2][src[2]];
       }
     }
     dst += 3 * h * w;

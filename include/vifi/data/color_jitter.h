@@ -49,6 +49,12 @@ void adjust_saturation(cv::Mat& rgb, double factor);
 void adjust_hue(cv::Mat& rgb, double hue_shift);  // hue_shift in [-0.5, 0.5]
 void to_grayscale_rgb(cv::Mat& rgb);
 
+namespace detail {
+// adjust_hue computed one pixel at a time by the PIL formulas its tables are filled from (slow);
+// tests hold the tables to it on every colour.
+void adjust_hue_per_pixel(cv::Mat& rgb, double hue_shift);
+}  // namespace detail
+
 // PIL's ITU-R 601-2 luma of one pixel.
 inline uint8_t pil_luma(uint8_t r, uint8_t g, uint8_t b) {
   return static_cast<uint8_t>((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
