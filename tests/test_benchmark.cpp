@@ -4,8 +4,8 @@
 
 #include "vifi/bench/model_benchmark.h"
 
+namespace vifi {
 namespace {
-using namespace vifi;
 
 TEST(Benchmark, VisionFlopsOfViTB16MatchHandComputation) {
   const auto c = clip::clip_config_preset("ViT-B/16");
@@ -43,3 +43,4 @@ TEST(Benchmark, SyntheticPromptsEndBetweenPositionsSevenAndFourteen) {
 }
 
 }  // namespace
+}  // namespace vifi

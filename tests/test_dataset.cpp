@@ -76,6 +76,10 @@ TEST(LabelCsv, ParsesThePapersFormat) {
             (std::vector<std::string>{"brush hair", "Removing something, revealing something behind", "say \"hi\""}));
   // Rows in any order; ids place them.
   EXPECT_EQ(parse_label_csv("id,name\n1,b\n0,a\n", "x.csv"), (std::vector<std::string>{"a", "b"}));
+  // Whitespace around ids and the header, and whitespace-only lines, are ignored: tabs, vertical
+  // tabs and form feeds as well as spaces (the same trim as annotation lists); names keep theirs.
+  EXPECT_EQ(parse_label_csv(" id ,\tname\f\n\v\f \n\v1\t,b\n 0\f,a \n", "x.csv"),
+            (std::vector<std::string>{"a ", "b"}));
 }
 
 TEST(LabelCsv, ErrorsNameTheProblem) {

@@ -6,8 +6,8 @@
 
 #include "vifi/train/losses.h"
 
+namespace vifi::train {
 namespace {
-using namespace vifi::train;
 
 TEST(Losses, CrossEntropyMatchesHandComputation) {
   const auto logits = torch::tensor({{1.0, 2.0, 0.5}, {0.0, 0.0, 3.0}});
@@ -70,3 +70,4 @@ TEST(Losses, GradientFlowsAndShapesChecked) {
 }
 
 }  // namespace
+}  // namespace vifi::train

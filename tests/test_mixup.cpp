@@ -7,9 +7,8 @@
 #include "vifi/train/losses.h"
 #include "vifi/train/mixup.h"
 
+namespace vifi::train {
 namespace {
-using namespace vifi;
-using namespace vifi::train;
 
 MixupOptions options(int64_t num_classes) {
   MixupOptions o;
@@ -144,3 +143,4 @@ TEST(Mixup, MixBatchMatchesDrawThenApply) {
 }
 
 }  // namespace
+}  // namespace vifi::train

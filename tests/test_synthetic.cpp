@@ -14,10 +14,10 @@
 #include "support/test_paths.h"
 #include "vifi/data/video_reader.h"
 
-namespace fs = std::filesystem;
-using namespace vifi::data;
-
+namespace vifi::data {
 namespace {
+
+namespace fs = std::filesystem;
 
 using vifi::test::read_text;
 
@@ -190,3 +190,4 @@ TEST(DataSynthCommand, WritesADataset) {
 }
 
 }  // namespace
+}  // namespace vifi::data

@@ -5,7 +5,8 @@
 
 #include "vifi/eval/views.h"
 
-using namespace vifi;
+namespace vifi {
+namespace {
 
 TEST(Views, AverageIsTheSoftmaxMeanOverViews) {
   // 1 video, 2 views, 3 classes; view 0 favours class 0 weakly, view 1 favours class 2 strongly.
@@ -47,3 +48,6 @@ TEST(Views, LayoutFollowsTheTestKeys) {
   EXPECT_EQ(multi.num_crop, 3);
   EXPECT_THROW(eval::average_views(torch::zeros({5, 3}), 2), c10::Error);  // 5 rows are not B*2
 }
+
+}  // namespace
+}  // namespace vifi
