@@ -482,3 +482,26 @@ TEST(BatchMemory, ReusesTheBlockOfADeadBatch) {
   c.fill_(2.0F);  // the pool lives on in the tensors' deleters
   EXPECT_EQ(c.sum().item<float>(), 60.0F);
 }
+
+// A block of a huge page or more starts on a huge page (so the kernel can back it with 2 MiB
+// pages) and is sized in whole huge pages: shapes that round to the same size share blocks.
+TEST(BatchMemory, LargeBlocksAreWholeHugePages) {
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  auto memory = vifi::data::detail::BatchMemory::create(2);
+  void* first = nullptr;
+  {
+    torch::Tensor a = memory->empty_float({600000});  // 2.4 MB -> one 4 MiB block
+    first = a.data_ptr();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % kHugePage, 0U);
+    a.fill_(1.0F);
+    EXPECT_EQ(a.sum().item<double>(), 600000.0);
+  }
+  torch::Tensor b = memory->empty_float({3, 200001});  // 2.4 MB too: the same block
+  EXPECT_EQ(b.data_ptr(), first);
+  // Far below a huge page: cache-line aligned, not huge-page aligned (two such blocks both on a
+  // 2 MiB boundary by chance would be one chance in a million).
+  torch::Tensor small1 = memory->empty_float({4, 4}), small2 = memory->empty_float({4, 4});
+  for (const torch::Tensor& t : {small1, small2}) EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data_ptr()) % 64, 0U);
+  EXPECT_FALSE(reinterpret_cast<uintptr_t>(small1.data_ptr()) % kHugePage == 0 &&
+               reinterpret_cast<uintptr_t>(small2.data_ptr()) % kHugePage == 0);
+}

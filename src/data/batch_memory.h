@@ -3,7 +3,7 @@
 // (32 MiB), so each one used to be mapped afresh and every page faulted on first write: on the
 // test VM a third of the loader's time (docs/performance.md). Blocks freed by the batch tensors'
 // deleters come back here, pages still mapped, for the next batch of the same size. New blocks
-// are asked for transparent huge pages (Linux, THP in "madvise" mode as Debian ships it): the
+// of a huge page or more are asked for transparent huge pages (Linux, THP in "madvise" mode as Debian ships it): the
 // first batches of a run then fault 2 MiB at a time instead of 4 KiB (on the test VM each 4 KiB
 // fault cost about 9 us, so a fresh 77 MB batch of 16-frame clips spent some 170 ms faulting).
 #pragma once
@@ -40,9 +40,9 @@ class BatchMemory : public std::enable_shared_from_this<BatchMemory> {
   torch::Tensor empty_float(const std::vector<int64_t>& shape) {
     int64_t numel = 1;
     for (int64_t d : shape) numel *= d;
-    const size_t bytes = (static_cast<size_t>(numel) * sizeof(float) + kAlignment - 1) / kAlignment * kAlignment;
+    const size_t bytes = block_bytes(static_cast<size_t>(numel) * sizeof(float));
     void* block = take(bytes);
-    if (!block) block = new_block(std::max(bytes, kAlignment));
+    if (!block) block = new_block(bytes);
     if (!block) throw std::bad_alloc();
     auto self = shared_from_this();
     return torch::from_blob(
@@ -50,14 +50,23 @@ class BatchMemory : public std::enable_shared_from_this<BatchMemory> {
   }
 
  private:
-  static constexpr size_t kAlignment = size_t{2} << 20;  // x86-64's huge page
+  static constexpr size_t kHugePage = size_t{2} << 20;  // x86-64's
+  static constexpr size_t kCacheLine = 64;
 
   explicit BatchMemory(size_t max_free) : max_free_(max_free) {}
 
+  // Rounded up to whole huge pages from one huge page on (so blocks of one batch shape share a
+  // size), to cache lines below (a small batch does not take 2 MiB).
+  static size_t block_bytes(size_t bytes) {
+    const size_t unit = bytes >= kHugePage ? kHugePage : kCacheLine;
+    return std::max((bytes + unit - 1) / unit * unit, kCacheLine);
+  }
+
   static void* new_block(size_t bytes) {
-    void* block = std::aligned_alloc(kAlignment, bytes);
+    const bool huge = bytes >= kHugePage;
+    void* block = std::aligned_alloc(huge ? kHugePage : kCacheLine, bytes);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (block) madvise(block, bytes, MADV_HUGEPAGE);  // advice only: a refusal leaves 4 KiB pages
+    if (block && huge) madvise(block, bytes, MADV_HUGEPAGE);  // advice only: a refusal leaves 4 KiB pages
 #endif
     return block;
   }

@@ -139,13 +139,14 @@ void pil_hsv_to_rgb(const uint8_t* in, uint8_t* out) {
 // the chroma and the remaining channel's distance below the largest.
 struct HueKey {
   int index = -1;  // into HsvTables::hue; -1 for a grey pixel (no hue)
-  int chroma = 0;
+  int chroma = 0;  // max - min
+  int value = 0;   // max: PIL's V
 };
 
 HueKey hue_key(int r, int g, int b) {
   const int maxc = std::max(r, std::max(g, b));
   const int minc = std::min(r, std::min(g, b));
-  if (maxc == minc) return {};
+  if (maxc == minc) return {-1, 0, maxc};
   int largest = 0, first = g, second = b;  // the other two channels in r, g, b order
   if (r != maxc) {
     largest = g == maxc ? 1 : 2;
@@ -155,7 +156,7 @@ HueKey hue_key(int r, int g, int b) {
   const bool second_is_min = second == minc;
   const int rest = maxc - (second_is_min ? first : second);
   const int chroma = maxc - minc;
-  return {((largest * 2 + (second_is_min ? 0 : 1)) * 256 + chroma) * 256 + rest, chroma};
+  return {((largest * 2 + (second_is_min ? 0 : 1)) * 256 + chroma) * 256 + rest, chroma, maxc};
 }
 
 struct HsvTables {
@@ -281,7 +282,7 @@ void adjust_hue(cv::Mat& rgb, double hue_shift) {
   for_each_pixel(rgb, [shift, &t](uint8_t* px) {
     const HueKey key = hue_key(px[0], px[1], px[2]);
     if (key.index < 0) return;  // grey: S = 0, converts back to itself
-    const uint8_t v = std::max(px[0], std::max(px[1], px[2]));
+    const auto v = static_cast<uint8_t>(key.value);
     const uint8_t s = t.saturation[static_cast<size_t>(v * 256 + key.chroma)];
     if (s == 0) {
       px[0] = px[1] = px[2] = v;
