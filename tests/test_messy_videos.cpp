@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../src/data/frame_numbering.h"
 #include "../src/data/video_writer.h"
 #include "support/test_paths.h"
 #include "vifi/data/check.h"
@@ -345,4 +346,88 @@ TEST(MessyVideos, TimestampFallbackFileDecodesSparselyFromItsSecondClip) {
     EXPECT_LT(later.stats().frames_decoded, 200) << "clip " << clip << " decoded like a full decode";
   }
   for (size_t k = 0; k < clip1.size(); ++k) EXPECT_EQ(cv::norm(a[k], truth[static_cast<size_t>(clip1[k])], cv::NORM_INF), 0.0);
+}
+
+// 8. Packed B-frames (DivX 5 / XviD AVIs, as HMDB-51 and UCF-101 ship: a P-frame's packet also
+// carries the B-frame shown next, an empty placeholder packet ends each run). From the second
+// clip on, passed B-frames are dropped like in any other file, and every wanted frame is still
+// the full decode's: every single frame and every pair one or two apart, where dropping one
+// B-frame of a run changes what the decoder makes of the next.
+TEST(MessyVideos, PackedBFramesAreDroppedOnlyWhereTheWantedFramesStayExact) {
+  require_ffmpeg_cli();
+  if (!vifi::data::synthetic_codec_available("xvid")) GTEST_SKIP() << "no libxvid";
+  const auto dir = vifi::test::scratch_dir();
+  // Runs of 2 and 3 B-frames; two keyframes, or one (HMDB-51's short clips), where the full
+  // decode's recording must still start at the first packet.
+  for (const auto& [b_frames, keyint] : {std::pair{2, 30}, std::pair{3, 30}, std::pair{2, 250}}) {
+    const std::string name = "packed_b" + std::to_string(b_frames) + "_keyint" + std::to_string(keyint);
+    SCOPED_TRACE(name);
+    SyntheticVideoSpec spec;
+    spec.codec = "xvid";
+    spec.num_frames = 60;
+    spec.gop_size = keyint;
+    spec.max_b_frames = b_frames;
+    const fs::path path = dir / (name + ".avi");
+    vifi::data::write_synthetic_video(path.string(), spec);
+    // Packed runs end in a placeholder packet of a few bytes (an uncoded VOP).
+    std::istringstream sizes(shell("ffprobe -v error -select_streams v:0 -show_entries packet=size -of csv=p=0 '" +
+                                   path.string() + "'"));
+    int placeholders = 0;
+    for (std::string line; std::getline(sizes, line);) placeholders += !line.empty() && std::stoi(line) < 16;
+    ASSERT_GE(placeholders, 10) << "libxvid is meant to pack its B-frames here";
+    // libxvid cannot flush the B-frames of a last packed run: the file holds fewer frames than
+    // its header declares, as the FFmpeg CLI also counts.
+    const int64_t n = VideoReader(path.string()).info().num_frames;
+    ASSERT_EQ(static_cast<size_t>(n), ffprobe_frame_sizes(path).size());
+    ASSERT_GE(n, 56);
+    const auto truth = VideoReader(path.string()).read_frames_full_decode(all_frames(n));
+    // The first clip of the file in a process decodes it whole (the index's times cannot be
+    // trusted; they put some frames one off) and is exact wherever it lands.
+    for (int64_t k = 0; k < n; ++k) {
+      vifi::data::FrameNumberingCache::process().clear();
+      VideoReader first(path.string());
+      EXPECT_EQ(cv::norm(first.read_frames({k})[0], truth[static_cast<size_t>(k)], cv::NORM_INF), 0.0) << "first clip, frame " << k;
+      EXPECT_GE(first.stats().frames_decoded, n) << "first clip, frame " << k;
+    }
+
+    int64_t dropped = 0;
+    for (int64_t gap : {0, 1, 2}) {
+      for (int64_t k = 0; k + gap < n; ++k) {
+        const std::vector<int64_t> picks = gap == 0 ? std::vector<int64_t>{k} : std::vector<int64_t>{k, k + gap};
+        vifi::data::VideoReaderOptions whole;
+        whole.passed_frames = vifi::PassedFrames::decode;
+        VideoReader reader(path.string()), undropped(path.string(), whole);
+        const auto frames = reader.read_frames(picks);
+        undropped.read_frames(picks);
+        for (size_t i = 0; i < picks.size(); ++i) {
+          const auto expected = static_cast<size_t>(picks[i]);
+          EXPECT_EQ(vifi::data::read_frame_stamp(frames[i]), picks[i]) << "frame " << picks[i] << " of pick " << k;
+          EXPECT_EQ(cv::norm(frames[i], truth[expected], cv::NORM_INF), 0.0) << "frame " << picks[i] << " of pick " << k;
+        }
+        EXPECT_EQ(reader.stats().timestamp_fallbacks, 0) << "pick " << k;
+        EXPECT_EQ(reader.stats().learned_numbering_reads, 1) << "pick " << k;
+        dropped += undropped.stats().frames_output - reader.stats().frames_output;
+      }
+    }
+    // Most picks pass some B-frames: on average, more than one dropped frame a read.
+    EXPECT_GT(dropped, 3 * n) << "passed B-frames were not dropped";
+  }
+}
+
+// DivX 5's packed-bitstream mark in MPEG-4 user data, read as FFmpeg's decoder reads it.
+TEST(MessyVideos, PackedBitstreamMarkIsReadFromUserData) {
+  auto declares = [](const std::string& bytes) {
+    return vifi::data::declares_packed_b_frames(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  };
+  const std::string user_data("\0\0\1\xB2", 4), vol("\0\0\1\x20\x08\xC8", 6), picture("\0\0\1\xB6\x10", 5);
+  EXPECT_TRUE(declares(vol + user_data + "DivX501b481p" + picture));         // XviD's packed mode
+  EXPECT_TRUE(declares(user_data + "DivX503Build1393p" + user_data + "XviD0050"));
+  EXPECT_FALSE(declares(vol + user_data + "DivX503b1393" + picture));        // DivX 5, not packed
+  EXPECT_FALSE(declares(vol + user_data + "XviD0050" + picture));
+  EXPECT_FALSE(declares(picture + user_data + "DivX501b481p"));              // inside picture data
+  EXPECT_FALSE(declares(user_data + "DivXb481p"));
+  EXPECT_FALSE(declares(user_data + "DivX501b481"));                         // cut short
+  EXPECT_FALSE(declares(user_data + "DivX501"));
+  EXPECT_FALSE(declares(std::string("\0\0\1", 3)));
+  EXPECT_FALSE(vifi::data::declares_packed_b_frames(nullptr, 16));
 }

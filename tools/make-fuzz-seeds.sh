@@ -14,6 +14,8 @@ src() { echo "testsrc=s=$1:r=25:d=$2"; }
 # Containers and codecs the datasets ship.
 ff -f lavfi -i "$(src 32x24 0.6)" -c:v mpeg4 -g 6 "$out/mpeg4.avi"
 ff -f lavfi -i "$(src 32x24 0.6)" -c:v mpeg4 -bf 2 -g 6 "$out/mpeg4_bframes.avi"
+# XviD with B-frames packs them into AVI as HMDB-51's and UCF-101's files do.
+ff -f lavfi -i "$(src 32x24 0.6)" -c:v libxvid -bf 2 -g 6 "$out/xvid_packed.avi"
 ff -f lavfi -i "$(src 32x24 0.6)" -c:v libx264 -bf 3 -g 6 -movflags +faststart "$out/h264.mp4"
 ff -f lavfi -i "$(src 32x24 0.6)" -c:v libx264 -bf 3 -g 6 "$out/h264_bframes.avi"
 ff -f lavfi -i "$(src 32x24 0.6)" -c:v libvpx-vp9 -g 6 -deadline realtime "$out/vp9.webm"

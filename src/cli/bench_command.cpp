@@ -92,13 +92,13 @@ void print_row(int64_t frames, const char* mode, const data::DecodeMeasurement& 
               m.frames_decoded_per_clip(), m.seeks_per_clip(), speedup.c_str());
 }
 
-// Files that need the timestamp fallback: frames decoded by their first clip (a whole decode,
+// Files only a full decode can number: frames decoded by their first clip (a whole decode,
 // once) against their later clips (seeking with the learned numbering).
-void print_fallback_note(const data::DecodeMeasurement& m) {
-  if (m.fallback_clips == 0) return;
+void print_counting_note(const data::DecodeMeasurement& m) {
+  if (m.counted_clips == 0) return;
   const auto per_clip = [](int64_t frames, int64_t clips) { return static_cast<double>(frames) / static_cast<double>(clips); };
-  std::printf("        timestamp fallback on %lld file(s): first clip %.1f frames decoded", static_cast<long long>(m.fallback_clips),
-              per_clip(m.fallback_frames_decoded, m.fallback_clips));
+  std::printf("        numbered by a full decode on %lld file(s): first clip %.1f frames decoded", static_cast<long long>(m.counted_clips),
+              per_clip(m.counted_frames_decoded, m.counted_clips));
   if (m.learned_clips > 0) {
     std::printf(", later clips %.1f (learned numbering, %lld clips)\n", per_clip(m.learned_frames_decoded, m.learned_clips),
                 static_cast<long long>(m.learned_clips));
@@ -115,7 +115,7 @@ int64_t print_decode_rows(const std::vector<std::string>& videos, int64_t frames
   char ratio[32];
   std::snprintf(ratio, sizeof(ratio), "%.1fx", full.clips_per_second() > 0 ? sparse.clips_per_second() / full.clips_per_second() : 0.0);
   print_row(frames, "sparse", sparse, ratio);
-  print_fallback_note(sparse);
+  print_counting_note(sparse);
   print_row(frames, "full", full, "1.0x");
   note_bad(bad, sparse);
   note_bad(bad, full);

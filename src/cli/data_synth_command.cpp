@@ -56,9 +56,9 @@ void add_data_synth_command(CLI::App& data_app) {
   cmd->add_option("--noise", s.noise, "Per-pixel noise in grey levels: sets the bitrate (Kinetics-like: 24)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--codec", s.codec, "mpeg4 (.avi), h264 (.mp4, B-frames) or vp9 (.webm)")
+  cmd->add_option("--codec", s.codec, "mpeg4 (.avi), h264 (.mp4, B-frames), vp9 (.webm) or xvid (.avi, B-frames packed as HMDB-51's and UCF-101's)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"mpeg4", "h264", "vp9"}));
+      ->check(CLI::IsMember({"mpeg4", "h264", "vp9", "xvid"}));
   cmd->add_option("--seed", s.seed, "Seed; the same seed writes the same videos")->capture_default_str();
   cmd->callback([o] { run_synth(*o); });
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <chrono>
+#include <string_view>
 
 namespace vifi::data {
 
@@ -19,20 +20,71 @@ bool LearnedNumbering::index_packets(int64_t num_packets) {
     if (pos < 0 || pos >= num_packets || frame_of_packet[static_cast<size_t>(pos)] >= 0) return false;
     frame_of_packet[static_cast<size_t>(pos)] = k;
   }
+  keyframes.erase(std::remove_if(keyframes.begin(), keyframes.end(),
+                                 [&](int64_t pos) {
+                                   const int64_t k = frame_from_packet(pos);
+                                   return k < 0 || picture_types[static_cast<size_t>(k)] != 'I';
+                                 }),
+                  keyframes.end());
   return true;
 }
 
+int64_t LearnedNumbering::keyframe_at_or_before(int64_t pos) const {
+  auto it = std::upper_bound(keyframes.begin(), keyframes.end(), pos);
+  return it == keyframes.begin() ? 0 : *(it - 1);
+}
+
 int64_t LearnedNumbering::start_packet(int64_t frame) const {
-  const int64_t sent = key_sent[static_cast<size_t>(frame)];
-  auto it = std::lower_bound(keyframes.begin(), keyframes.end(), sent);
-  return it == keyframes.begin() ? sent : *(it - 1);
+  int64_t key = keyframe_at_or_before(source_packet[static_cast<size_t>(frame)]);
+  while (key > 0 && frame < first_whole_frame(key)) key = keyframe_at_or_before(key - 1);
+  return key;
 }
 
 int64_t LearnedNumbering::first_whole_frame(int64_t key) const {
-  for (int64_t k = 0; k < num_frames(); ++k) {
-    if (key_sent[static_cast<size_t>(k)] > key) return k;
+  const int64_t k = frame_from_packet(key);
+  return key == 0 || k < 0 ? 0 : k;
+}
+
+namespace {
+
+// "DivX" digits ("Build" | "b") digits "p", as FFmpeg's sscanf patterns read it.
+bool packed_mark(std::string_view text) {
+  auto digits = [&](size_t& k) {
+    const size_t start = k;
+    while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+    return k > start;
+  };
+  if (text.substr(0, 4) != "DivX") return false;
+  size_t k = 4;
+  if (!digits(k)) return false;
+  if (text.substr(k, 5) == "Build") {
+    k += 5;
+  } else if (k < text.size() && text[k] == 'b') {
+    k += 1;
+  } else {
+    return false;
   }
-  return num_frames();
+  return digits(k) && k < text.size() && text[k] == 'p';
+}
+
+bool start_code_at(const uint8_t* data, size_t size, size_t i) {
+  return i + 3 < size && data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1;
+}
+
+}  // namespace
+
+bool declares_packed_b_frames(const uint8_t* data, size_t size) {
+  if (!data) return false;
+  constexpr uint8_t kUserData = 0xB2, kPicture = 0xB6;
+  for (size_t i = 0; i + 3 < size; ++i) {
+    if (!start_code_at(data, size, i)) continue;
+    if (data[i + 3] == kPicture) return false;  // the headers end at the first picture
+    if (data[i + 3] != kUserData) continue;
+    size_t end = i + 4;
+    while (end < size && !start_code_at(data, size, end)) ++end;
+    if (packed_mark(std::string_view(reinterpret_cast<const char*>(data + i + 4), end - (i + 4)))) return true;
+  }
+  return false;
 }
 
 FileKey file_key(const std::string& path) {

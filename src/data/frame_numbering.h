@@ -2,13 +2,15 @@
 // process-wide cache that keeps it for the file's later clips.
 //
 // Why: some real files decode frames whose timestamps contradict their packets (MPEG-4 Part 2
-// AVIs with packed B-frames, as HMDB-51 and UCF-101 ship; B-frames in AVI). Their frames can
+// AVIs with packed B-frames, as HMDB-51 and UCF-101 ship, known by declares_packed_b_frames;
+// B-frames in AVI). Their frames can
 // only be numbered by decoding from the start. Doing that once, with every packet tagged with
 // its decode position (the decoder carries the tag to the frame it codes, through reordering),
 // records which packet codes frame k. Later clips then seek like any other file, naming each
 // decoded frame by its packet and checking its picture type against the full decode's.
 // The loader opens a file anew for every clip, so the memory lives here, shared by its workers.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -24,21 +26,36 @@ struct LearnedNumbering {
   // Per frame, in presentation (full-decode output) order.
   std::vector<int64_t> source_packet;  // decode position of the packet that coded frame k
   std::vector<char> picture_types;     // 'I', 'P', 'B', ... of frame k, to check a seek landed right
-  std::vector<int64_t> key_sent;       // decode position of the last keyframe sent before frame k came out
   std::vector<int64_t> frame_of_packet;  // inverse of source_packet; -1 for a packet coding no frame
+  // Decode positions of the keyframe packets sent, in order; index_packets keeps those that code
+  // an intra picture (an AVI index also flags the empty placeholder after packed B-frames).
+  std::vector<int64_t> keyframes;
 
   int64_t num_frames() const { return static_cast<int64_t>(source_packet.size()); }
   // -1 when no frame comes from packet `pos`.
   int64_t frame_from_packet(int64_t pos) const;
-  // Fills frame_of_packet; false (not usable) when a packet codes two frames or a frame none.
+  // Fills frame_of_packet and trims keyframes; false (not usable) when a packet codes two frames
+  // or a frame none.
   bool index_packets(int64_t num_packets);
-  // Where to start decoding for frame k: the keyframe before key_sent[k], so that frames of the
-  // GOP k belongs to, and open-GOP frames that lean on the GOP before, decode whole.
+  // Where to start decoding for frame k: the last keyframe at or before the packet that codes
+  // it, or the one before that when k is shown before that keyframe's own picture (an open-GOP
+  // leading frame, which leans on the GOP before); the first packet when there is none.
   int64_t start_packet(int64_t frame) const;
-  // The first frame that decodes whole when decoding starts at keyframe `key`.
+  // The first frame that decodes whole when decoding starts at `key` (start_packet's result):
+  // the keyframe's own picture; frames shown before it are leading frames of another GOP.
   int64_t first_whole_frame(int64_t key) const;
-  std::vector<int64_t> keyframes;    // decode positions of the keyframes sent, in order
+
+ private:
+  int64_t keyframe_at_or_before(int64_t pos) const;
 };
+
+// Whether MPEG-4 Part 2 data (a keyframe packet, or the stream's extradata) carries DivX 5's
+// mark of a packed bitstream, the user data "DivX<version>b<build>p" (or "...Build...p") that
+// DivX 5 and XviD write before the first picture. FFmpeg's decoder switches its packed-frame
+// handling on by the same mark (mpeg4videodec.c, decode_user_data, FFmpeg 5.1). The index's
+// times are wrong for such files in a way its checks can miss (a frame off by one), so their
+// frames are numbered by a full decode from the first clip on. Reads `size` bytes at most.
+bool declares_packed_b_frames(const uint8_t* data, size_t size);
 
 // Identifies one version of a file: a rewritten file is learned again.
 struct FileKey {

@@ -59,9 +59,9 @@ void decode_clip(const std::string& path, const DecodeBenchOptions& options, Dec
   const DecodeStats& stats = reader.stats();
   into.frames_decoded += stats.frames_decoded;
   into.seeks += stats.seeks;
-  if (stats.timestamp_fallbacks > 0) {
-    ++into.fallback_clips;
-    into.fallback_frames_decoded += stats.frames_decoded;
+  if (stats.counting_reads > 0) {
+    ++into.counted_clips;
+    into.counted_frames_decoded += stats.frames_decoded;
   } else if (stats.learned_numbering_reads > 0) {
     ++into.learned_clips;
     into.learned_frames_decoded += stats.frames_decoded;
@@ -102,8 +102,8 @@ void add_counts(DecodeMeasurement& into, const DecodeMeasurement& share) {
   into.frames_decoded += share.frames_decoded;
   into.seeks += share.seeks;
   into.failures += share.failures;
-  into.fallback_clips += share.fallback_clips;
-  into.fallback_frames_decoded += share.fallback_frames_decoded;
+  into.counted_clips += share.counted_clips;
+  into.counted_frames_decoded += share.counted_frames_decoded;
   into.learned_clips += share.learned_clips;
   into.learned_frames_decoded += share.learned_frames_decoded;
   for (const auto& f : share.bad_videos) add_bad_video(into.bad_videos, f.index, f.path, f.reason);

@@ -7,10 +7,11 @@
 // their timestamp through the index, and only wanted ones are converted to RGB.
 //
 // Frames decoded only to be passed on the way to a wanted one (not wanted themselves, named by
-// the packet index, before the last wanted one) are sent with skip_frame = AVDISCARD_NONREF: a
-// decoder drops such a frame only when no other frame references it, so the wanted frames are
-// exactly a full decode's; the numbering then expects the gaps those frames leave
-// (DATA.PASSED_FRAMES, config.h).
+// the packet index or by a learned numbering, before the last wanted one) are sent with
+// skip_frame = AVDISCARD_NONREF: a decoder drops such a frame only when no other frame
+// references it, so the wanted frames are exactly a full decode's; the numbering then expects
+// the gaps those frames leave (DATA.PASSED_FRAMES, config.h). Packed B-frames need one more
+// rule (droppable_by_learned_numbering).
 //
 // Safety nets, because containers lie: a seek that lands after the keyframe asked for falls
 // back to the start of the file; decoded timestamps that contradict the index (unknown time,
@@ -164,7 +165,6 @@ struct Cursor {
   int64_t last_frame = -1;     // number of the last frame the decoder output
   int64_t first_trusted = 0;   // frames numbered below this precede the seek keyframe
   bool draining = false;       // end of stream reached, flush signal sent
-  int64_t last_key_sent = 0;   // decode position of the last keyframe sent (counting mode)
 };
 
 AVPixelFormat without_deprecated_range(AVPixelFormat format, bool* full_range) {
@@ -293,6 +293,9 @@ struct VideoReader::Impl {
     index_entries_at_open = avformat_index_get_entries_count(input->streams[stream]);
     std::vector<PacketEntry> packets;
     bool last_incomplete = false;
+    const AVCodecParameters* par = input->streams[stream]->codecpar;
+    const bool mpeg4 = par->codec_id == AV_CODEC_ID_MPEG4;
+    bool packed = mpeg4 && declares_packed_b_frames(par->extradata, static_cast<size_t>(std::max(par->extradata_size, 0)));
     for (;;) {
       int rc = av_read_frame(input.get(), packet.get());
       if (rc == AVERROR_EOF) break;
@@ -307,11 +310,14 @@ struct VideoReader::Impl {
                          (packet->flags & AV_PKT_FLAG_KEY) != 0,
                          (packet->flags & AV_PKT_FLAG_DISCARD) != 0});
       last_incomplete = (packet->flags & AV_PKT_FLAG_CORRUPT) != 0;
+      if (mpeg4 && !packed && (packet->flags & AV_PKT_FLAG_KEY)) {
+        packed = declares_packed_b_frames(packet->data, static_cast<size_t>(packet->size));
+      }
     }
     int64_t num_packets = static_cast<int64_t>(packets.size());
     index = FrameIndex(std::move(packets));
     check_complete(num_packets, last_incomplete);
-    timestamps_trusted = index.has_timestamps();
+    timestamps_trusted = index.has_timestamps() && !packed;
     if (index.num_frames() == 0) fail(VideoFault::empty, "no video frames (the video stream is empty)");
   }
 
@@ -501,10 +507,7 @@ struct VideoReader::Impl {
     }
     // Counting and learned passes name a frame by the packet that coded it (frame_numbering.h).
     if (cursor.numbering != Numbering::timestamps) packet->pts = pos >= 0 ? pos : AV_NOPTS_VALUE;
-    if (learning && (packet->flags & AV_PKT_FLAG_KEY) && pos >= 0) {
-      cursor.last_key_sent = pos;
-      learning->keyframes.push_back(pos);
-    }
+    if (learning && (packet->flags & AV_PKT_FLAG_KEY) && pos >= 0) learning->keyframes.push_back(pos);
     choose_discard(pos);
     const int rc = avcodec_send_packet(decoder.get(), packet.get());
     // The FFmpeg CLI skips a packet its decoder rejects, which leaves a file of fewer frames
@@ -520,16 +523,40 @@ struct VideoReader::Impl {
   // read skip_frame per packet (frame threads copy it when the packet is submitted).
   void choose_discard(int64_t pos) {
     bool passed = false;
-    if (options.passed_frames != PassedFrames::decode && wanted_now && pos >= 0 &&
-        cursor.numbering == Numbering::timestamps && !(packet->flags & AV_PKT_FLAG_KEY)) {
-      const int64_t number = index.frame_at_time(index.packet(pos).time);
-      // Frames after the last wanted one are left whole: a later read may decode on to them.
-      passed = number >= 0 && number < wanted_now->sorted().back() && wanted_now->slot(number) < 0;
-      if (passed) passed_since_seek.insert(number);
+    if (options.passed_frames != PassedFrames::decode && wanted_now && pos >= 0 && !(packet->flags & AV_PKT_FLAG_KEY)) {
+      if (cursor.numbering == Numbering::timestamps) {
+        const int64_t number = index.frame_at_time(index.packet(pos).time);
+        passed = only_passed(number);
+        if (passed) passed_since_seek.insert(number);
+      } else if (cursor.numbering == Numbering::learned) {
+        passed = droppable_by_learned_numbering(pos);
+      }
     }
     decoder->skip_frame = passed ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
     const bool deblock = !passed || options.passed_frames != PassedFrames::skip_deblocking;
     decoder->skip_loop_filter = deblock ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+  }
+
+  // Frames after the last wanted one are left whole: a later read may decode on to them.
+  bool only_passed(int64_t number) const {
+    return number >= 0 && number < wanted_now->sorted().back() && wanted_now->slot(number) < 0;
+  }
+
+  // In files numbered by packet (frame_numbering.h) the packet at `pos` codes one frame. Packed
+  // B-frames (DivX 5 / XviD AVIs: a P-frame's packet also carries the first B-frame shown
+  // before it, each later packet the next B, an empty placeholder the last) make dropping
+  // order-dependent: FFmpeg's MPEG-4 decoder (h263dec.c, 5.1) sets a packet's B-frame aside
+  // for the next packet only when it decodes the frame before, and returns early for a dropped
+  // one, so dropping a B-frame loses the next. A wanted frame lost so sends the reader back to
+  // a decode from the start; a B-frame is therefore dropped only when every B-frame after it,
+  // up to the next other frame, is passed too.
+  bool droppable_by_learned_numbering(int64_t pos) const {
+    if (!only_passed(learned->frame_from_packet(pos))) return false;
+    for (int64_t next = pos + 1;; ++next) {
+      const int64_t k = learned->frame_from_packet(next);
+      if (k < 0 || learned->picture_types[static_cast<size_t>(k)] != 'B') return true;
+      if (!only_passed(k)) return false;
+    }
   }
 
   // Reads the next video packet and sends it, or sends the flush signal at end of stream.
@@ -587,7 +614,6 @@ struct VideoReader::Impl {
     if (learning) {
       learning->source_packet.push_back(frame->pts);
       learning->picture_types.push_back(av_get_picture_type_char(frame->pict_type));
-      learning->key_sent.push_back(cursor.last_key_sent);
     }
     if (sink && number >= cursor.first_trusted) sink(number, to_rgb(frame.get()));
     if (number >= cursor.first_trusted) {
@@ -714,7 +740,11 @@ struct VideoReader::Impl {
   void start_counting_pass() {
     seek_to_packet(0, Numbering::counting, 0);
     learning.reset();
-    if (!learned && !key.path.empty()) learning = std::make_unique<LearnedNumbering>();
+    if (!learned && !key.path.empty()) {
+      learning = std::make_unique<LearnedNumbering>();
+      // The first packet went out with the seek, before the recording began.
+      if (index.num_packets() > 0 && index.packet(0).keyframe) learning->keyframes.push_back(0);
+    }
   }
 
   // At the end of a counting pass from the first packet: keep what it saw when it can name
@@ -723,7 +753,7 @@ struct VideoReader::Impl {
     if (!learning) return;
     std::unique_ptr<LearnedNumbering> done = std::move(learning);
     if (timestamps_trusted) return;  // nothing to learn: the index names frames already
-    if (done->num_frames() != info.num_frames || done->keyframes.empty()) return;
+    if (done->num_frames() != info.num_frames) return;
     if (!done->index_packets(index.num_packets())) return;
     learned = std::shared_ptr<const LearnedNumbering>(std::move(done));
     FrameNumberingCache::process().store(key, learned);
@@ -769,6 +799,7 @@ struct VideoReader::Impl {
       }
     }
     // The first counting pass runs to the end, once, so the file's later clips can seek.
+    ++stats.counting_reads;
     const bool learn = !learned && !key.path.empty();
     read_by_counting(wanted, learn ? std::numeric_limits<int64_t>::max() : wanted.sorted().back());
     return wanted.in_order(indices);

@@ -25,6 +25,14 @@ void configure_mpeg4(AVCodecContext* c, const EncoderSettings& s) {
   c->max_b_frames = s.max_b_frames >= 0 ? s.max_b_frames : 0;
 }
 
+// XviD writes B-frames the way DivX 5 did, "packed" into the packet of the P-frame before them
+// (with an empty placeholder packet after), as HMDB-51's and UCF-101's AVIs store them.
+void configure_xvid(AVCodecContext* c, const EncoderSettings& s) {
+  c->flags |= AV_CODEC_FLAG_QSCALE;
+  c->global_quality = FF_QP2LAMBDA * 3;
+  c->max_b_frames = s.max_b_frames >= 0 ? s.max_b_frames : 2;
+}
+
 void configure_h264(AVCodecContext* c, const EncoderSettings& s) {
   c->max_b_frames = s.max_b_frames >= 0 ? s.max_b_frames : 3;
   c->keyint_min = s.gop_size;
@@ -60,7 +68,8 @@ std::string encoder_name(const std::string& codec) {
   if (codec == "h264") return "libx264";
   if (codec == "vp9") return "libvpx-vp9";
   if (codec == "mjpeg") return "mjpeg";
-  throw std::invalid_argument("unknown codec '" + codec + "'; expected one of: mpeg4, h264, vp9, mjpeg");
+  if (codec == "xvid") return "libxvid";
+  throw std::invalid_argument("unknown codec '" + codec + "'; expected one of: mpeg4, h264, vp9, mjpeg, xvid");
 }
 
 struct VideoWriter::Impl {
@@ -118,6 +127,7 @@ struct VideoWriter::Impl {
     if (settings.codec == "h264") configure_h264(c, settings);
     if (settings.codec == "vp9") configure_vp9(c, settings);
     if (settings.codec == "mjpeg") configure_mjpeg(c, settings);
+    if (settings.codec == "xvid") configure_xvid(c, settings);
     ff::check<Error>(avcodec_open2(c, codec, nullptr), path, "avcodec_open2");
     ff::check<Error>(avcodec_parameters_from_context(stream->codecpar, c), path,
                      "avcodec_parameters_from_context");

@@ -12,7 +12,7 @@
 namespace vifi::data {
 
 struct EncoderSettings {
-  std::string codec = "mpeg4";  // "mpeg4", "h264", "vp9", "mjpeg"
+  std::string codec = "mpeg4";  // "mpeg4", "h264", "vp9", "mjpeg", "xvid"
   int width = 96;
   int height = 64;
   double fps = 25.0;        // nominal rate

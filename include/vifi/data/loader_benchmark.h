@@ -59,11 +59,12 @@ struct DecodeMeasurement {
   // `index`, the position in the measured list.
   std::vector<FailedVideo> bad_videos;
   int threads = 1;             // workers that shared the clips
-  // Sparse mode on files whose decoded timestamps contradict their packets: the first clip of
-  // such a file decodes it whole (DecodeStats::timestamp_fallbacks) and records its numbering;
-  // its later clips seek with that numbering (DecodeStats::learned_numbering_reads).
-  int64_t fallback_clips = 0;
-  int64_t fallback_frames_decoded = 0;
+  // Sparse mode on files whose frames only a full decode can number (decoded timestamps that
+  // contradict their packets, packed B-frames): the first clip of such a file decodes it whole
+  // (DecodeStats::counting_reads) and records its numbering; its later clips seek with that
+  // numbering (DecodeStats::learned_numbering_reads).
+  int64_t counted_clips = 0;
+  int64_t counted_frames_decoded = 0;
   int64_t learned_clips = 0;
   int64_t learned_frames_decoded = 0;
 

@@ -23,10 +23,11 @@ struct SyntheticVideoSpec {
   int width = 96;             // >= 48, even
   int height = 64;            // >= 32, even
   double fps = 25.0;
-  std::string codec = "mpeg4";  // "h264" (libx264, B-frames), "mpeg4" (AVI), "vp9" (WebM)
+  std::string codec = "mpeg4";  // "h264" (libx264, B-frames), "mpeg4" (AVI), "vp9" (WebM),
+                                // "xvid" (libxvid AVI, packed B-frames as HMDB-51/UCF-101 store them)
   bool variable_frame_rate = false;  // irregular timestamps (not in AVI, which has none)
   int gop_size = 12;          // keyframe interval
-  int max_b_frames = -1;      // -1: codec default (h264: 3, mpeg4: 0)
+  int max_b_frames = -1;      // -1: codec default (h264: 3, xvid: 2, mpeg4: 0)
   bool open_gop = false;      // h264 only: B-frames before a keyframe may reference across it
   uint64_t seed = 0;          // per-video nuisance (start position, size, colour, noise)
   int noise = 6;              // sensor-like noise per pixel and frame, 0..noise grey levels: what
@@ -51,7 +52,7 @@ int64_t read_frame_stamp(const cv::Mat& rgb);
 // "moving up red square", ...; throws std::invalid_argument past kMaxSyntheticClasses.
 std::string synthetic_class_name(int label);
 
-// Whether this FFmpeg build has the encoder for a codec name ("mpeg4", "h264", "vp9").
+// Whether this FFmpeg build has the encoder for a codec name ("mpeg4", "h264", "vp9", "xvid").
 bool synthetic_codec_available(const std::string& codec);
 // The container each codec is written in, as the real datasets ship it: ".avi", ".mp4", ".webm".
 std::string synthetic_extension(const std::string& codec);

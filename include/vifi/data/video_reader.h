@@ -68,6 +68,11 @@ struct DecodeStats {
   // Reads served by a frame numbering learned from an earlier full decode of the same file
   // (see FrameNumberingCache): sparse again although the timestamps disagree.
   int64_t learned_numbering_reads = 0;
+  // Reads that numbered frames by counting the decoder's output from the first packet, as a
+  // full decode does: each timestamp fallback, and the first clip of a file whose index times
+  // are known to be wrong (packed B-frames). Such a read decodes the whole file once and lets
+  // the later clips seek with the numbering it recorded.
+  int64_t counting_reads = 0;
 };
 
 struct VideoReaderOptions {
