@@ -431,3 +431,34 @@ TEST(MessyVideos, PackedBitstreamMarkIsReadFromUserData) {
   EXPECT_FALSE(declares(std::string("\0\0\1", 3)));
   EXPECT_FALSE(vifi::data::declares_packed_b_frames(nullptr, 16));
 }
+
+// The numbering cache is bounded by memory: the oldest files go first, a file stored again
+// replaces its entry.
+TEST(MessyVideos, FrameNumberingCacheKeepsTheNewestWithinItsBudget) {
+  auto numbering = [] {
+    auto n = std::make_shared<vifi::data::LearnedNumbering>();
+    n->source_packet.assign(1000, 0);
+    n->picture_types.assign(1000, 'P');
+    n->frame_of_packet.assign(1000, 0);
+    return n;
+  };
+  const size_t one = numbering()->memory_bytes();
+  vifi::data::FrameNumberingCache cache(3 * one + 3 * 1024);
+  auto key = [](int i) { return vifi::data::FileKey{"/videos/" + std::to_string(i) + ".avi", 100, 1}; };
+  for (int i = 0; i < 5; ++i) cache.store(key(i), numbering());
+  EXPECT_EQ(cache.size(), 3);
+  EXPECT_EQ(cache.find(key(0)), nullptr);
+  EXPECT_EQ(cache.find(key(1)), nullptr);
+  for (int i = 2; i < 5; ++i) EXPECT_NE(cache.find(key(i)), nullptr) << i;
+  EXPECT_LE(cache.bytes(), 3 * one + 3 * 1024);
+  const size_t before = cache.bytes();
+  cache.store(key(4), numbering());
+  EXPECT_EQ(cache.size(), 3);
+  EXPECT_EQ(cache.bytes(), before);
+  vifi::data::FileKey rewritten = key(3);
+  rewritten.modified = 2;  // the file changed on disk: its old numbering no longer applies
+  EXPECT_EQ(cache.find(rewritten), nullptr);
+  vifi::data::FrameNumberingCache tiny(1);
+  tiny.store(key(7), numbering());
+  EXPECT_NE(tiny.find(key(7)), nullptr) << "the newest entry stays even alone over the budget";
+}

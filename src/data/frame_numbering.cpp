@@ -13,6 +13,11 @@ int64_t LearnedNumbering::frame_from_packet(int64_t pos) const {
   return frame_of_packet[static_cast<size_t>(pos)];
 }
 
+size_t LearnedNumbering::memory_bytes() const {
+  return sizeof(*this) + source_packet.capacity() * sizeof(int64_t) + picture_types.capacity() +
+         frame_of_packet.capacity() * sizeof(int64_t) + keyframes.capacity() * sizeof(int64_t);
+}
+
 bool LearnedNumbering::index_packets(int64_t num_packets) {
   frame_of_packet.assign(static_cast<size_t>(std::max<int64_t>(num_packets, 0)), -1);
   for (int64_t k = 0; k < num_frames(); ++k) {
@@ -110,32 +115,50 @@ std::shared_ptr<const LearnedNumbering> FrameNumberingCache::find(const FileKey&
   if (key.path.empty()) return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(key.path);
-  if (it == entries_.end() || !(it->second.first == key)) return nullptr;
-  return it->second.second;
+  if (it == entries_.end() || !(it->second.key == key)) return nullptr;
+  return it->second.numbering;
 }
 
 void FrameNumberingCache::store(const FileKey& key, std::shared_ptr<const LearnedNumbering> numbering) {
-  if (key.path.empty()) return;
+  if (key.path.empty() || !numbering) return;
+  const size_t bytes = numbering->memory_bytes() + 2 * key.path.size() + sizeof(Entry);
   std::lock_guard<std::mutex> lock(mutex_);
-  const bool is_new = entries_.find(key.path) == entries_.end();
-  entries_[key.path] = std::make_pair(key, std::move(numbering));
-  if (!is_new) return;
-  order_.push_back(key.path);
-  while (order_.size() > kCapacity) {
-    entries_.erase(order_.front());
-    order_.pop_front();
+  auto it = entries_.find(key.path);
+  if (it != entries_.end()) {
+    bytes_ -= it->second.bytes;
+    it->second = Entry{key, std::move(numbering), bytes};
+  } else {
+    entries_.emplace(key.path, Entry{key, std::move(numbering), bytes});
+    order_.push_back(key.path);
   }
+  bytes_ += bytes;
+  while (bytes_ > budget_bytes_ && order_.size() > 1) evict_oldest();
+}
+
+void FrameNumberingCache::evict_oldest() {
+  auto it = entries_.find(order_.front());
+  if (it != entries_.end()) {
+    bytes_ -= it->second.bytes;
+    entries_.erase(it);
+  }
+  order_.pop_front();
 }
 
 void FrameNumberingCache::clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   entries_.clear();
   order_.clear();
+  bytes_ = 0;
 }
 
 int64_t FrameNumberingCache::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return static_cast<int64_t>(entries_.size());
+}
+
+size_t FrameNumberingCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return bytes_;
 }
 
 }  // namespace vifi::data
