@@ -348,6 +348,31 @@ TEST(MessyVideos, TimestampFallbackFileDecodesSparselyFromItsSecondClip) {
   for (size_t k = 0; k < clip1.size(); ++k) EXPECT_EQ(cv::norm(a[k], truth[static_cast<size_t>(clip1[k])], cv::NORM_INF), 0.0);
 }
 
+// 7b. The same with open GOPs: the B-frames coded after a keyframe but shown before it lean on
+// the GOP before, so their reads start one keyframe earlier. Every frame, read alone after the
+// numbering is learned, equals the full decode.
+TEST(MessyVideos, OpenGopFallbackFileReadsEveryFrameExactly) {
+  if (!vifi::data::synthetic_codec_available("h264")) GTEST_SKIP() << "no libx264";
+  SyntheticVideoSpec spec;
+  spec.codec = "h264";
+  spec.num_frames = 96;
+  spec.gop_size = 24;
+  spec.max_b_frames = 3;
+  spec.open_gop = true;
+  const fs::path path = vifi::test::scratch_dir() / "opengop.avi";
+  vifi::data::write_synthetic_video(path.string(), spec);
+  const auto truth = VideoReader(path.string()).read_frames_full_decode(all_frames(96));
+  VideoReader first(path.string());
+  first.read_frames(all_frames(96));
+  ASSERT_EQ(first.stats().timestamp_fallbacks, 1) << "this file is meant to need the fallback";
+  for (int64_t k = 0; k < 96; ++k) {
+    VideoReader later(path.string());
+    EXPECT_EQ(cv::norm(later.read_frames({k})[0], truth[static_cast<size_t>(k)], cv::NORM_INF), 0.0) << "frame " << k;
+    EXPECT_EQ(later.stats().timestamp_fallbacks, 0) << "frame " << k;
+    EXPECT_EQ(later.stats().learned_numbering_reads, 1) << "frame " << k;
+  }
+}
+
 // 8. Packed B-frames (DivX 5 / XviD AVIs, as HMDB-51 and UCF-101 ship: a P-frame's packet also
 // carries the B-frame shown next, an empty placeholder packet ends each run). From the second
 // clip on, passed B-frames are dropped like in any other file, and every wanted frame is still
