@@ -18,19 +18,18 @@ size_t LearnedNumbering::memory_bytes() const {
          frame_of_packet.capacity() * sizeof(int64_t) + keyframes.capacity() * sizeof(int64_t);
 }
 
-bool LearnedNumbering::index_packets(int64_t num_packets) {
+bool LearnedNumbering::index_packets(int64_t num_packets, const std::vector<int64_t>& flagged_keyframes) {
   frame_of_packet.assign(static_cast<size_t>(std::max<int64_t>(num_packets, 0)), -1);
   for (int64_t k = 0; k < num_frames(); ++k) {
     const int64_t pos = source_packet[static_cast<size_t>(k)];
     if (pos < 0 || pos >= num_packets || frame_of_packet[static_cast<size_t>(pos)] >= 0) return false;
     frame_of_packet[static_cast<size_t>(pos)] = k;
   }
-  keyframes.erase(std::remove_if(keyframes.begin(), keyframes.end(),
-                                 [&](int64_t pos) {
-                                   const int64_t k = frame_from_packet(pos);
-                                   return k < 0 || picture_types[static_cast<size_t>(k)] != 'I';
-                                 }),
-                  keyframes.end());
+  keyframes.clear();
+  for (int64_t pos : flagged_keyframes) {
+    const int64_t k = frame_from_packet(pos);
+    if (k >= 0 && picture_types[static_cast<size_t>(k)] == 'I') keyframes.push_back(pos);
+  }
   return true;
 }
 
@@ -121,7 +120,8 @@ std::shared_ptr<const LearnedNumbering> FrameNumberingCache::find(const FileKey&
 
 void FrameNumberingCache::store(const FileKey& key, std::shared_ptr<const LearnedNumbering> numbering) {
   if (key.path.empty() || !numbering) return;
-  const size_t bytes = numbering->memory_bytes() + 2 * key.path.size() + sizeof(Entry);
+  // The path is held three times: map key, entry and eviction order.
+  const size_t bytes = numbering->memory_bytes() + 3 * key.path.size() + sizeof(Entry);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(key.path);
   if (it != entries_.end()) {

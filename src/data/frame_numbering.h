@@ -3,8 +3,7 @@
 //
 // Why: some real files decode frames whose timestamps contradict their packets (MPEG-4 Part 2
 // AVIs with packed B-frames, as HMDB-51 and UCF-101 ship, known by declares_packed_b_frames;
-// B-frames in AVI). Their frames can
-// only be numbered by decoding from the start. Doing that once, with every packet tagged with
+// B-frames in AVI). Their frames can only be numbered by decoding from the start. Doing that once, with every packet tagged with
 // its decode position (the decoder carries the tag to the frame it codes, through reordering),
 // records which packet codes frame k. Later clips then seek like any other file, naming each
 // decoded frame by its packet and checking its picture type against the full decode's.
@@ -27,17 +26,17 @@ struct LearnedNumbering {
   std::vector<int64_t> source_packet;  // decode position of the packet that coded frame k
   std::vector<char> picture_types;     // 'I', 'P', 'B', ... of frame k, to check a seek landed right
   std::vector<int64_t> frame_of_packet;  // inverse of source_packet; -1 for a packet coding no frame
-  // Decode positions of the keyframe packets sent, in order; index_packets keeps those that code
-  // an intra picture (an AVI index also flags the empty placeholder after packed B-frames).
+  // Decode positions of the packets flagged as keyframes that code an intra picture, in order
+  // (an AVI index also flags the empty placeholder after a packed I-frame). Set by index_packets.
   std::vector<int64_t> keyframes;
 
   int64_t num_frames() const { return static_cast<int64_t>(source_packet.size()); }
   size_t memory_bytes() const;
   // -1 when no frame comes from packet `pos`.
   int64_t frame_from_packet(int64_t pos) const;
-  // Fills frame_of_packet and trims keyframes; false (not usable) when a packet codes two frames
-  // or a frame none.
-  bool index_packets(int64_t num_packets);
+  // Fills frame_of_packet, and keyframes from `flagged_keyframes` (the container's keyframe
+  // packets, in decode order); false (not usable) when a packet codes two frames or a frame none.
+  bool index_packets(int64_t num_packets, const std::vector<int64_t>& flagged_keyframes);
   // Where to start decoding for frame k: the last keyframe at or before the packet that codes
   // it, or the one before that when k is shown before that keyframe's own picture (an open-GOP
   // leading frame, which leans on the GOP before); the first packet when there is none.

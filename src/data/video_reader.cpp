@@ -507,7 +507,6 @@ struct VideoReader::Impl {
     }
     // Counting and learned passes name a frame by the packet that coded it (frame_numbering.h).
     if (cursor.numbering != Numbering::timestamps) packet->pts = pos >= 0 ? pos : AV_NOPTS_VALUE;
-    if (learning && (packet->flags & AV_PKT_FLAG_KEY) && pos >= 0) learning->keyframes.push_back(pos);
     choose_discard(pos);
     const int rc = avcodec_send_packet(decoder.get(), packet.get());
     // The FFmpeg CLI skips a packet its decoder rejects, which leaves a file of fewer frames
@@ -740,11 +739,7 @@ struct VideoReader::Impl {
   void start_counting_pass() {
     seek_to_packet(0, Numbering::counting, 0);
     learning.reset();
-    if (!learned && !key.path.empty()) {
-      learning = std::make_unique<LearnedNumbering>();
-      // The first packet went out with the seek, before the recording began.
-      if (index.num_packets() > 0 && index.packet(0).keyframe) learning->keyframes.push_back(0);
-    }
+    if (!learned && !key.path.empty()) learning = std::make_unique<LearnedNumbering>();
   }
 
   // At the end of a counting pass from the first packet: keep what it saw when it can name
@@ -754,7 +749,11 @@ struct VideoReader::Impl {
     std::unique_ptr<LearnedNumbering> done = std::move(learning);
     if (timestamps_trusted) return;  // nothing to learn: the index names frames already
     if (done->num_frames() != info.num_frames) return;
-    if (!done->index_packets(index.num_packets())) return;
+    std::vector<int64_t> flagged_keyframes;
+    for (int64_t pos = 0; pos < index.num_packets(); ++pos) {
+      if (index.packet(pos).keyframe) flagged_keyframes.push_back(pos);
+    }
+    if (!done->index_packets(index.num_packets(), flagged_keyframes)) return;
     learned = std::shared_ptr<const LearnedNumbering>(std::move(done));
     FrameNumberingCache::process().store(key, learned);
   }
