@@ -16,6 +16,7 @@
 
 #include "../src/data/frame_numbering.h"
 #include "../src/data/video_writer.h"
+#include "support/packed_avi.h"
 #include "support/test_paths.h"
 #include "vifi/data/check.h"
 #include "vifi/data/synthetic.h"
@@ -394,12 +395,7 @@ TEST(MessyVideos, PackedBFramesAreDroppedOnlyWhereTheWantedFramesStayExact) {
     spec.max_b_frames = b_frames;
     const fs::path path = dir / (name + ".avi");
     vifi::data::write_synthetic_video(path.string(), spec);
-    // Packed runs end in a placeholder packet of a few bytes (an uncoded VOP).
-    std::istringstream sizes(shell("ffprobe -v error -select_streams v:0 -show_entries packet=size -of csv=p=0 '" +
-                                   path.string() + "'"));
-    int placeholders = 0;
-    for (std::string line; std::getline(sizes, line);) placeholders += !line.empty() && std::stoi(line) < 16;
-    ASSERT_GE(placeholders, 10) << "libxvid is meant to pack its B-frames here";
+    ASSERT_GE(vifi::test::placeholder_packets(path), 10) << "libxvid is meant to pack its B-frames here";
     // libxvid cannot flush the B-frames of a last packed run: the file holds fewer frames than
     // its header declares, as the FFmpeg CLI also counts.
     const int64_t n = VideoReader(path.string()).info().num_frames;
@@ -437,53 +433,4 @@ TEST(MessyVideos, PackedBFramesAreDroppedOnlyWhereTheWantedFramesStayExact) {
     // Most picks pass some B-frames: on average, more than one dropped frame a read.
     EXPECT_GT(dropped, 3 * n) << "passed B-frames were not dropped";
   }
-}
-
-// DivX 5's packed-bitstream mark in MPEG-4 user data, read as FFmpeg's decoder reads it.
-TEST(MessyVideos, PackedBitstreamMarkIsReadFromUserData) {
-  auto declares = [](const std::string& bytes) {
-    return vifi::data::declares_packed_b_frames(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  };
-  const std::string user_data("\0\0\1\xB2", 4), vol("\0\0\1\x20\x08\xC8", 6), picture("\0\0\1\xB6\x10", 5);
-  EXPECT_TRUE(declares(vol + user_data + "DivX501b481p" + picture));         // XviD's packed mode
-  EXPECT_TRUE(declares(user_data + "DivX503Build1393p" + user_data + "XviD0050"));
-  EXPECT_FALSE(declares(vol + user_data + "DivX503b1393" + picture));        // DivX 5, not packed
-  EXPECT_FALSE(declares(vol + user_data + "XviD0050" + picture));
-  EXPECT_FALSE(declares(picture + user_data + "DivX501b481p"));              // inside picture data
-  EXPECT_FALSE(declares(user_data + "DivXb481p"));
-  EXPECT_FALSE(declares(user_data + "DivX501b481"));                         // cut short
-  EXPECT_FALSE(declares(user_data + "DivX501"));
-  EXPECT_FALSE(declares(std::string("\0\0\1", 3)));
-  EXPECT_FALSE(vifi::data::declares_packed_b_frames(nullptr, 16));
-}
-
-// The numbering cache is bounded by memory: the oldest files go first, a file stored again
-// replaces its entry.
-TEST(MessyVideos, FrameNumberingCacheKeepsTheNewestWithinItsBudget) {
-  auto numbering = [] {
-    auto n = std::make_shared<vifi::data::LearnedNumbering>();
-    n->source_packet.assign(1000, 0);
-    n->picture_types.assign(1000, 'P');
-    n->frame_of_packet.assign(1000, 0);
-    return n;
-  };
-  const size_t one = numbering()->memory_bytes();
-  vifi::data::FrameNumberingCache cache(3 * one + 3 * 1024);
-  auto key = [](int i) { return vifi::data::FileKey{"/videos/" + std::to_string(i) + ".avi", 100, 1}; };
-  for (int i = 0; i < 5; ++i) cache.store(key(i), numbering());
-  EXPECT_EQ(cache.size(), 3);
-  EXPECT_EQ(cache.find(key(0)), nullptr);
-  EXPECT_EQ(cache.find(key(1)), nullptr);
-  for (int i = 2; i < 5; ++i) EXPECT_NE(cache.find(key(i)), nullptr) << i;
-  EXPECT_LE(cache.bytes(), 3 * one + 3 * 1024);
-  const size_t before = cache.bytes();
-  cache.store(key(4), numbering());
-  EXPECT_EQ(cache.size(), 3);
-  EXPECT_EQ(cache.bytes(), before);
-  vifi::data::FileKey rewritten = key(3);
-  rewritten.modified = 2;  // the file changed on disk: its old numbering no longer applies
-  EXPECT_EQ(cache.find(rewritten), nullptr);
-  vifi::data::FrameNumberingCache tiny(1);
-  tiny.store(key(7), numbering());
-  EXPECT_NE(tiny.find(key(7)), nullptr) << "the newest entry stays even alone over the budget";
 }
