@@ -27,6 +27,7 @@ Config distinct_config() {
   c.data.passed_frames = PassedFrames::skip_deblocking;
   c.data.scale_frames = FrameScaling::after_decode;
   c.data.decoder_threads = 5;
+  c.data.numbering_cache = "/scratch/numberings";
   c.aug.color_jitter = 0.25;
   c.aug.gray_scale = 0.125;
   c.test.num_clip = 4;
@@ -90,6 +91,16 @@ TEST(Adapters, ClipConfigTakesFramesSizesAugmentationAndViews) {
   EXPECT_EQ(c.decode.passed_frames, PassedFrames::skip_deblocking);  // DATA.PASSED_FRAMES
   EXPECT_EQ(c.decode.scaling, FrameScaling::after_decode);           // DATA.SCALE_FRAMES
   EXPECT_EQ(c.decode.decoder_threads, 5);                            // DATA.DECODER_THREADS
+  EXPECT_EQ(c.decode.numbering_store, "/scratch/numberings");        // DATA.NUMBERING_CACHE
+}
+
+// DATA.NUMBERING_CACHE reaches the reader; 'none' keeps numberings in memory only.
+TEST(Adapters, NumberingCacheReachesTheReader) {
+  Config config = distinct_config();
+  EXPECT_EQ(data::train_reader_options(experiment::clip_config(config)).numbering_store, "/scratch/numberings");
+  EXPECT_EQ(data::eval_reader_options(experiment::clip_config(config)).numbering_store, "/scratch/numberings");
+  config.data.numbering_cache = "none";
+  EXPECT_EQ(data::train_reader_options(experiment::clip_config(config)).numbering_store, "");
 }
 
 // Scaling in the conversion decodes to the short side the train (eval) transforms resize to.

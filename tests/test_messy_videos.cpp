@@ -5,10 +5,12 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -433,4 +435,98 @@ TEST(MessyVideos, PackedBFramesAreDroppedOnlyWhereTheWantedFramesStayExact) {
     // Most picks pass some B-frames: on average, more than one dropped frame a read.
     EXPECT_GT(dropped, 3 * n) << "passed B-frames were not dropped";
   }
+}
+
+// 9. A packed file's numbering, learned by one process's full decode, serves the next process
+// from the store (DATA.NUMBERING_CACHE): its first clip seeks at once and is exact. A file
+// rewritten since (new mtime) is learned again. "A new process" is the memory cache cleared;
+// the next test crosses real process boundaries.
+TEST(MessyVideos, NumberingLearnedByOneProcessServesTheNext) {
+  require_ffmpeg_cli();
+  if (!vifi::data::synthetic_codec_available("xvid")) GTEST_SKIP() << "no libxvid";
+  const auto dir = vifi::test::scratch_dir();
+  SyntheticVideoSpec spec;
+  spec.codec = "xvid";
+  spec.num_frames = 60;
+  spec.gop_size = 250;  // one keyframe, as HMDB-51's short clips
+  spec.max_b_frames = 2;
+  const fs::path path = dir / "packed.avi";
+  vifi::data::write_synthetic_video(path.string(), spec);
+  ASSERT_GE(vifi::test::placeholder_packets(path), 10);
+  const int64_t n = VideoReader(path.string()).info().num_frames;
+  const auto truth = VideoReader(path.string()).read_frames_full_decode(all_frames(n));
+  vifi::data::VideoReaderOptions with_store;
+  with_store.numbering_store = (dir / "store").string();
+  auto& memory = vifi::data::FrameNumberingCache::process();
+
+  memory.clear();
+  {
+    VideoReader learner(path.string(), with_store);
+    learner.read_frames({20});
+    EXPECT_EQ(learner.stats().counting_reads, 1);
+    EXPECT_EQ(learner.stats().stored_numberings, 0);
+  }
+  ASSERT_TRUE(fs::exists(with_store.numbering_store));
+  EXPECT_EQ(std::distance(fs::directory_iterator(with_store.numbering_store), fs::directory_iterator{}), 1);
+  memory.clear();
+  {
+    VideoReader without(path.string());
+    without.read_frames({30});
+    EXPECT_EQ(without.stats().counting_reads, 1) << "without the store a new process decodes the file whole";
+  }
+  for (const std::vector<int64_t>& picks : {std::vector<int64_t>{5}, {17, 40}, {n - 1}, {0, n / 2}}) {
+    memory.clear();
+    VideoReader reader(path.string(), with_store);
+    const auto frames = reader.read_frames(picks);
+    for (size_t i = 0; i < picks.size(); ++i) {
+      EXPECT_EQ(cv::norm(frames[i], truth[static_cast<size_t>(picks[i])], cv::NORM_INF), 0.0) << "frame " << picks[i];
+    }
+    EXPECT_EQ(reader.stats().stored_numberings, 1);
+    EXPECT_EQ(reader.stats().counting_reads, 0);
+    EXPECT_EQ(reader.stats().learned_numbering_reads, 1);
+    EXPECT_EQ(reader.stats().timestamp_fallbacks, 0);
+  }
+  fs::last_write_time(path, fs::last_write_time(path) + std::chrono::hours(1));  // "rewritten"
+  memory.clear();
+  VideoReader rewritten(path.string(), with_store);
+  EXPECT_EQ(cv::norm(rewritten.read_frames({33})[0], truth[33], cv::NORM_INF), 0.0);
+  EXPECT_EQ(rewritten.stats().stored_numberings, 0);
+  EXPECT_EQ(rewritten.stats().counting_reads, 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(with_store.numbering_store), fs::directory_iterator{}), 1)
+      << "the entry is replaced, not joined by another";
+}
+
+// 10. Across real processes: `vifi data check --decode` learns each packed file once and keeps
+// the numbering; a later process (here `vifi bench loader`) numbers none of them by a full
+// decode, while one given an empty store does all of them.
+TEST(MessyVideos, DataCheckFillsTheStoreForTheRunsAfterIt) {
+  require_ffmpeg_cli();
+  if (!vifi::data::synthetic_codec_available("xvid")) GTEST_SKIP() << "no libxvid";
+  const auto dir = vifi::test::scratch_dir();
+  std::string list;
+  fs::create_directories(dir / "videos");
+  for (int i = 0; i < 3; ++i) {
+    SyntheticVideoSpec spec;
+    spec.codec = "xvid";
+    spec.num_frames = 40 + 10 * i;
+    spec.gop_size = 250;
+    spec.max_b_frames = 2;
+    spec.seed = static_cast<uint64_t>(i + 1);
+    const std::string name = "videos/v" + std::to_string(i) + ".avi";
+    vifi::data::write_synthetic_video((dir / name).string(), spec);
+    list += name + " 0\n";
+  }
+  vifi::test::write_text(dir / "list.txt", list);
+  const std::string store = (dir / "store").string(), empty = (dir / "empty").string();
+  std::string out;
+  ASSERT_EQ(vifi::test::run_vifi("data check --list " + (dir / "list.txt").string() + " --root " + dir.string() +
+                                 " --decode --numbering-cache " + store, &out), 0) << out;
+  EXPECT_EQ(std::distance(fs::directory_iterator(store), fs::directory_iterator{}), 3) << out;
+  const std::string bench = "bench loader --videos " + (dir / "videos").string() + " --frames 8 --repeat 1 --numbering-cache ";
+  ASSERT_EQ(vifi::test::run_vifi(bench + store, &out), 0) << out;
+  EXPECT_NE(out.find("numberings read from --numbering-cache by 3 clip(s)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("numbered by a full decode"), std::string::npos) << out;
+  ASSERT_EQ(vifi::test::run_vifi(bench + empty, &out), 0) << out;
+  EXPECT_NE(out.find("numbered by a full decode on 3 file(s)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("numberings read from"), std::string::npos) << out;
 }

@@ -157,7 +157,9 @@ TEST_P(CodecTest, SparseReadsMatchFullDecodeInCallerOrder) {
 }
 
 TEST_P(CodecTest, DecoderThreadsOptionGivesTheSameFrames) {
-  VideoReader reader(path_, vifi::data::VideoReaderOptions{3});
+  vifi::data::VideoReaderOptions options;
+  options.decoder_threads = 3;
+  VideoReader reader(path_, options);
   std::vector<int64_t> req = {40, 2, 17, 59};
   EXPECT_EQ(stamps(reader.read_frames(req)), req);
 }

@@ -2,10 +2,11 @@
 # Fuzzes the video reader (fuzz/video_reader_fuzzer.cpp) with libFuzzer under ASan + UBSan,
 # starting from the seed corpus fuzz/corpus, then replays every input without ASan under glibc's
 # heap checks; then the safetensors parser (fuzz/safetensors_fuzzer.cpp, seeds in
-# fuzz/corpus-safetensors) for half as long. CI runs it for a bounded time; run it longer on
-# demand. A crash, leak or sanitizer report fails the run and leaves the input as
-# build-fuzz/findings/crash-* (or leak-*, timeout-*; safetensors-* for the parser): add it to
-# tests/fixtures/fuzz and a test.
+# fuzz/corpus-safetensors) for half as long, and the frame-numbering store's entries
+# (fuzz/numbering_entry_fuzzer.cpp, seeds in fuzz/corpus-numbering_entry) for a quarter. CI
+# runs it for a bounded time; run it longer on demand. A crash, leak or sanitizer report fails
+# the run and leaves the input as build-fuzz/findings/crash-* (or leak-*, timeout-*;
+# safetensors-* and numbering_entry-* for the parsers): add it to tests/fixtures/fuzz and a test.
 # Usage: tools/fuzz.sh [seconds=60] [jobs=1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,19 +47,29 @@ echo "fuzz: replayed $replayed inputs under glibc's heap checks"
 runs=$({ grep -hoE "stat::number_of_executed_units: [0-9]+" "${logs[@]}" || true; } | awk '{s += $2} END {print s + 0}')
 echo "fuzz: $runs inputs in ${seconds}s, corpus $(ls build-fuzz/corpus | wc -l) files, exit $status"
 
+# A parser's fuzzer: fuzz_parser NAME SECONDS MAX_LEN LABEL runs build-fuzz/NAME_fuzzer on
+# build-fuzz/corpus-NAME (grown) and fuzz/corpus-NAME (the committed seeds); findings are
+# build-fuzz/findings/NAME-*.
+fuzz_parser() {
+  local name=$1 secs=$2 max_len=$3 label=$4 rc
+  mkdir -p build-fuzz/corpus-"$name"
+  set +e
+  (cd build-fuzz && ASAN_OPTIONS=abort_on_error=0 ./"$name"_fuzzer corpus-"$name" ../fuzz/corpus-"$name" \
+    -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -max_len="$max_len" -print_final_stats=1 \
+    -artifact_prefix=findings/"$name"-) > build-fuzz/fuzz-"$name".log 2>&1
+  rc=$?
+  set -e
+  grep -hE "^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|SUMMARY|${name}_fuzzer:|Test unit written" build-fuzz/fuzz-"$name".log || true
+  local n
+  n=$(grep -oE "stat::number_of_executed_units: [0-9]+" build-fuzz/fuzz-"$name".log | awk '{s += $2} END {print s + 0}')
+  echo "fuzz: $label: $n inputs in ${secs}s, corpus $(ls build-fuzz/corpus-"$name" | wc -l) files, exit $rc"
+  ((rc == 0)) || status=$rc
+}
+
 # The safetensors parser: what parses must write back and parse to the same tensors.
-st_seconds=$(( (seconds + 1) / 2 ))
-mkdir -p build-fuzz/corpus-safetensors
-set +e
-(cd build-fuzz && ASAN_OPTIONS=abort_on_error=0 ./safetensors_fuzzer corpus-safetensors ../fuzz/corpus-safetensors \
-  -max_total_time="$st_seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
-  -artifact_prefix=findings/safetensors-) > build-fuzz/fuzz-safetensors.log 2>&1
-st_status=$?
-set -e
-grep -hE "^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|SUMMARY|safetensors_fuzzer:|Test unit written" build-fuzz/fuzz-safetensors.log || true
-st_runs=$(grep -oE "stat::number_of_executed_units: [0-9]+" build-fuzz/fuzz-safetensors.log | awk '{s += $2} END {print s + 0}')
-echo "fuzz: safetensors parser: $st_runs inputs in ${st_seconds}s, corpus $(ls build-fuzz/corpus-safetensors | wc -l) files, exit $st_status"
-((st_status == 0)) || status=$st_status
+fuzz_parser safetensors $(( (seconds + 1) / 2 )) 65536 "safetensors parser"
+# The frame-numbering store's entries (the harness appends each input's checksum).
+fuzz_parser numbering_entry $(( (seconds + 3) / 4 )) 16384 "numbering entries"
 findings=(build-fuzz/findings/*)
 if ((status != 0 || ${#findings[@]} > 0)); then
   echo "fuzz: FINDINGS in build-fuzz/findings:" >&2

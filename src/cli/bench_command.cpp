@@ -45,6 +45,7 @@ struct LoaderBenchOptions {
   int threads = 1;
   int repeat = 3;
   int decoder_threads = 1;  // FFmpeg threads per clip's decoder
+  std::string numbering_cache;  // decoding rows: VideoReaderOptions::numbering_store (empty: none)
   std::string synthetic;  // "kinetics": make a Kinetics-like set and size a node (loader_sizing_bench)
   LoaderSizingOptions sizing;
 };
@@ -84,6 +85,7 @@ data::DecodeMeasurement measure(const std::vector<std::string>& videos, int64_t 
   options.threads = o.threads;
   options.repeat = o.repeat;
   options.reader.decoder_threads = o.decoder_threads;
+  options.reader.numbering_store = o.numbering_cache;
   return data::measure_decoding(videos, options);
 }
 
@@ -95,6 +97,10 @@ void print_row(int64_t frames, const char* mode, const data::DecodeMeasurement& 
 // Files only a full decode can number: frames decoded by their first clip (a whole decode,
 // once) against their later clips (seeking with the learned numbering).
 void print_counting_note(const data::DecodeMeasurement& m) {
+  if (m.stored_clips > 0) {
+    std::printf("        numberings read from --numbering-cache by %lld clip(s): no full decode for their files\n",
+                static_cast<long long>(m.stored_clips));
+  }
   if (m.counted_clips == 0) return;
   const auto per_clip = [](int64_t frames, int64_t clips) { return static_cast<double>(frames) / static_cast<double>(clips); };
   std::printf("        numbered by a full decode on %lld file(s): first clip %.1f frames decoded", static_cast<long long>(m.counted_clips),
@@ -224,6 +230,10 @@ void add_bench_loader_command(CLI::App& bench) {
   cmd->add_option("--decoder-threads", o->decoder_threads, "FFmpeg threads inside each clip's decoder")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--numbering-cache", o->numbering_cache,
+                  "Decoding rows: keep the frame numberings learned by full decodes in this folder and read them from it, "
+                  "as DATA.NUMBERING_CACHE does for runs (default: memory only, so each run measures its first clips' "
+                  "full decodes; the --config loader row follows the config)");
   cmd->add_option("--synthetic", o->synthetic,
                   "Make a Kinetics-like set (454x340, 30 fps, 10 s, H.264, keyframe every 250) and its prepared copy "
                   "in --work, then time the training pipeline on both")

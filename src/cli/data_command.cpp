@@ -21,6 +21,7 @@
 #include "vifi/data/clip_frames.h"
 #include "vifi/data/dataset.h"
 #include "vifi/data/labels.h"
+#include "vifi/data/video_reader.h"
 #include "vifi/experiment/adapters.h"
 #include "vifi/util/logging.h"
 #include "vifi/viz/contact_sheet.h"
@@ -241,6 +242,7 @@ struct CheckCommandOptions {
   std::string labels;
   int threads = 4;
   bool decode = false;
+  std::optional<std::string> numbering_cache;
 };
 
 // Checks one list; returns the number of bad videos.
@@ -265,11 +267,13 @@ void run_check(const CheckCommandOptions& o) {
   data::CheckOptions options;
   options.num_threads = o.threads;
   options.full_decode = o.decode;
+  options.numbering_store = data::numbering_store_dir(o.numbering_cache.value_or(""));
   size_t bad = 0;
   if (!o.config.empty()) {
     // The lists a run would read, under its DATA.ROOT, labels checked against NUM_CLASSES.
     const auto config = load_config(o.config);
     options.num_classes = config.data.num_classes;
+    options.numbering_store = data::numbering_store_dir(o.numbering_cache.value_or(config.data.numbering_cache));
     for (const auto& list : {config.data.train_file, config.data.val_file})
       if (!list.empty()) bad += check_list(list, config.data.root, options);
   } else {
@@ -294,6 +298,10 @@ void add_check_command(CLI::App& data_app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--decode", o->decode, "Also decode every frame of each video through the loader's decode path (slower; flags exactly what training and evaluation would reject)");
+  cmd->add_option("--numbering-cache", o->numbering_cache,
+                  "With --decode: where to keep the frame numberings learned for files whose timestamps cannot number "
+                  "their frames, as DATA.NUMBERING_CACHE (default: the config's, else the user's cache folder; "
+                  "'none': memory only)");
   cmd->callback([o] { run_check(*o); });
 }
 

@@ -166,6 +166,11 @@ std::vector<ConfigKey> data_keys() {
       key("DATA.DECODER_THREADS", s, &D::decoder_threads,
           "FFmpeg threads per decoding worker; 0 gives workers the cores they leave idle (they only pay "
           "when passed frames are decoded in full; docs/performance.md) (vifi)"),
+      key("DATA.NUMBERING_CACHE", s, &D::numbering_cache,
+          "folder keeping the frame numberings learned by a full decode (files whose timestamps cannot number "
+          "their frames: HMDB-51's and UCF-101's packed AVIs) for other ranks and later runs; empty: "
+          "$XDG_CACHE_HOME/vifi/frame-numbering or ~/.cache/vifi/frame-numbering; 'none': memory only; a "
+          "relative folder is taken from the working directory (vifi)"),
   };
 }
 

@@ -28,7 +28,9 @@ VideoVerdict check_one(const VideoRecord& record, const CheckOptions& options) {
     return v;
   }
   try {
-    VideoReader reader(record.path);
+    VideoReaderOptions reader_options;
+    reader_options.numbering_store = options.numbering_store;
+    VideoReader reader(record.path, reader_options);
     v.frames = reader.info().num_frames;
     if (options.full_decode) reader.verify();
   } catch (const VideoError& e) {

@@ -59,6 +59,7 @@ void decode_clip(const std::string& path, const DecodeBenchOptions& options, Dec
   const DecodeStats& stats = reader.stats();
   into.frames_decoded += stats.frames_decoded;
   into.seeks += stats.seeks;
+  into.stored_clips += stats.stored_numberings;
   if (stats.counting_reads > 0) {
     ++into.counted_clips;
     into.counted_frames_decoded += stats.frames_decoded;
@@ -106,6 +107,7 @@ void add_counts(DecodeMeasurement& into, const DecodeMeasurement& share) {
   into.counted_frames_decoded += share.counted_frames_decoded;
   into.learned_clips += share.learned_clips;
   into.learned_frames_decoded += share.learned_frames_decoded;
+  into.stored_clips += share.stored_clips;
   for (const auto& f : share.bad_videos) add_bad_video(into.bad_videos, f.index, f.path, f.reason);
 }
 

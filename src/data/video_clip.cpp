@@ -23,6 +23,7 @@ VideoReaderOptions reader_options(const DecodeConfig& decode, int short_side) {
   options.passed_frames = decode.passed_frames;
   options.decoder_threads = std::max(1, decode.decoder_threads);
   options.short_side = decode.scaling == FrameScaling::in_conversion ? short_side : 0;
+  options.numbering_store = decode.numbering_store;
   return options;
 }
 

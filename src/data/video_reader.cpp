@@ -40,6 +40,7 @@
 
 #include "ffmpeg_handles.h"
 #include "frame_numbering.h"
+#include "numbering_store.h"
 #include "video_index.h"
 
 extern "C" {
@@ -211,9 +212,12 @@ struct VideoReader::Impl {
     open_decoder();
     build_index();
     describe();
-    learned = FrameNumberingCache::process().find(key);
-    if (learned && learned->num_frames() == info.num_frames) {
+    bool from_store = false;
+    learned = find_numbering(key, info.num_frames, index.num_packets(), options.numbering_store, &from_store);
+    if (learned && learned->num_frames() == info.num_frames &&
+        learned->frame_of_packet.size() == static_cast<size_t>(index.num_packets())) {
       timestamps_trusted = false;
+      stats.stored_numberings += from_store ? 1 : 0;
     } else {
       learned.reset();
     }
@@ -755,7 +759,7 @@ struct VideoReader::Impl {
     }
     if (!done->index_packets(index.num_packets(), flagged_keyframes)) return;
     learned = std::shared_ptr<const LearnedNumbering>(std::move(done));
-    FrameNumberingCache::process().store(key, learned);
+    keep_numbering(key, learned, options.numbering_store);
   }
 
   // A decode from the first packet to the end, as data check and the full-decode baseline use.

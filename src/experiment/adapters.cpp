@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "vifi/data/video_reader.h"
+
 namespace vifi::experiment {
 
 model::PromptOptions prompt_options(const TrainerConfig& trainer) {
@@ -40,6 +42,7 @@ data::ClipConfig clip_config(const Config& config) {
   clip.decode.passed_frames = config.data.passed_frames;
   clip.decode.scaling = config.data.scale_frames;
   clip.decode.decoder_threads = static_cast<int>(config.data.decoder_threads);
+  clip.decode.numbering_store = data::numbering_store_dir(config.data.numbering_cache);
   clip.num_frames = config.data.num_frames;
   clip.augment.input_size = static_cast<int>(config.data.input_size);
   clip.augment.color_jitter = config.aug.color_jitter;

@@ -128,6 +128,9 @@ struct DataConfig {                       // DATA.*
   PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // PASSED_FRAMES (vifi)
   FrameScaling scale_frames = FrameScaling::in_conversion;       // SCALE_FRAMES (vifi)
   int64_t decoder_threads = 1;            // DECODER_THREADS (vifi): per worker; 0 = the idle cores
+  // NUMBERING_CACHE (vifi): where learned frame numberings persist; "" = the user's cache folder,
+  // "none" = memory only (data::numbering_store_dir).
+  std::string numbering_cache;
 };
 
 struct ModelConfig {                      // MODEL.*

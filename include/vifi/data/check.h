@@ -19,6 +19,9 @@ struct CheckOptions {
   int num_threads = 4;
   bool full_decode = false;
   int64_t num_classes = 0;  // > 0: labels must be < num_classes
+  // VideoReaderOptions::numbering_store: a full decode keeps the numbering of each file that
+  // needs one there, so the runs after the check start with it.
+  std::string numbering_store;
 };
 
 struct VideoProblem {

@@ -67,6 +67,9 @@ struct DecodeMeasurement {
   int64_t counted_frames_decoded = 0;
   int64_t learned_clips = 0;
   int64_t learned_frames_decoded = 0;
+  // Clips whose file's numbering came from the store on disk (DecodeStats::stored_numberings):
+  // learned by an earlier process, so this one decodes none of those files whole.
+  int64_t stored_clips = 0;
 
   // All 0 when no clip succeeded.
   double clips_per_second() const;         // clips/s

@@ -29,6 +29,9 @@ struct DecodeConfig {
   // passed frames skipped, H.264 keeps only a chain of dependent frames, which frame threads
   // cannot overlap (measured in docs/performance.md).
   int decoder_threads = 1;
+  // Where learned frame numberings persist (VideoReaderOptions::numbering_store): the folder
+  // itself, resolved from DATA.NUMBERING_CACHE; empty: memory only.
+  std::string numbering_store;
 };
 
 struct ClipConfig {

@@ -73,6 +73,9 @@ struct DecodeStats {
   // are known to be wrong (packed B-frames). Such a read decodes the whole file once and lets
   // the later clips seek with the numbering it recorded.
   int64_t counting_reads = 0;
+  // Readers whose numbering came from the store on disk (VideoReaderOptions::numbering_store),
+  // learned by another process or an earlier run: no full decode here.
+  int64_t stored_numberings = 0;
 };
 
 struct VideoReaderOptions {
@@ -85,7 +88,16 @@ struct VideoReaderOptions {
   // the YUV->RGB conversion instead of converted at full size and resized later; the long side
   // is rounded as transforms' resize_short_side does. 0: the stored size.
   int short_side = 0;
+  // Folder where frame numberings learned by a full decode are kept for other processes and
+  // later runs (DATA.NUMBERING_CACHE, resolved by numbering_store_dir); empty: this process's
+  // memory only. Only files whose timestamps cannot number their frames are learned.
+  std::string numbering_store;
 };
+
+// DATA.NUMBERING_CACHE -> VideoReaderOptions::numbering_store: "none" -> "" (memory only); "" ->
+// the user's cache, $XDG_CACHE_HOME/vifi/frame-numbering or ~/.cache/vifi/frame-numbering ("" when
+// neither variable is set); any other value is the folder itself.
+std::string numbering_store_dir(const std::string& configured);
 
 class VideoReader {
  public:

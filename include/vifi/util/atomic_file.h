@@ -1,5 +1,6 @@
-// Atomic file writes: content goes to "<path>.tmp.<pid>" and is renamed over `path`, so a
-// reader (or a crash, or Ctrl-C) never sees a half-written checkpoint, result or array.
+// Atomic file writes: content goes to "<path>.tmp.<pid>.<n>" (n counts the process's writes)
+// and is renamed over `path`, so a reader (or a crash, or Ctrl-C) never sees a half-written
+// checkpoint, result or array, and two threads writing one path never share a temporary file.
 #pragma once
 #include <functional>
 #include <ostream>
