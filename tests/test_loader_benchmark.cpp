@@ -123,6 +123,14 @@ TEST(LoaderBenchmark, CommandFinishesTheTableAndNamesBadFiles) {
     EXPECT_NE(log.find("BAD " + (dir / bad).string() + ": "), std::string::npos) << bad << "\n" << log;
   for (const char* good : {"c_good.avi", "d_good.avi"})
     EXPECT_EQ(log.find("BAD " + (dir / good).string()), std::string::npos) << good << "\n" << log;
+  // The loader row: an epoch of the threaded loader over the folder with the reference's default
+  // transforms, the bad files' samples replaced.
+  const size_t row = log.find("4       loader");
+  ASSERT_NE(row, std::string::npos) << log;
+  const std::string line = log.substr(row, log.find('\n', row) - row);
+  EXPECT_GT(std::stod(line.substr(16, 10)), 0.0) << line;
+  EXPECT_NE(line.find("transforms to 224x224, batch 8"), std::string::npos) << line;
+  EXPECT_NE(line.find("2 bad videos"), std::string::npos) << line;
 }
 
 // The sizing benchmark end to end on a small Kinetics-like set: both sets made (the prepared one

@@ -132,10 +132,11 @@ int64_t print_decode_rows(const std::vector<std::string>& videos, int64_t frames
 // batching) over one epoch with `threads` workers, set up from the run config. Bad files are
 // replaced whatever DATA.MAX_BAD_FRACTION says (the benchmark measures, the decode rows name
 // them); a loader that cannot go on at all gets a row saying why instead of ending the table.
-void print_training_loader_row(const vifi::Config& config, int64_t frames, int threads) {
+// One training epoch of the threaded loader over `records` with `config`'s transforms.
+void print_training_loader_row(const vifi::Config& config, std::vector<data::VideoRecord> records, int64_t frames,
+                               int threads) {
   auto c = config;
   c.data.num_frames = frames;
-  auto records = data::load_annotation_list(c.data.train_file, c.data.root);
   auto loader = experiment::loader_config(c, data::LoaderMode::train, experiment::Placement{});
   loader.num_workers = threads;
   loader.max_bad_fraction = 1.0;
@@ -192,14 +193,30 @@ void run_loader_bench(const LoaderBenchOptions& o, bool threads_given) {
   if (!o.config.empty()) config = load_config(o.config);
   if (!config && o.videos.empty()) throw std::runtime_error("bench loader: give --config, --videos or --synthetic kinetics");
   const auto videos = data::find_videos(video_search(config, o));
-  std::printf("bench loader: %s; %d pass(es), %d thread(s); decoding only (no transforms)\n",
+  // The loader row: --config's list and transforms; for --videos every video (label 0) with the
+  // reference's default transforms, and the decoding rows' numbering store.
+  std::vector<data::VideoRecord> records;
+  if (config) {
+    records = data::load_annotation_list(config->data.train_file, config->data.root);
+  } else {
+    for (const auto& path : videos) {
+      data::VideoRecord record;
+      record.path = path;
+      record.relative = path;
+      records.push_back(record);
+    }
+  }
+  vifi::Config loader_config = config.value_or(vifi::Config{});
+  if (!config) loader_config.data.numbering_cache = o.numbering_cache.empty() ? "none" : o.numbering_cache;
+  std::printf("bench loader: %s; %d pass(es), %d thread(s); sparse and full rows decode only, loader rows add the "
+              "training transforms\n",
               describe_videos(videos).c_str(), o.repeat, o.threads);
   std::printf("%-7s %-7s %10s %14s %11s %9s\n", "frames", "mode", "clips/s", "decoded/clip", "seeks/clip", "speed-up");
   int64_t failures = 0;
   BadVideos bad;
   for (int64_t t : o.frames) {
     failures += print_decode_rows(videos, t, o, bad);
-    if (config) print_training_loader_row(*config, t, o.threads);
+    print_training_loader_row(loader_config, records, t, o.threads);
   }
   print_open_cost(videos, o, bad);
   print_bad_videos(bad, videos.size(), failures);
@@ -211,9 +228,11 @@ void add_bench_loader_command(CLI::App& bench) {
   auto* cmd = bench.add_subcommand(
       "loader", "Clips/s and frames decoded per clip: sparse decoding vs full decode; with --synthetic kinetics, what "
                 "each decoding change buys, worker-thread scaling and the cores a GPU needs");
-  cmd->add_option("--config", o->config, "Run config: benchmark DATA.TRAIN_FILE, plus the threaded loader with its transforms")
+  cmd->add_option("--config", o->config, "Run config: benchmark DATA.TRAIN_FILE, and the threaded loader with the config's transforms")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--videos", o->videos, "Directory of videos (recursive) or annotation list (instead of --config)")
+  cmd->add_option("--videos", o->videos,
+                  "Directory of videos (recursive) or annotation list (instead of --config; the loader row uses the "
+                  "reference's default transforms)")
       ->check(CLI::ExistingPath);
   cmd->add_option("--root", o->root, "For a list: directory its paths are relative to (default: the list's)");
   cmd->add_option("--frames", o->frames, "Frames per clip (TSN segments), one row pair each")
