@@ -55,6 +55,7 @@ int run(int argc, char** argv) {
   add_search_index_command(app);
   add_search_command(app);
   add_serve_command(app);
+  add_config_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,6 +24,7 @@ void add_export_command(CLI::App& app);   // export_command.cpp: openai / vificl
 void add_search_index_command(CLI::App& app);  // index_command.cpp: embed a video collection once
 void add_search_command(CLI::App& app);   // search_command.cpp: rank an index by text or video
 void add_serve_command(CLI::App& app);    // serve_command.cpp: HTTP predict, search and page
+void add_config_command(CLI::App& app);   // config_command.cpp: the key table and resolved configs
 
 
 }  // namespace vifi::cli
