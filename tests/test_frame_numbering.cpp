@@ -125,15 +125,15 @@ EntryState decode(const std::string& bytes, const EntryIdentity& id, LearnedNumb
   return state;
 }
 
-// Collects the warnings logged while it lives.
-struct Warnings {
+// Collects the messages of one level logged while it lives.
+struct Logged {
   std::vector<std::string> lines;
-  Warnings() {
-    util::set_log_sink([this](util::LogLevel level, const std::string& m) {
-      if (level == util::LogLevel::warn) lines.push_back(m);
+  explicit Logged(util::LogLevel wanted = util::LogLevel::warn) {
+    util::set_log_sink([this, wanted](util::LogLevel level, const std::string& m) {
+      if (level == wanted) lines.push_back(m);
     });
   }
-  ~Warnings() { util::set_log_sink(nullptr); }
+  ~Logged() { util::set_log_sink(nullptr); }
 };
 
 TEST(NumberingStore, EntryGivesBackTheNumbering) {
@@ -234,7 +234,13 @@ TEST(NumberingStore, WhatOneProcessKeepsTheNextFinds) {
   auto n = std::make_shared<const LearnedNumbering>(open_gop());
   const std::string store = (dir / "store").string();
   FrameNumberingCache::process().clear();
-  keep_numbering(key, n, store);
+  {
+    Logged info(util::LogLevel::info);
+    keep_numbering(key, n, store);
+    keep_numbering(key, n, store);
+    ASSERT_EQ(info.lines.size(), 1u) << "where the store is, said once";
+    EXPECT_NE(info.lines[0].find("kept in " + store), std::string::npos) << info.lines[0];
+  }
   ASSERT_TRUE(std::filesystem::exists(entry_path(store, absolute_key(key))));
   EXPECT_EQ(std::filesystem::directory_iterator(store)->path().extension(), ".numbering") << "no temporary file left";
   FrameNumberingCache::process().clear();  // a new process
@@ -268,7 +274,7 @@ TEST(NumberingStore, DamagedEntryIsReportedOnceAndReplaced) {
   const std::string store = (dir / "store").string();
   const std::string entry = entry_path(store, absolute_key(key));
   test::write_text(entry, "VIFINUMB and then garbage");
-  Warnings warnings;
+  Logged warnings;
   FrameNumberingCache::process().clear();
   EXPECT_EQ(find_numbering(key, 10, 10, store), nullptr);
   EXPECT_EQ(find_numbering(key, 10, 10, store), nullptr);
@@ -290,7 +296,7 @@ TEST(NumberingStore, UnwritableStoreWarnsOnceAndKeepsTheNumberingInMemory) {
   const auto dir = test::scratch_dir();
   test::write_text(dir / "a-file", "x");
   const std::string store = (dir / "a-file" / "store").string();
-  Warnings warnings;
+  Logged warnings;
   FrameNumberingCache::process().clear();
   for (int i = 0; i < 3; ++i) {
     const FileKey key{(dir / ("v" + std::to_string(i) + ".avi")).string(), 10, 1};

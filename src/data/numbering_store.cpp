@@ -79,15 +79,18 @@ uint64_t path_hash(std::string_view path) {
   return h;
 }
 
-void warn_once(const std::string& what, const std::string& message) {
+// Logs `message` the first time `what` comes up in this process.
+void log_once(util::LogLevel level, const std::string& what, const std::string& message) {
   static std::mutex mutex;
-  static std::set<std::string> warned;
+  static std::set<std::string> logged;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    if (!warned.insert(what).second) return;
+    if (!logged.insert(what).second) return;
   }
-  util::log_warn(message);
+  util::log(level, message);
 }
+
+void warn_once(const std::string& what, const std::string& message) { log_once(util::LogLevel::warn, what, message); }
 
 // The entry's bytes; empty when there is none (or it cannot be read: then it is not there).
 // Of an entry longer than `most` bytes only `most` + 1 are read: it cannot be the entry sought
@@ -262,6 +265,10 @@ void keep_numbering(const FileKey& key, std::shared_ptr<const LearnedNumbering> 
   identity.version = decoder_version();
   try {
     util::write_file_atomic(entry_path(store_dir, identity.key), encode_numbering(identity, *numbering));
+    // Where the files go, once, and only for runs that learn any: most sets never need to.
+    log_once(util::LogLevel::info, "kept in " + store_dir,
+             "frame numberings learned by full decodes are kept in " + store_dir +
+                 " for other processes (DATA.NUMBERING_CACHE; 'none' keeps them in memory)");
   } catch (const std::exception& e) {
     warn_once(store_dir, std::string("frame-numbering store not written (") + e.what() +
                              "); learned numberings stay in this process's memory only");
