@@ -1,12 +1,12 @@
 // libFuzzer target for data/numbering_store's entries, the files DATA.NUMBERING_CACHE reads back
 // from disk. An input is an entry without its checksum: the harness appends the right CRC-32C
-// (libFuzzer could never forge one) and takes the identity to match from the entry's own header,
-// so every input reaches the checks behind the checksum. The file's packet count is capped as a
-// real index caps it. An entry found usable must encode back to the same bytes; a crash, a
-// sanitizer report, an exception or a round trip that differs is a finding. Seeds
-// (fuzz/corpus-numbering_entry): entries `vifi bench loader --videos SET --numbering-cache DIR` wrote
-// for `vifi data synth --codec xvid` sets, without their last 4 bytes. Build:
-// fuzz/CMakeLists.txt (clang).
+// (libFuzzer could never forge one) and takes the identity to match from the entry's own header
+// (read_entry_header), so every input reaches the checks behind the checksum. The file's packet
+// count is capped as a real index caps it. An entry found usable must encode back to the same
+// bytes; a crash, a sanitizer report, an exception or a round trip that differs is a finding.
+// Seeds (fuzz/corpus-numbering_entry): entries `vifi bench loader --videos SET
+// --numbering-cache DIR` wrote for `vifi data synth --codec xvid` sets, without their last 4
+// bytes. Build: fuzz/CMakeLists.txt (clang).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,26 +23,14 @@ namespace {
   std::abort();
 }
 
-uint64_t field(const std::string& bytes, size_t at, int width) {
-  uint64_t v = 0;
-  for (int i = 0; i < width; ++i) v |= uint64_t{static_cast<unsigned char>(bytes[at + static_cast<size_t>(i)])} << (8 * i);
-  return v;
-}
-
-// The header's layout (numbering_store.h), read only to build a matching identity.
+// The identity the entry claims, as the reader of a real file would bring it: its packet count
+// capped as a real file's index caps it.
 vifi::data::EntryIdentity identity_in(const std::string& entry) {
-  vifi::data::EntryIdentity id;
-  if (entry.size() < 64) return id;
-  id.version.avcodec = static_cast<uint32_t>(field(entry, 12, 4));
-  id.version.avformat = static_cast<uint32_t>(field(entry, 16, 4));
-  const uint64_t path_bytes = field(entry, 20, 4);
-  id.key.size = field(entry, 24, 8);
-  id.key.modified = static_cast<int64_t>(field(entry, 32, 8));
-  id.num_frames = static_cast<int64_t>(field(entry, 40, 8));
-  const auto packets = static_cast<int64_t>(field(entry, 48, 8));
-  constexpr int64_t kMostPackets = int64_t{1} << 20;  // what a real file's index could hold here
-  id.num_packets = packets >= 0 && packets <= kMostPackets ? packets : kMostPackets;
-  if (path_bytes <= entry.size() - 64) id.key.path = entry.substr(64, static_cast<size_t>(path_bytes));
+  const auto header = vifi::data::read_entry_header(entry);
+  if (!header) return {};
+  vifi::data::EntryIdentity id = header->identity;
+  constexpr int64_t kMostPackets = int64_t{1} << 20;
+  if (id.num_packets < 0 || id.num_packets > kMostPackets) id.num_packets = kMostPackets;
   return id;
 }
 

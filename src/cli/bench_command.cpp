@@ -129,10 +129,10 @@ int64_t print_decode_rows(const std::vector<std::string>& videos, int64_t frames
 }
 
 // The whole training input pipeline (data/loader: sampling, sparse decoding, transforms,
-// batching) over one epoch with `threads` workers, set up from the run config. Bad files are
+// batching) over `records` for one epoch with `threads` workers, set up from `config` (the run's,
+// or the reference's defaults for --videos). Bad files are
 // replaced whatever DATA.MAX_BAD_FRACTION says (the benchmark measures, the decode rows name
 // them); a loader that cannot go on at all gets a row saying why instead of ending the table.
-// One training epoch of the threaded loader over `records` with `config`'s transforms.
 void print_training_loader_row(const vifi::Config& config, std::vector<data::VideoRecord> records, int64_t frames,
                                int threads) {
   auto c = config;
@@ -206,8 +206,8 @@ void run_loader_bench(const LoaderBenchOptions& o, bool threads_given) {
       records.push_back(record);
     }
   }
-  vifi::Config loader_config = config.value_or(vifi::Config{});
-  if (!config) loader_config.data.numbering_cache = o.numbering_cache.empty() ? "none" : o.numbering_cache;
+  vifi::Config row_config = config.value_or(vifi::Config{});
+  if (!config) row_config.data.numbering_cache = o.numbering_cache.empty() ? "none" : o.numbering_cache;
   std::printf("bench loader: %s; %d pass(es), %d thread(s); sparse and full rows decode only, loader rows add the "
               "training transforms\n",
               describe_videos(videos).c_str(), o.repeat, o.threads);
@@ -216,7 +216,7 @@ void run_loader_bench(const LoaderBenchOptions& o, bool threads_given) {
   BadVideos bad;
   for (int64_t t : o.frames) {
     failures += print_decode_rows(videos, t, o, bad);
-    print_training_loader_row(loader_config, records, t, o.threads);
+    print_training_loader_row(row_config, records, t, o.threads);
   }
   print_open_cost(videos, o, bad);
   print_bad_videos(bad, videos.size(), failures);

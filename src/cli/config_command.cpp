@@ -22,14 +22,19 @@ struct ConfigCommandOptions {
   std::vector<std::string> opts;  // show: KEY VALUE pairs
 };
 
+// Whether `text` begins with `prefix`, any case.
+bool begins_with(const std::string& text, const std::string& prefix) {
+  if (prefix.size() > text.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(text[i])) != std::toupper(static_cast<unsigned char>(prefix[i]))) return false;
+  }
+  return true;
+}
+
 // Whether `name` is `prefix` itself or inside it, matched by whole dotted parts, any case:
 // "TRAIN" selects TRAIN.EPOCHS but not TRAINER.*.
 bool within(const std::string& name, const std::string& prefix) {
-  if (prefix.size() > name.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::toupper(static_cast<unsigned char>(name[i])) != std::toupper(static_cast<unsigned char>(prefix[i]))) return false;
-  }
-  return prefix.size() == name.size() || name[prefix.size()] == '.' || prefix.empty();
+  return begins_with(name, prefix) && (prefix.empty() || prefix.size() == name.size() || name[prefix.size()] == '.');
 }
 
 // For a prefix that selects nothing: the shortest section or key it begins ("DAT" -> DATA), else
@@ -37,13 +42,9 @@ bool within(const std::string& name, const std::string& prefix) {
 std::string suggestion(const std::string& prefix) {
   std::string best;
   for (const ConfigKey& key : config_keys()) {
-    for (size_t end = key.name.find('.'); ; end = key.name.find('.', end + 1)) {
+    for (size_t end = key.name.find('.');; end = key.name.find('.', end + 1)) {
       const std::string part = key.name.substr(0, end);
-      bool begins = part.size() >= prefix.size();
-      for (size_t i = 0; begins && i < prefix.size(); ++i) {
-        begins = std::toupper(static_cast<unsigned char>(part[i])) == std::toupper(static_cast<unsigned char>(prefix[i]));
-      }
-      if (begins && (best.empty() || part.size() < best.size())) best = part;
+      if (begins_with(part, prefix) && (best.empty() || part.size() < best.size())) best = part;
       if (end == std::string::npos) break;
     }
   }

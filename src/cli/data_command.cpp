@@ -267,7 +267,6 @@ void run_check(const CheckCommandOptions& o) {
   data::CheckOptions options;
   options.num_threads = o.threads;
   options.full_decode = o.decode;
-  options.numbering_store = data::numbering_store_dir(o.numbering_cache.value_or(""));
   size_t bad = 0;
   if (!o.config.empty()) {
     // The lists a run would read, under its DATA.ROOT, labels checked against NUM_CLASSES.
@@ -278,6 +277,7 @@ void run_check(const CheckCommandOptions& o) {
       if (!list.empty()) bad += check_list(list, config.data.root, options);
   } else {
     if (o.list.empty()) throw std::runtime_error("data check: give --config or --list");
+    options.numbering_store = data::numbering_store_dir(o.numbering_cache.value_or(""));
     if (!o.labels.empty()) options.num_classes = static_cast<int64_t>(data::load_class_names(o.labels).size());
     bad += check_list(o.list, o.root, options);
   }

@@ -56,7 +56,6 @@ class Fields {
     at_ += n;
     return s;
   }
-  size_t at() const { return at_; }
 
  private:
   uint64_t take(int n) {
@@ -108,6 +107,24 @@ std::string read_entry(const std::string& file, uint64_t most) {
 }
 
 }  // namespace
+
+std::optional<EntryHeader> read_entry_header(std::string_view bytes) {
+  if (bytes.size() < kHeaderBytes || bytes.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  Fields f(bytes);
+  f.text(kMagic.size());
+  EntryHeader h;
+  h.format = f.u32();
+  h.identity.version.avcodec = f.u32();
+  h.identity.version.avformat = f.u32();
+  h.path_bytes = f.u32();
+  h.identity.key.size = f.u64();
+  h.identity.key.modified = f.i64();
+  h.identity.num_frames = f.i64();
+  h.identity.num_packets = f.i64();
+  h.num_keyframes = f.i64();
+  if (h.path_bytes <= bytes.size() - kHeaderBytes) h.identity.key.path = std::string(f.text(h.path_bytes));
+  return h;
+}
 
 DecoderVersion decoder_version() {
   DecoderVersion v;
@@ -166,19 +183,12 @@ EntryState decode_numbering(std::string_view bytes, const EntryIdentity& identit
     return EntryState::stale;
   };
   if (bytes.size() < kHeaderBytes + kChecksumBytes) return damaged("shorter than its header");
-  if (bytes.substr(0, kMagic.size()) != kMagic) return damaged("not a frame-numbering entry (no VIFINUMB mark)");
-  Fields f(bytes.substr(0, bytes.size() - kChecksumBytes));
-  f.text(kMagic.size());
-  const uint32_t format = f.u32();
-  DecoderVersion version;
-  version.avcodec = f.u32();
-  version.avformat = f.u32();
-  const uint32_t path_bytes = f.u32();
-  const uint64_t file_size = f.u64();
-  const int64_t modified = f.i64();
-  const int64_t num_frames = f.i64();
-  const int64_t num_packets = f.i64();
-  const int64_t num_keyframes = f.i64();
+  const std::optional<EntryHeader> header = read_entry_header(bytes);
+  if (!header) return damaged("not a frame-numbering entry (no VIFINUMB mark)");
+  const EntryIdentity& claimed = header->identity;
+  const int64_t num_frames = claimed.num_frames, num_packets = claimed.num_packets;
+  const int64_t num_keyframes = header->num_keyframes;
+  const uint64_t path_bytes = header->path_bytes;
   if (path_bytes > kMaxPathBytes) return damaged("a path of " + std::to_string(path_bytes) + " bytes");
   // Each count is bounded by the bytes it needs before any size is computed from it.
   const uint64_t room = bytes.size();
@@ -187,21 +197,23 @@ EntryState decode_numbering(std::string_view bytes, const EntryIdentity& identit
     return damaged("counts out of range (frames " + std::to_string(num_frames) + ", packets " +
                    std::to_string(num_packets) + ", keyframes " + std::to_string(num_keyframes) + ")");
   }
-  const uint64_t expected = kHeaderBytes + uint64_t{path_bytes} + 9 * static_cast<uint64_t>(num_frames) +
+  const uint64_t expected = kHeaderBytes + path_bytes + 9 * static_cast<uint64_t>(num_frames) +
                             8 * static_cast<uint64_t>(num_keyframes) + kChecksumBytes;
   if (expected != room) {
     return damaged(std::to_string(room) + " bytes where its counts need " + std::to_string(expected));
   }
   const uint32_t stored_crc = Fields(bytes.substr(bytes.size() - kChecksumBytes)).u32();
   if (stored_crc != util::crc32c(bytes.substr(0, bytes.size() - kChecksumBytes))) return damaged("checksum mismatch");
-  if (format != kFormat) return stale("format " + std::to_string(format));
-  const std::string_view path = f.text(path_bytes);
-  if (path != identity.key.path) return stale("another path");
-  if (file_size != identity.key.size || modified != identity.key.modified) return stale("another version of the file");
-  if (!(version == identity.version)) return stale("other FFmpeg libraries");
+  if (header->format != kFormat) return stale("format " + std::to_string(header->format));
+  if (claimed.key.path != identity.key.path) return stale("another path");
+  if (claimed.key.size != identity.key.size || claimed.key.modified != identity.key.modified) {
+    return stale("another version of the file");
+  }
+  if (!(claimed.version == identity.version)) return stale("other FFmpeg libraries");
   if (num_frames != identity.num_frames || num_packets != identity.num_packets) {
     return stale("the file now indexes other frame or packet counts");
   }
+  Fields f(bytes.substr(kHeaderBytes + path_bytes));
   LearnedNumbering n;
   n.source_packet.resize(static_cast<size_t>(num_frames));
   for (auto& p : n.source_packet) p = f.i64();

@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,18 @@ FileKey absolute_key(const FileKey& key);
 
 // The entry for `numbering` (its frame and packet counts are its own; identity.num_* unused).
 std::string encode_numbering(const EntryIdentity& identity, const LearnedNumbering& numbering);
+
+// An entry's header: what it claims to be, before anything behind it is checked.
+struct EntryHeader {
+  uint32_t format = 0;
+  EntryIdentity identity;   // key.path: the stored path, empty when the bytes end before it
+  uint32_t path_bytes = 0;  // the stored path's length, as the header gives it
+  int64_t num_keyframes = 0;
+};
+
+// The header of `bytes`; nullopt when they are shorter than one or lack the entry's mark.
+// Nothing behind the header is checked (decode_numbering does that).
+std::optional<EntryHeader> read_entry_header(std::string_view bytes);
 
 enum class EntryState { usable, stale, damaged };
 

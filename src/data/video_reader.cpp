@@ -17,8 +17,9 @@
 // back to the start of the file; decoded timestamps that contradict the index (unknown time,
 // a gap in the numbering, a wanted frame that never comes) switch this reader to numbering
 // frames by counting the decoder's output from the start, which is what a full decode does.
-// That first counting pass runs to the end and is remembered (frame_numbering.h), so the
-// file's later clips seek again, each decoded frame checked against the full decode's record.
+// That first counting pass runs to the end and is remembered (frame_numbering.h; on disk for
+// other processes, numbering_store.h), so the file's later clips seek again, each decoded frame
+// checked against the full decode's record.
 //
 // A file is the frames a full decode yields: a packet the decoder rejects makes it corrupt
 // wherever it is met (data check, training, evaluation), and a header that declares more
