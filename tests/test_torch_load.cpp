@@ -130,6 +130,96 @@ TEST(TorchLoad, TensorsAreViewsOfTheirStorageRecord) {
   EXPECT_NE(short_error.find("storage data/0 holds 12 bytes"), std::string::npos) << short_error;
 }
 
+// _rebuild_tensor_v2 of storage '0' (6 floats) with any offset, size and stride (int32 each).
+std::string view_pickle(int32_t offset, const std::vector<int32_t>& size, const std::vector<int32_t>& stride) {
+  const auto int32 = [](int32_t v) { return "J"s + std::string(reinterpret_cast<const char*>(&v), 4); };
+  const auto tuple = [&](const std::vector<int32_t>& values) {
+    std::string t = "(";
+    for (const auto v : values) t += int32(v);
+    return t + "t";
+  };
+  std::string p = "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n(";
+  p += "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x06tQ"s;
+  return p + int32(offset) + tuple(size) + tuple(stride) + "\x89" "ccollections\nOrderedDict\n)Rt" "R.";
+}
+
+// Found by fuzz/torch_checkpoint_fuzzer.cpp: values LibTorch would refuse with a c10::Error (no
+// file name, a C++ backtrace) are refused by the reader itself, naming the file.
+TEST(TorchLoad, StoragesAndViewsLibTorchWouldRejectAreRefusedNamingTheFile) {
+  // {'w': ('storage', FloatStorage, '0', 'cpu', n)}: a storage never rebuilt into a tensor.
+  for (const char numel : {'\x00', '\x06'}) {
+    const auto pickle = "\x80\x02}X\x01\x00\x00\x00w(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"
+                        "0X\x03\x00\x00\x00" "cpuK"s + numel + "tQs.";
+    const auto file = read_pickle(pickle, bytes_of({0, 1, 2, 3, 4, 5}));
+    const auto* w = file.root().get("w");
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(w->describe(), "storage");
+    const auto error = error_of([&] { file.tensor(*w); });
+    EXPECT_NE(error.find("test.pkl: a bare storage (data/0) where a tensor was expected"), std::string::npos) << error;
+  }
+  // A zero-sized dimension holds no element, but a negative size or stride after it is still refused.
+  for (const auto& [size, stride] : std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>>{
+           {{0, -1}, {1, 1}}, {{2, 0, 3}, {3, 1, -1}}, {{-2, 0}, {1, 1}}}) {
+    const auto error = error_of([&] { read_pickle(view_pickle(0, size, stride)); });
+    EXPECT_NE(error.find("test.pkl: data.pkl: a negative tensor size or stride"), std::string::npos) << error;
+  }
+  // Zero-sized views that are sound read as empty tensors.
+  const auto empty = read_pickle(view_pickle(0, {0, 3}, {3, 1}), bytes_of({0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(empty.tensor(empty.root()).sizes(), (std::vector<int64_t>{0, 3}));
+  // A rebuilt tensor is not a storage to rebuild from.
+  auto nested = view_pickle(0, {2}, {1});
+  nested.pop_back();  // STOP
+  nested = "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n(" + nested.substr(2) + "K\x00(K\x01t(K\x01t\x89" "ccollections\nOrderedDict\n)Rt" "R."s;
+  const auto nested_error = error_of([&] { read_pickle(nested); });
+  EXPECT_NE(nested_error.find("test.pkl: data.pkl: _rebuild_tensor of a tensor, expected a storage"), std::string::npos)
+      << nested_error;
+}
+
+// Sets the compression method of `record`'s central directory entry in a zip archive's bytes to
+// one no reader knows (99): the archive opens, the record does not.
+void damage_record(std::string& zip, const std::string& record) {
+  for (size_t at = zip.find("PK\x01\x02"s); at != std::string::npos; at = zip.find("PK\x01\x02"s, at + 4)) {
+    uint16_t name_length = 0;
+    std::memcpy(&name_length, zip.data() + at + 28, 2);
+    if (zip.compare(at + 46, name_length, record) == 0) {
+      zip[at + 10] = 99;
+      zip[at + 11] = 0;
+      return;
+    }
+  }
+  FAIL() << record << " is not in the archive";
+}
+
+// Found by fuzz/torch_checkpoint_fuzzer.cpp: LibTorch's zip reader throws its c10::Error at any
+// record it cannot read, not only when the archive opens.
+TEST(TorchLoad, DamagedArchivesAreRefusedNamingTheFileAndTheRecord) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  dict.insert("w", torch::arange(6, torch::kFloat32));
+  const auto saved = torch::pickle_save(dict);
+  const std::string archive(saved.begin(), saved.end());
+  const auto dir = test::scratch_dir();
+  const auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return (dir / name).string();
+  };
+  const auto sound = util::torch_load(write("sound.pt", archive));
+  EXPECT_TRUE(torch::equal(sound.tensor(*sound.root().get("w")), torch::arange(6, torch::kFloat32)));
+
+  auto pickle_damaged = archive;
+  damage_record(pickle_damaged, "archive/data.pkl");
+  const auto path = write("pickle_damaged.pt", pickle_damaged);
+  const auto error = error_of([&] { util::torch_load(path); });
+  EXPECT_NE(error.find(path + ": record data.pkl cannot be read (a damaged archive)"), std::string::npos) << error;
+
+  auto storage_damaged = archive;
+  damage_record(storage_damaged, "archive/data/0");
+  const auto storage_path = write("storage_damaged.pt", storage_damaged);
+  const auto file = util::torch_load(storage_path);  // the pickle reads; the weights do not
+  const auto storage_error = error_of([&] { file.tensor(*file.root().get("w")); });
+  EXPECT_NE(storage_error.find(storage_path + ": record data/0 cannot be read (a damaged archive)"), std::string::npos)
+      << storage_error;
+}
+
 TEST(TorchLoad, FilesThatAreNotTorchSaveZipsAreNamed) {
   const auto dir = test::scratch_dir();
   std::ofstream(dir / "legacy.pt", std::ios::binary) << std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8", 12);

@@ -2,11 +2,13 @@
 # Fuzzes the video reader (fuzz/video_reader_fuzzer.cpp) with libFuzzer under ASan + UBSan,
 # starting from the seed corpus fuzz/corpus, then replays every input without ASan under glibc's
 # heap checks; then the safetensors parser (fuzz/safetensors_fuzzer.cpp, seeds in
-# fuzz/corpus-safetensors) for half as long, and the frame-numbering store's entries
-# (fuzz/numbering_entry_fuzzer.cpp, seeds in fuzz/corpus-numbering_entry) for a quarter. CI
-# runs it for a bounded time; run it longer on demand. A crash, leak or sanitizer report fails
+# fuzz/corpus-safetensors) and the torch.save checkpoint reader (fuzz/torch_checkpoint_fuzzer.cpp,
+# seeds in fuzz/corpus-torch_checkpoint) for half as long each, and the frame-numbering store's
+# entries (fuzz/numbering_entry_fuzzer.cpp, seeds in fuzz/corpus-numbering_entry) for a quarter.
+# CI runs it for a bounded time; run it longer on demand. A crash, leak or sanitizer report fails
 # the run and leaves the input as build-fuzz/findings/crash-* (or leak-*, timeout-*;
-# safetensors-* and numbering_entry-* for the parsers): add it to tests/fixtures/fuzz and a test.
+# <parser>-* for the parsers): add it to tests/fixtures/fuzz and a test. Leaks inside LibTorch
+# itself are suppressed (fuzz/lsan.supp says which and why).
 # Usage: tools/fuzz.sh [seconds=60] [jobs=1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +56,7 @@ fuzz_parser() {
   local name=$1 secs=$2 max_len=$3 label=$4 rc
   mkdir -p build-fuzz/corpus-"$name"
   set +e
-  (cd build-fuzz && ASAN_OPTIONS=abort_on_error=0 ./"$name"_fuzzer corpus-"$name" ../fuzz/corpus-"$name" \
+  (cd build-fuzz && ASAN_OPTIONS=abort_on_error=0 LSAN_OPTIONS=suppressions=../fuzz/lsan.supp ./"$name"_fuzzer corpus-"$name" ../fuzz/corpus-"$name" \
     -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -max_len="$max_len" -print_final_stats=1 \
     -artifact_prefix=findings/"$name"-) > build-fuzz/fuzz-"$name".log 2>&1
   rc=$?
@@ -68,6 +70,8 @@ fuzz_parser() {
 
 # The safetensors parser: what parses must write back and parse to the same tensors.
 fuzz_parser safetensors $(( (seconds + 1) / 2 )) 65536 "safetensors parser"
+# torch.save checkpoints: pickles and whole archives, read as released checkpoints are.
+fuzz_parser torch_checkpoint $(( (seconds + 1) / 2 )) 65536 "torch.save checkpoints"
 # The frame-numbering store's entries (the harness appends each input's checksum).
 fuzz_parser numbering_entry $(( (seconds + 3) / 4 )) 16384 "numbering entries"
 findings=(build-fuzz/findings/*)

@@ -151,8 +151,8 @@ bool is_reference_checkpoint(const std::string& path) {
   }
 }
 
-ReferenceFile read_reference_checkpoint(const std::string& path) {
-  const auto file = util::torch_load(path);
+ReferenceFile reference_file_of(const util::TorchFile& file) {
+  const auto& path = file.source();
   const auto& root = file.root();
   if (!root.has_entries()) throw std::runtime_error(path + ": holds a " + root.describe() + ", expected a dict");
   const auto* model = root.get("model");
@@ -172,6 +172,8 @@ ReferenceFile read_reference_checkpoint(const std::string& path) {
   out.trainer = recorded_trainer(root);
   return out;
 }
+
+ReferenceFile read_reference_checkpoint(const std::string& path) { return reference_file_of(util::torch_load(path)); }
 
 void write_reference_checkpoint(const std::string& path, const util::StateDict& state) {
   c10::Dict<std::string, torch::Tensor> dict;

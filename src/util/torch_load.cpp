@@ -217,10 +217,11 @@ class Unpickler {
   PickleValue* rebuild_tensor(const std::vector<const PickleValue*>& args) {
     if (args.size() < 4) fail("_rebuild_tensor with " + std::to_string(args.size()) + " arguments, expected >= 4");
     const auto* storage = args[0];
-    if (storage->type != Type::tensor || !storage->tensor.size.empty())
+    if (storage->type != Type::tensor || !storage->tensor.storage_only)
       fail("_rebuild_tensor of a " + storage->describe() + ", expected a storage");
     auto* v = make(Type::tensor);
     v->tensor = storage->tensor;
+    v->tensor.storage_only = false;
     v->tensor.offset = int_arg(args[1], "storage offset");
     v->tensor.size = int_tuple(args[2], "size");
     v->tensor.stride = int_tuple(args[3], "stride");
@@ -244,10 +245,11 @@ class Unpickler {
   void check_geometry(const TensorRef& t) {
     if (t.size.size() != t.stride.size()) fail("a tensor whose size and stride differ in length");
     if (t.offset < 0) fail("a negative storage offset");
+    for (size_t i = 0; i < t.size.size(); ++i)
+      if (t.size[i] < 0 || t.stride[i] < 0) fail("a negative tensor size or stride");
     int64_t numel = 1, last = t.offset;
     for (size_t i = 0; i < t.size.size(); ++i) {
-      if (t.size[i] < 0 || t.stride[i] < 0) fail("a negative tensor size or stride");
-      if (t.size[i] == 0) return;
+      if (t.size[i] == 0) return;  // no element to reach
       int64_t reach = 0;
       if (__builtin_mul_overflow(numel, t.size[i], &numel) ||
           __builtin_mul_overflow(t.size[i] - 1, t.stride[i], &reach) || __builtin_add_overflow(last, reach, &last))
@@ -313,6 +315,7 @@ class Unpickler {
     if (numel->type != Type::integer || numel->integer < 0) fail("a storage size that is not a count");
     v->tensor.storage = key->text;
     v->tensor.storage_numel = numel->integer;
+    v->tensor.storage_only = true;
     return v;
   }
 
@@ -499,7 +502,7 @@ std::string PickleValue::describe() const {
     case Type::tuple: return "tuple";
     case Type::dict: return "dict";
     case Type::set: return "set";
-    case Type::tensor: return "tensor";
+    case Type::tensor: return tensor.storage_only ? "storage" : "tensor";
     case Type::global: return "global " + text;
     case Type::object: return "object " + text;
   }
@@ -522,6 +525,8 @@ TorchFile TorchFile::from_pickle(std::string_view pickle, RecordReader read_reco
 torch::Tensor TorchFile::tensor(const PickleValue& value) const {
   if (value.type != PickleValue::Type::tensor) throw std::runtime_error(source_ + ": a " + value.describe() + " where a tensor was expected");
   const auto& ref = value.tensor;
+  // torch.load gives such a value as a Storage, never a Tensor; no state dict holds one.
+  if (ref.storage_only) throw std::runtime_error(source_ + ": a bare storage (data/" + ref.storage + ") where a tensor was expected");
   auto it = storages_.find(ref.storage);
   if (it == storages_.end()) {
     const auto bytes = read_record_(ref.storage);
@@ -538,6 +543,30 @@ torch::Tensor TorchFile::tensor(const PickleValue& value) const {
   return it->second.as_strided(ref.size, ref.stride, ref.offset);
 }
 
+namespace {
+
+// LibTorch's zip reader throws c10::Error (its message carries a C++ backtrace and no file name)
+// for a damaged archive at any call, not only when it opens: each call goes through here and a
+// failure becomes the std::runtime_error this reader promises, naming the file and the record.
+template <typename Call>
+auto archive_call(const std::string& path, const std::string& what, Call&& call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": " + what + ": " + std::string(e.what_without_backtrace()).substr(0, 200));
+  }
+}
+
+std::string record_text(const std::shared_ptr<caffe2::serialize::PyTorchStreamReader>& archive,
+                        const std::string& path, const std::string& record) {
+  return archive_call(path, "record " + record + " cannot be read (a damaged archive)", [&] {
+    const auto [ptr, size] = archive->getRecord(record);
+    return std::string(static_cast<const char*>(ptr.get()), size);
+  });
+}
+
+}  // namespace
+
 TorchFile torch_load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open (" + (std::filesystem::exists(path) ? "unreadable" : "not found") + ")");
@@ -549,33 +578,23 @@ TorchFile torch_load(const std::string& path) {
   if (in.gcount() < 4 || std::memcmp(magic, "PK\x03\x04", 4) != 0)
     throw std::runtime_error(path + ": not a torch.save file (no zip archive)");
   in.close();
-  std::shared_ptr<caffe2::serialize::PyTorchStreamReader> archive;
-  try {
-    archive = std::make_shared<caffe2::serialize::PyTorchStreamReader>(path);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": not a readable torch.save archive: " +
-                             std::string(e.what_without_backtrace()).substr(0, 200));
-  }
-  if (archive->hasRecord("constants.pkl"))
+  const auto archive = archive_call(path, "not a readable torch.save archive", [&] {
+    return std::make_shared<caffe2::serialize::PyTorchStreamReader>(path);
+  });
+  // By value: the storage reader below keeps it (and so the archive) after this function returns.
+  const auto has = [archive, path](const std::string& record) {
+    return archive_call(path, "its zip directory cannot be read", [&] { return archive->hasRecord(record); });
+  };
+  if (has("constants.pkl"))
     throw std::runtime_error(path + ": a TorchScript archive (torch.jit.save), not a torch.save file");
-  if (!archive->hasRecord("data.pkl")) throw std::runtime_error(path + ": a zip archive without data.pkl: not a torch.save file");
-  if (archive->hasRecord("byteorder")) {
-    const auto [ptr, size] = archive->getRecord("byteorder");
-    if (std::string(static_cast<const char*>(ptr.get()), size) != "little")
-      throw std::runtime_error(path + ": saved on a big-endian machine; vifi reads little-endian files only");
-  }
-  const auto [pickle_ptr, pickle_size] = archive->getRecord("data.pkl");
-  const std::string pickle(static_cast<const char*>(pickle_ptr.get()), pickle_size);
-  auto reader = [archive, path](const std::string& key) {
+  if (!has("data.pkl")) throw std::runtime_error(path + ": a zip archive without data.pkl: not a torch.save file");
+  if (has("byteorder") && record_text(archive, path, "byteorder") != "little")
+    throw std::runtime_error(path + ": saved on a big-endian machine; vifi reads little-endian files only");
+  const auto pickle = record_text(archive, path, "data.pkl");
+  auto reader = [archive, path, has](const std::string& key) {
     const auto record = "data/" + key;
-    if (!archive->hasRecord(record)) throw std::runtime_error(path + ": storage " + record + " is missing from the archive");
-    try {
-      const auto [ptr, size] = archive->getRecord(record);
-      return std::string(static_cast<const char*>(ptr.get()), size);
-    } catch (const c10::Error& e) {
-      throw std::runtime_error(path + ": storage " + record + " cannot be read: " +
-                               std::string(e.what_without_backtrace()).substr(0, 200));
-    }
+    if (!has(record)) throw std::runtime_error(path + ": storage " + record + " is missing from the archive");
+    return record_text(archive, path, record);
   };
   return TorchFile::from_pickle(pickle, reader, path);  // the reader keeps the archive open
 }

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "vifi/util/state_dict.h"
+#include "vifi/util/torch_load.h"
 
 namespace vifi::model {
 
@@ -60,6 +61,8 @@ bool is_reference_checkpoint(const std::string& path);
 // checkpoints), else the file itself as {name: tensor}. Throws naming the file and entry when
 // neither is a dict of tensors.
 ReferenceFile read_reference_checkpoint(const std::string& path);
+// The same for a file already read (errors name file.source()); the checkpoint fuzzer's way in.
+ReferenceFile reference_file_of(const util::TorchFile& file);
 
 // The inverse of map_reference_state, for writing the authors' layout (model/weights_export):
 // vifi's names -> theirs as their DistributedDataParallel-wrapped model saves them ("module." +

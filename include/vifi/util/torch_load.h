@@ -35,6 +35,7 @@ struct TensorRef {
   int64_t storage_numel = 0;
   int64_t offset = 0;
   std::vector<int64_t> size, stride;
+  bool storage_only = false;  // a bare storage (a persistent id never rebuilt into a tensor)
 };
 
 // One Python value of an unpickled file. Values point at each other inside the TorchFile that
