@@ -4,7 +4,8 @@
 # heap checks; then the safetensors parser (fuzz/safetensors_fuzzer.cpp, seeds in
 # fuzz/corpus-safetensors) and the torch.save checkpoint reader (fuzz/torch_checkpoint_fuzzer.cpp,
 # seeds in fuzz/corpus-torch_checkpoint) for half as long each, and the frame-numbering store's
-# entries (fuzz/numbering_entry_fuzzer.cpp, seeds in fuzz/corpus-numbering_entry) for a quarter.
+# entries (fuzz/numbering_entry_fuzzer.cpp, seeds in fuzz/corpus-numbering_entry) and the .npy
+# reader (fuzz/npy_fuzzer.cpp, seeds in fuzz/corpus-npy) for a quarter each.
 # CI runs it for a bounded time; run it longer on demand. A crash, leak or sanitizer report fails
 # the run and leaves the input as build-fuzz/findings/crash-* (or leak-*, timeout-*;
 # <parser>-* for the parsers): add it to tests/fixtures/fuzz and a test. Leaks inside LibTorch
@@ -74,6 +75,8 @@ fuzz_parser safetensors $(( (seconds + 1) / 2 )) 65536 "safetensors parser"
 fuzz_parser torch_checkpoint $(( (seconds + 1) / 2 )) 65536 "torch.save checkpoints"
 # The frame-numbering store's entries (the harness appends each input's checksum).
 fuzz_parser numbering_entry $(( (seconds + 3) / 4 )) 16384 "numbering entries"
+# .npy arrays (embed --videos inputs, search-index features).
+fuzz_parser npy $(( (seconds + 3) / 4 )) 4096 ".npy reader"
 findings=(build-fuzz/findings/*)
 if ((status != 0 || ${#findings[@]} > 0)); then
   echo "fuzz: FINDINGS in build-fuzz/findings:" >&2

@@ -1,86 +1,200 @@
-// .npy codec. The header is a Python dict literal; we parse only the three keys NumPy writes.
+// .npy codec (see header). The header is a Python dict literal, parsed strictly: exactly the three
+// keys NumPy writes and reads.
 #include "vifi/util/npy.h"
 
+#include <cctype>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "vifi/util/atomic_file.h"
 
 namespace vifi::util {
 namespace {
 
-std::runtime_error npy_error(const std::string& path, const std::string& what) {
-  return std::runtime_error(path + ": " + what);
+std::runtime_error npy_error(const std::string& source, const std::string& what) {
+  return std::runtime_error(source + ": " + what);
 }
 
-std::string header_value(const std::string& header, const std::string& key) {
-  const auto k = header.find("'" + key + "'");
-  if (k == std::string::npos) return {};
-  auto v = header.find(':', k);
-  if (v == std::string::npos) return {};
-  ++v;
-  while (v < header.size() && header[v] == ' ') ++v;
-  if (header[v] == '(') return header.substr(v, header.find(')', v) - v + 1);
-  auto end = header.find_first_of(",}", v);
-  return header.substr(v, end - v);
-}
-
-std::vector<int64_t> parse_shape(const std::string& path, const std::string& text) {
-  if (text.size() < 2 || text.front() != '(') throw npy_error(path, "bad shape in .npy header: " + text);
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
   std::vector<int64_t> shape;
-  std::stringstream in(text.substr(1, text.size() - 2));
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (item.find_first_not_of(' ') == std::string::npos) continue;
-    shape.push_back(std::stoll(item));
-  }
-  return shape;
-}
+};
 
-torch::ScalarType parse_dtype(const std::string& path, std::string descr) {
-  if (descr.size() >= 2) descr = descr.substr(1, descr.size() - 2);  // strip quotes
+// The header is the repr() of a Python dict: {'descr': '<f4', 'fortran_order': False, 'shape':
+// (2, 3), } padded with spaces to a newline. Parsed strictly (NumPy's own reader requires exactly
+// these three keys) so a damaged header is refused with what was found where, never misread.
+class HeaderParser {
+ public:
+  HeaderParser(const std::string& text, const std::string& source) : text_(text), source_(source) {}
+
+  NpyHeader parse() {
+    NpyHeader header;
+    bool seen[3] = {false, false, false};
+    skip_spaces();
+    expect('{');
+    while (true) {
+      skip_spaces();
+      if (peek() == '}') break;
+      const auto key = quoted();
+      skip_spaces();
+      expect(':');
+      skip_spaces();
+      int which = -1;
+      if (key == "descr") {
+        which = 0;
+        header.descr = quoted();
+      } else if (key == "fortran_order") {
+        which = 1;
+        header.fortran_order = boolean();
+      } else if (key == "shape") {
+        which = 2;
+        header.shape = shape();
+      } else {
+        fail("an unexpected key '" + key.substr(0, 32) + "' (expected descr, fortran_order and shape)");
+      }
+      if (seen[which]) fail("the key '" + key + "' twice");
+      seen[which] = true;
+      skip_spaces();
+      if (peek() == ',') ++pos_; else if (peek() != '}') fail("a ',' or '}'");
+    }
+    ++pos_;
+    skip_spaces();
+    if (pos_ != text_.size()) fail("text after the closing '}'");
+    const char* names[3] = {"descr", "fortran_order", "shape"};
+    for (int i = 0; i < 3; ++i)
+      if (!seen[i]) throw npy_error(source_, "the .npy header has no '" + std::string(names[i]) + "' key");
+    return header;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& expected) const {
+    throw npy_error(source_, "a damaged .npy header: expected " + expected + " at character " + std::to_string(pos_) +
+                                 " of '" + text_.substr(0, 120) + "'");
+  }
+  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  void skip_spaces() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t')) ++pos_;
+  }
+  void expect(char c) {
+    if (peek() != c) fail(std::string("'") + c + "'");
+    ++pos_;
+  }
+  std::string quoted() {
+    const char quote = peek();
+    if (quote != '\'' && quote != '"') fail("a quoted name");
+    const auto end = text_.find(quote, pos_ + 1);
+    if (end == std::string::npos) fail("a closing quote");
+    auto out = text_.substr(pos_ + 1, end - pos_ - 1);
+    pos_ = end + 1;
+    return out;
+  }
+  bool boolean() {
+    for (const auto& [word, value] : {std::pair<const char*, bool>{"True", true}, {"False", false}})
+      if (text_.compare(pos_, std::strlen(word), word) == 0) {
+        pos_ += std::strlen(word);
+        return value;
+      }
+    fail("True or False");
+  }
+  // (), (7,), (2, 3): non-negative integers.
+  std::vector<int64_t> shape() {
+    expect('(');
+    std::vector<int64_t> out;
+    while (true) {
+      skip_spaces();
+      if (peek() == ')') break;
+      const auto digits_start = pos_;
+      while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+      if (pos_ == digits_start || pos_ - digits_start > 18) fail("a dimension (a non-negative integer)");
+      out.push_back(std::stoll(text_.substr(digits_start, pos_ - digits_start)));
+      if (out.size() > 64) fail("at most 64 dimensions");
+      skip_spaces();
+      if (peek() == ',') ++pos_; else if (peek() != ')') fail("a ',' or ')' in the shape");
+    }
+    ++pos_;
+    return out;
+  }
+
+  const std::string& text_;
+  const std::string& source_;
+  size_t pos_ = 0;
+};
+
+torch::ScalarType parse_dtype(const std::string& source, const std::string& descr) {
   if (descr == "<f4") return torch::kFloat32;
   if (descr == "<f8") return torch::kFloat64;
   if (descr == "<f2") return torch::kFloat16;
   if (descr == "<i8") return torch::kInt64;
   if (descr == "<i4") return torch::kInt32;
   if (descr == "|u1") return torch::kUInt8;
-  throw npy_error(path, "unsupported .npy dtype '" + descr + "' (expected <f2, <f4, <f8, <i4, <i8 or |u1)");
+  throw npy_error(source, "unsupported .npy dtype '" + descr.substr(0, 32) + "' (expected <f2, <f4, <f8, <i4, <i8 or |u1)");
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "(";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + (shape.size() == 1 ? ",)" : ")");
 }
 
 }  // namespace
 
+torch::Tensor read_npy(std::istream& in, uint64_t size, const std::string& source) {
+  char preamble[8];
+  if (size < 10 || !in.read(preamble, 8) || std::string(preamble, 6) != "\x93NUMPY")
+    throw npy_error(source, "not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(preamble[6]);
+  if (major < 1 || major > 3)
+    throw npy_error(source, "unsupported .npy format version " + std::to_string(major) + "." +
+                                std::to_string(static_cast<unsigned char>(preamble[7])) + " (expected 1.0, 2.0 or 3.0)");
+  const int length_bytes = major == 1 ? 2 : 4;
+  unsigned char length[4] = {0, 0, 0, 0};
+  if (!in.read(reinterpret_cast<char*>(length), length_bytes)) throw npy_error(source, "truncated .npy header");
+  const uint64_t header_len = length[0] | (length[1] << 8) | (length[2] << 16) | (uint64_t{length[3]} << 24);
+  const uint64_t data_start = 8 + static_cast<uint64_t>(length_bytes) + header_len;
+  if (data_start > size)
+    throw npy_error(source, "truncated .npy header (it declares " + std::to_string(header_len) + " bytes; the file has " +
+                                std::to_string(size) + " in all)");
+  std::string text(static_cast<size_t>(header_len), '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(header_len))) throw npy_error(source, "truncated .npy header");
+  const auto header = HeaderParser(text, source).parse();
+  if (header.fortran_order)
+    throw npy_error(source, "Fortran-ordered .npy arrays are not supported (save with np.ascontiguousarray)");
+  const auto dtype = parse_dtype(source, header.descr);
+  // The size is checked against the file before anything is allocated: a damaged shape may
+  // claim terabytes.
+  // LibTorch multiplies all the dimensions, zero or not, so their product must fit in int64 too.
+  uint64_t bytes = c10::elementSize(dtype);
+  bool empty = false;
+  for (const auto d : header.shape) {
+    if (d == 0) empty = true;
+    else if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes) || bytes > uint64_t{INT64_MAX})
+      throw npy_error(source, "a .npy shape " + shape_text(header.shape) + " whose size overflows 64 bits");
+  }
+  if (empty) bytes = 0;
+  if (bytes > size - data_start)
+    throw npy_error(source, "truncated .npy data: shape " + shape_text(header.shape) + " of " + header.descr + " needs " +
+                                std::to_string(bytes) + " bytes, the file has " + std::to_string(size - data_start) +
+                                " after its header");
+  auto t = torch::empty(header.shape, torch::TensorOptions().dtype(dtype));
+  if (bytes > 0 && !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(bytes)))
+    throw npy_error(source, "truncated .npy data");
+  if (t.is_floating_point()) return t.to(torch::kFloat32);
+  return t.to(torch::kInt64);
+}
+
 torch::Tensor load_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw npy_error(path, "cannot open .npy file");
-  char magic[8];
-  in.read(magic, 8);
-  if (!in || std::string(magic, 6) != "\x93NUMPY") throw npy_error(path, "not a .npy file (bad magic)");
-  uint32_t header_len = 0;
-  if (magic[6] == 1) {
-    uint8_t len[2];
-    in.read(reinterpret_cast<char*>(len), 2);
-    header_len = len[0] | (len[1] << 8);
-  } else {
-    uint8_t len[4];
-    in.read(reinterpret_cast<char*>(len), 4);
-    header_len = len[0] | (len[1] << 8) | (len[2] << 16) | (uint32_t(len[3]) << 24);
-  }
-  std::string header(header_len, '\0');
-  in.read(header.data(), header_len);
-  if (!in) throw npy_error(path, "truncated .npy header");
-  if (header_value(header, "fortran_order") != "False")
-    throw npy_error(path, "Fortran-ordered .npy arrays are not supported (save with np.ascontiguousarray)");
-  const auto dtype = parse_dtype(path, header_value(header, "descr"));
-  const auto shape = parse_shape(path, header_value(header, "shape"));
-  auto t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
-  const auto bytes = static_cast<std::streamsize>(t.numel() * t.element_size());
-  in.read(static_cast<char*>(t.data_ptr()), bytes);
-  if (in.gcount() != bytes) throw npy_error(path, "truncated .npy data");
-  if (t.is_floating_point()) return t.to(torch::kFloat32);
-  return t.to(torch::kInt64);
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) throw npy_error(path, "cannot read its size (" + error.message() + ")");
+  return read_npy(in, size, path);
 }
 
 void save_npy(const std::string& path, const torch::Tensor& tensor) {
