@@ -355,12 +355,15 @@ TEST(Trainer, KeepCheckpointsKeepsTheNewestEpochFiles) {
   auto config = tiny_config(dir, 4);
   config.train.keep_checkpoints = 2;
   std::ofstream(dir / "ckpt_epoch_notes.pth") << "not a checkpoint of this run";  // not an epoch number: kept
+  // Digits beyond int64 once ended the run at its first prune (std::stoll's out_of_range): kept too.
+  std::ofstream(dir / "ckpt_epoch_99999999999999999999.pth") << "a stray file";
   train::Trainer trainer(config, test::tiny_vificlip(kColourClasses), data, &val, {torch::kCPU, train::Outputs::write, {}});
   trainer.fit();
   std::set<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir))
     if (e.path().extension() == ".pth") files.insert(e.path().filename().string());
-  EXPECT_EQ(files, (std::set<std::string>{"best.pth", "ckpt_epoch_2.pth", "ckpt_epoch_3.pth", "ckpt_epoch_notes.pth"}));
+  EXPECT_EQ(files, (std::set<std::string>{"best.pth", "ckpt_epoch_2.pth", "ckpt_epoch_3.pth", "ckpt_epoch_notes.pth",
+                                          "ckpt_epoch_99999999999999999999.pth"}));
   EXPECT_EQ(train::prune_epoch_checkpoints(dir.string(), 0), std::vector<std::string>{});  // 0: keep all
 }
 

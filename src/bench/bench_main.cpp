@@ -2,6 +2,9 @@
 // unknown names so a typo cannot silently benchmark the wrong shape.
 #include "vifi/bench/bench_main.h"
 
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -50,6 +53,34 @@ std::string take(Flags& flags, const std::string& name, const std::string& fallb
   return value;
 }
 
+// A whole-string integer flag of at least `min` (std::stoll took "8x" as 8 and said only "stoll"
+// of "abc").
+int64_t take_int(Flags& flags, const std::string& name, int64_t fallback, int64_t min) {
+  if (!flags.count(name)) return fallback;
+  const auto text = take(flags, name, "");
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < min || value > INT32_MAX)
+    throw std::invalid_argument("--" + name + ": expected an integer from " + std::to_string(min) + " to " +
+                                std::to_string(INT32_MAX) + ", got '" + text + "'");
+  return value;
+}
+
+double take_positive(Flags& flags, const std::string& name, double fallback) {
+  if (!flags.count(name)) return fallback;
+  const auto text = take(flags, name, "");
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !(value > 0) || !std::isfinite(value))
+    throw std::invalid_argument("--" + name + ": expected a positive number, got '" + text + "'");
+  return value;
+}
+
 void check_all_used(const Flags& flags) {
   if (!flags.empty()) throw std::invalid_argument("unknown flag --" + flags.begin()->first);
 }
@@ -57,15 +88,15 @@ void check_all_used(const Flags& flags) {
 int run_model(Flags flags) {
   ModelBenchOptions o;
   o.arch = take(flags, "arch", o.arch);
-  o.frames = std::stoll(take(flags, "frames", std::to_string(o.frames)));
-  o.batch = std::stoll(take(flags, "batch", std::to_string(o.batch)));
-  o.classes = std::stoll(take(flags, "classes", std::to_string(o.classes)));
+  o.frames = take_int(flags, "frames", o.frames, 1);
+  o.batch = take_int(flags, "batch", o.batch, 1);
+  o.classes = take_int(flags, "classes", o.classes, 1);
   o.train = take(flags, "train", "0") == "1";
   o.device = take(flags, "device", o.device);
   o.dtype = take(flags, "dtype", o.dtype);
-  o.threads = std::stoi(take(flags, "threads", "0"));
-  o.iters = std::stoi(take(flags, "iters", std::to_string(o.iters)));
-  o.warmup = std::stoi(take(flags, "warmup", std::to_string(o.warmup)));
+  o.threads = static_cast<int>(take_int(flags, "threads", 0, 0));
+  o.iters = static_cast<int>(take_int(flags, "iters", o.iters, 1));
+  o.warmup = static_cast<int>(take_int(flags, "warmup", o.warmup, 0));
   check_all_used(flags);
   const auto result = run_model_benchmark(o);
   std::printf("%s\n", format_model_result(o, result).c_str());
@@ -74,12 +105,12 @@ int run_model(Flags flags) {
 
 int run_gemm(Flags flags) {
   GemmBenchOptions o;
-  o.size = std::stoll(take(flags, "size", "0"));
+  o.size = take_int(flags, "size", 0, 0);
   o.device = take(flags, "device", o.device);
   o.dtype = take(flags, "dtype", o.dtype);
-  o.threads = std::stoi(take(flags, "threads", "0"));
-  o.iters = std::stoi(take(flags, "iters", std::to_string(o.iters)));
-  o.warmup = std::stoi(take(flags, "warmup", std::to_string(o.warmup)));
+  o.threads = static_cast<int>(take_int(flags, "threads", 0, 0));
+  o.iters = static_cast<int>(take_int(flags, "iters", o.iters, 1));
+  o.warmup = static_cast<int>(take_int(flags, "warmup", o.warmup, 0));
   check_all_used(flags);
   std::printf("%s\n", format_gemm_result(o, run_gemm_benchmark(o)).c_str());
   return 0;
@@ -90,12 +121,12 @@ int run_fit(Flags flags) {
   FitCheckOptions o;
   o.arch = take(flags, "arch", o.arch);
   o.device = take(flags, "device", o.device);
-  o.batch = std::stoll(take(flags, "batch", std::to_string(o.batch)));
-  o.accumulation = std::stoll(take(flags, "accumulation", std::to_string(o.accumulation)));
-  o.frames = std::stoll(take(flags, "frames", std::to_string(o.frames)));
-  o.resolution = std::stoll(take(flags, "resolution", std::to_string(o.resolution)));
-  o.steps = std::stoll(take(flags, "steps", std::to_string(o.steps)));
-  o.lr = std::stod(take(flags, "lr", std::to_string(o.lr)));
+  o.batch = take_int(flags, "batch", o.batch, 1);
+  o.accumulation = take_int(flags, "accumulation", o.accumulation, 1);
+  o.frames = take_int(flags, "frames", o.frames, 1);
+  o.resolution = take_int(flags, "resolution", o.resolution, 1);
+  o.steps = take_int(flags, "steps", o.steps, 1);
+  o.lr = take_positive(flags, "lr", o.lr);
   o.out = take(flags, "out", o.out);
   check_all_used(flags);
   const auto result = run_fit_check(o);

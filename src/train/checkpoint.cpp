@@ -105,7 +105,8 @@ std::vector<std::string> prune_epoch_checkpoints(const std::string& dir, int64_t
     const auto name = entry.path().filename().string();
     if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".pth") continue;
     const auto number = name.substr(prefix.size(), name.size() - prefix.size() - 4);
-    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) continue;
+    // Not an epoch this code wrote (no digits, or more than an int64 holds): never touched.
+    if (number.empty() || number.size() > 18 || number.find_first_not_of("0123456789") != std::string::npos) continue;
     epochs.emplace_back(std::stoll(number), entry.path());
   }
   std::sort(epochs.begin(), epochs.end());
