@@ -188,9 +188,12 @@ TEST(ServeCommand, PredictAndSearchOverLoopbackAsTheCommandsAnswer) {
   auto empty_query = client.Get("/search?q=%20");
   ASSERT_TRUE(empty_query);
   EXPECT_EQ(empty_query->status, 400);
-  auto bad_topk = client.Get("/search?q=dog&topk=abc");
-  ASSERT_TRUE(bad_topk);
-  EXPECT_EQ(bad_topk->status, 400);
+  for (const char* topk : {"abc", "5x", "0", "1001", "-3", "99999999999999999999"}) {
+    auto bad_topk = client.Get(std::string("/search?q=dog&topk=") + topk);
+    ASSERT_TRUE(bad_topk);
+    EXPECT_EQ(bad_topk->status, 400) << topk;
+    EXPECT_NE(bad_topk->body.find(std::string("topk '") + topk + "': expected 1..1000"), std::string::npos) << bad_topk->body;
+  }
   auto nowhere = client.Get("/etc/passwd");
   ASSERT_TRUE(nowhere);
   EXPECT_EQ(nowhere->status, 404);

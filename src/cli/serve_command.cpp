@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -168,12 +169,11 @@ class Service {
     if (query.find_first_not_of(" \t") == std::string::npos) return reply_error(res, 400, "expected ?q=words to search for");
     int64_t topk = 10;
     if (req.has_param("topk")) {
-      try {
-        topk = std::stoll(req.get_param_value("topk"));
-      } catch (const std::exception&) {
-        topk = 0;
-      }
-      if (topk < 1 || topk > 1000) return reply_error(res, 400, "topk '" + req.get_param_value("topk") + "': expected 1..1000");
+      // The whole value: "5x" is refused, not read as 5.
+      const auto text = req.get_param_value("topk");
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), topk);
+      if (error != std::errc() || end != text.data() + text.size() || topk < 1 || topk > 1000)
+        return reply_error(res, 400, "topk '" + text + "': expected 1..1000");
     }
     std::lock_guard<std::mutex> lock(mutex_);
     c10::InferenceMode inference;
