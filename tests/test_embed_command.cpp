@@ -54,6 +54,17 @@ TEST(EmbedCommand, WrongImageShapeIsReportedWithThePath) {
                                 &log);
   EXPECT_EQ(rc, 1);
   EXPECT_NE(log.find("video.npy: expected a float32 array of shape [N,3,32,32]"), std::string::npos) << log;
+  // One line, not LibTorch's C++ backtrace after it (the check is a TORCH_CHECK)...
+  EXPECT_EQ(log.find("Exception raised from"), std::string::npos) << log;
+  EXPECT_EQ(log.find("frame #0"), std::string::npos) << log;
+  // ...unless asked for, with PyTorch's own switch.
+  std::string traced;
+  EXPECT_EQ(test::run_command("TORCH_SHOW_CPP_STACKTRACES=1 " VIFI_BINARY " embed --weights " +
+                                  fixture("clip_tiny/clip_tiny.pt") + " --images " + fixture("clip_tiny/video.npy") +
+                                  " --out " + out.string(),
+                              &traced),
+            1);
+  EXPECT_NE(traced.find("Exception raised from"), std::string::npos) << traced;
 }
 
 TEST(EmbedCommand, VideoListGivesEmbeddingsLabelsAndATsnePlot) {

@@ -14,6 +14,7 @@
 #include "vifi/bench/fit_check.h"
 #include "vifi/bench/gemm_benchmark.h"
 #include "vifi/bench/model_benchmark.h"
+#include "vifi/util/error_message.h"
 
 namespace vifi::bench {
 namespace {
@@ -146,7 +147,7 @@ int bench_main(int argc, const char* const* argv) {
     if (command == "gemm") return run_gemm(parse_flags(argc, argv));
     if (command == "fit") return run_fit(parse_flags(argc, argv));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "vifi_bench %s: %s\n", command.c_str(), e.what());
+    std::fprintf(stderr, "vifi_bench %s: %s\n", command.c_str(), util::error_message(e).c_str());
     return 1;
   }
   std::fputs(kUsage, stderr);

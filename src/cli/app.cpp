@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "vifi/util/error_message.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::cli {
@@ -61,7 +62,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    std::cerr << "vifi: error: " << e.what() << "\n";
+    std::cerr << "vifi: error: " << util::error_message(e) << "\n";
     return 1;
   }
   return 0;

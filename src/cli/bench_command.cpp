@@ -33,6 +33,7 @@
 #include "vifi/data/video_reader.h"
 #include "vifi/bench/gemm_benchmark.h"
 #include "vifi/bench/model_benchmark.h"
+#include "vifi/util/error_message.h"
 
 namespace vifi::cli {
 namespace {
@@ -145,7 +146,7 @@ void print_training_loader_row(const vifi::Config& config, std::vector<data::Vid
     result = data::measure_training_loader(std::move(records), experiment::clip_config(c), loader);
   } catch (const std::exception& e) {
     std::printf("%-7lld %-7s %10s   (the threaded loader stopped: %s)\n", static_cast<long long>(frames), "loader",
-                "-", e.what());
+                "-", util::error_message(e).c_str());
     return;
   }
   std::printf("%-7lld %-7s %10.1f   (threaded loader with transforms to %lldx%lld, batch %lld", static_cast<long long>(frames),

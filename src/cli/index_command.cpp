@@ -16,6 +16,7 @@
 #include "vifi/data/video_reader.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/weights.h"
+#include "vifi/util/error_message.h"
 #include "vifi/util/interrupt.h"
 #include "vifi/util/logging.h"
 
@@ -113,7 +114,7 @@ int run_index(const IndexOptions& o) {
       rows.push_back(video_embedding(model, todo[i], o.frames));
       index.videos.push_back(todo[i]);
     } catch (const std::exception& e) {  // a video's own failure; the others go on
-      const std::string reason = e.what();
+      const std::string reason = util::error_message(e);
       index.failed.emplace_back(todo[i], reason);
       util::log_error("index: " + reason);
     }

@@ -11,6 +11,7 @@
 #include "video_inference.h"
 #include "vifi/model/weights.h"
 #include "vifi/data/video_reader.h"
+#include "vifi/util/error_message.h"
 #include "vifi/util/json.h"
 #include "vifi/util/logging.h"
 
@@ -45,7 +46,7 @@ Prediction predict_one(model::ViFiCLIP& model, const std::string& video, const P
     p.error = e.what();
     return p;
   } catch (const std::exception& e) {  // anything else one file causes is still that file's
-    p.error = video + ": " + e.what();
+    p.error = video + ": " + util::error_message(e);
     return p;
   }
   const auto probs = torch::softmax(model->forward(clip.unsqueeze(0)), -1)[0];  // [C]

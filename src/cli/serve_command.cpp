@@ -32,6 +32,7 @@
 #include "vifi/data/video_reader.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/weights.h"
+#include "vifi/util/error_message.h"
 #include "vifi/util/interrupt.h"
 #include "vifi/util/json.h"
 #include "vifi/util/logging.h"
@@ -140,7 +141,7 @@ class Service {
       clip = read_video_clip(file, o_.frames, model_->clip()->config().image_resolution);
     } catch (const std::exception& e) {
       // The reason without the server's own path of the upload.
-      std::string reason = e.what();
+      std::string reason = util::error_message(e);
       for (size_t at; (at = reason.find(file)) != std::string::npos;) reason.replace(at, file.size(), "upload");
       return reply_error(res, 415, "not a readable video: " + reason);
     }
@@ -181,7 +182,7 @@ class Service {
     try {
       q = query_embedding(model_, query);
     } catch (const std::exception& e) {
-      return reply_error(res, 400, e.what());
+      return reply_error(res, 400, util::error_message(e));
     }
     const auto prompt = model_->prompts().front();
     auto results = util::Json::array();
@@ -252,7 +253,7 @@ void run_serve(const ServeOptions& o) {
     try {
       std::rethrow_exception(ep);
     } catch (const std::exception& e) {
-      reply_error(res, 500, e.what());
+      reply_error(res, 500, util::error_message(e));
     } catch (...) {
       reply_error(res, 500, "unknown error");
     }

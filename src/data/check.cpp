@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "vifi/data/video_reader.h"
+#include "vifi/util/error_message.h"
 
 namespace vifi::data {
 namespace {
@@ -37,7 +38,7 @@ VideoVerdict check_one(const VideoRecord& record, const CheckOptions& options) {
     v.problem = e.what();
     v.fault = fault_name(e.fault());
   } catch (const std::exception& e) {  // what the loader would also count as this file's fault
-    v.problem = record.path + ": " + e.what();
+    v.problem = record.path + ": " + util::error_message(e);
     v.fault = "error";
   }
   return v;

@@ -29,6 +29,7 @@
 #include "vifi/data/rng.h"
 #include "vifi/data/sharding.h"
 #include "vifi/data/video_reader.h"
+#include "vifi/util/error_message.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::data {
@@ -188,7 +189,7 @@ struct VideoLoader::State {
       reason = "out of memory while decoding or transforming (std::bad_alloc)";
       failure = LoadFailure::unexpected;
     } catch (const std::exception& e) {
-      reason = e.what();
+      reason = util::error_message(e);
       failure = LoadFailure::unexpected;
     }
     reason = naming_path(record.path, reason);

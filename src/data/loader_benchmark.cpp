@@ -12,6 +12,7 @@
 
 #include "vifi/data/sampling.h"
 #include "vifi/data/video_reader.h"
+#include "vifi/util/error_message.h"
 
 namespace vifi::data {
 namespace {
@@ -92,7 +93,7 @@ DecodeMeasurement decode_share(const std::vector<std::string>& videos, const Dec
       ++mine.clips;
     } catch (const std::exception& e) {
       ++mine.failures;
-      add_bad_video(mine.bad_videos, index, path, e.what());
+      add_bad_video(mine.bad_videos, index, path, util::error_message(e));
     }
   }
   return mine;

@@ -22,6 +22,8 @@
 #endif
 #endif
 
+#include "vifi/util/error_message.h"
+
 namespace vifi::dist {
 
 #ifdef VIFI_DISTRIBUTED
@@ -47,11 +49,6 @@ struct ProcessGroup::Impl {
 namespace {
 
 #ifdef VIFI_DISTRIBUTED
-std::string message_of(const std::exception& e) {
-  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
-  return e.what();
-}
-
 bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr == "::1" || addr.rfind("127.", 0) == 0;
 }
@@ -141,7 +138,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::connect(const TorchrunEnv& env, torc
     throw std::runtime_error("RANK=" + std::to_string(env.rank) + " of WORLD_SIZE=" + std::to_string(env.world_size) +
                              ": rendezvous at " + env.master_addr + ":" + std::to_string(env.master_port) +
                              " failed within the timeout of " + std::to_string(options.timeout.count() / 1000.0) +
-                             " s (did every rank start, with the same MASTER_ADDR/MASTER_PORT?): " + message_of(e));
+                             " s (did every rank start, with the same MASTER_ADDR/MASTER_PORT?): " + util::error_message(e));
   }
   impl->device = impl->backend == "nccl" ? device : torch::Device(torch::kCPU);
   return std::shared_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
