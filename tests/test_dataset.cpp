@@ -65,6 +65,15 @@ TEST(AnnotationList, FormatRoundTripsAndQuotesSpaces) {
     EXPECT_EQ(back[i].label, records[i].label);
   }
   EXPECT_THROW(format_annotation_list({{"", "bad \"name.avi", 0}}), std::invalid_argument);
+  // Found by fuzz/dataset_lists_fuzzer.cpp: a first path starting with U+FEFF was written bare and
+  // read back as the file's byte-order mark, and a path starting with a quote (a class folder can
+  // be named so) was written as ""x" and not read back at all.
+  const std::vector<VideoRecord> bom{{"", "\xEF\xBB\xBF" "clip.avi", 2}, {"", "b.avi", 1}};
+  EXPECT_EQ(format_annotation_list(bom), "\"\xEF\xBB\xBF" "clip.avi\" 2\nb.avi 1\n");
+  const auto bom_back = parse_annotation_list(format_annotation_list(bom), "x");
+  ASSERT_EQ(bom_back.size(), 2u);
+  EXPECT_EQ(bom_back[0].relative, bom[0].relative);
+  EXPECT_THROW(format_annotation_list({{"", "\"quoted.avi", 0}}), std::invalid_argument);
 }
 
 TEST(LabelCsv, ParsesThePapersFormat) {

@@ -41,8 +41,11 @@ std::pair<std::string, std::string> split_line(const std::string& line, const st
   return {trim(t.substr(0, last_space)), t.substr(last_space + 1)};
 }
 
+// Whitespace, a leading quote, or a leading U+FEFF (the first line's would read as the file's
+// byte-order mark and be dropped).
 bool needs_quotes(const std::string& relative) {
-  return relative.find_first_of(kWhitespace) != std::string::npos || (!relative.empty() && relative.front() == '"');
+  return relative.find_first_of(kWhitespace) != std::string::npos || (!relative.empty() && relative.front() == '"') ||
+         relative.compare(0, 3, "\xEF\xBB\xBF") == 0;
 }
 
 }  // namespace
@@ -75,7 +78,7 @@ std::string format_annotation_list(const std::vector<VideoRecord>& records) {
   for (const VideoRecord& r : records) {
     if (r.relative.empty()) throw std::invalid_argument("annotation list: a record has an empty path");
     if (needs_quotes(r.relative)) {
-      if (r.relative.find('"', 1) != std::string::npos) {
+      if (r.relative.find('"') != std::string::npos) {  // a quoted path ends at its first quote
         throw std::invalid_argument("annotation list: cannot write path '" + r.relative +
                                     "' (needs quotes and holds a quote)");
       }
