@@ -223,6 +223,10 @@ TEST(ClassFolders, BadTreesFailNamingTheProblem) {
   expect_error([&] { index_class_folders((dir / "clash").string(), {}); }, {"'a b'", "'a_b'", "class name 'a b'"});
   write_text(dir / "quote/a/x \"y\".avi", "x");
   expect_error([&] { index_class_folders((dir / "quote").string(), {}); }, {"cannot be written", "a/x \"y\".avi"});
+  // A class folder whose name starts with a quote: a list cannot hold its paths (the writer
+  // refuses them since fuzz/dataset_lists_fuzzer.cpp found it wrote them unreadable).
+  write_text(dir / "lead/\"a/x.avi", "x");
+  expect_error([&] { index_class_folders((dir / "lead").string(), {}); }, {"cannot be written", "\"a/x.avi"});
   ClassFolderOptions all_val;
   all_val.val_fraction = 1.0;
   expect_error([&] { index_class_folders((dir / "empty/a").string(), all_val); }, {"[0, 1)"});

@@ -43,7 +43,8 @@ int64_t name_key(const std::string& name) {
 }
 
 // A path survives a list only if format_annotation_list writes it and parse_annotation_list
-// reads the same text back (no line breaks; no '"' in a path that needs quoting).
+// reads the same text back (no line breaks; no '"' in a path that needs quoting: one with
+// whitespace, or starting with '"').
 bool list_can_hold(const std::string& relative) {
   if (relative.find_first_of("\n\r") != std::string::npos) return false;
   try {
@@ -170,7 +171,7 @@ void check_classes(const std::string& root, const std::vector<ClassFolder>& clas
   if (!unwritable.empty()) {
     throw std::runtime_error(root + ": " + std::to_string(unwritable.size()) +
                              " video path(s) cannot be written to a list (a line break, or a '\"' in a path with "
-                             "spaces): " + quoted_list(unwritable, 10) + "; rename them");
+                             "spaces or starting with '\"'): " + quoted_list(unwritable, 10) + "; rename them");
   }
 }
 
