@@ -3,8 +3,9 @@
 // come with BOMs, CRLF, quoted paths, stray columns. The first byte of an input picks the parser
 // (even: annotation list, odd: label CSV), the rest is the file's text. Expected answer to bad
 // text: a std::runtime_error starting with the file's name. Findings: any other exception, a
-// crash or sanitizer report, and for annotation lists a round trip that changes the records
-// (format_annotation_list, then parse again; paths it documents it cannot write are skipped).
+// crash or sanitizer report, and a round trip that changes what was read (format_annotation_list
+// or format_label_csv, then parse again; list paths the writer documents it cannot write are
+// skipped).
 // Seeds (fuzz/corpus-dataset_lists): the first lines of the reference's HMDB-51 split and K400 and
 // SSv2 label CSVs (../shared/data/vifi), and messy hand-made variants (BOM, CRLF, quotes, tabs). Build:
 // fuzz/CMakeLists.txt (clang).
@@ -14,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "vifi/data/class_folders.h"
 #include "vifi/data/dataset.h"
 #include "vifi/data/labels.h"
 
@@ -43,7 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] % 2 == 1) {
-    parsed("labels.csv", [&] { vifi::data::parse_label_csv(text, "labels.csv"); });
+    std::vector<std::string> names;
+    if (!parsed("labels.csv", [&] { names = vifi::data::parse_label_csv(text, "labels.csv"); })) return 0;
+    // As `vifi data lists` writes it, it must read back to the same names.
+    std::vector<std::string> again;
+    const auto written = vifi::data::format_label_csv(names);
+    if (!parsed("again.csv", [&] { again = vifi::data::parse_label_csv(written, "again.csv"); }))
+      finding("vifi's own label CSV does not parse:\n" + written);
+    if (again != names) finding("a label CSV round trip changed the names:\n" + written);
     return 0;
   }
   std::vector<vifi::data::VideoRecord> records;
