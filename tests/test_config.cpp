@@ -6,6 +6,8 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "vifi/config/config_yaml.h"
 #include "support/test_paths.h"
@@ -199,6 +201,20 @@ TEST(ConfigErrors, YamlSyntaxErrorNamesFileAndLine) {
   const std::string msg = load_error(fixture("syntax_error.yaml"));
   EXPECT_EQ(msg.rfind(fixture("syntax_error.yaml") + ":", 0), 0u) << msg;
   EXPECT_NE(msg.find("YAML syntax error"), std::string::npos) << msg;
+}
+
+// yaml-cpp stops at its depth guard, but its message was "YAML syntax error: bad file".
+TEST(ConfigErrors, DeepNestingIsNamedAsSuch) {
+  const fs::path dir = vifi::test::scratch_dir();
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"flow.yaml", "DATA: " + std::string(100000, '[')},
+           {"maps.yaml", "DATA: " + [] { std::string t; for (int i = 0; i < 20000; ++i) t += "{a: "; return t; }()}}) {
+    std::ofstream(dir / name) << text << "\n";
+    const std::string msg = load_error((dir / name).string());
+    EXPECT_EQ(msg.rfind((dir / name).string() + ":", 0), 0u) << msg;
+    EXPECT_NE(msg.find(": YAML nested more than "), std::string::npos) << msg;
+    EXPECT_NE(msg.find(" levels deep (a config needs three)"), std::string::npos) << msg;
+  }
 }
 
 TEST(ConfigYaml, ToYamlRoundTripsExactly) {

@@ -2,6 +2,7 @@
 // keys, node-kind errors. Values are set through vifi::ConfigBuilder.
 #include "vifi/config/config_yaml.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -28,6 +29,9 @@ std::string describe(const YAML::Node& node) {
 YAML::Node parse_file(const std::string& file) {
   try {
     return YAML::LoadFile(file);
+  } catch (const YAML::DeepRecursion& e) {  // a ParserException whose message says only "bad file"
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": YAML nested more than " +
+                      std::to_string(e.depth() - 1) + " levels deep (a config needs three)");
   } catch (const YAML::ParserException& e) {
     throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) +
                       ": YAML syntax error: " + e.msg);
