@@ -56,12 +56,12 @@ class HeaderParser {
         which = 2;
         header.shape = shape();
       } else {
-        fail("an unexpected key '" + key.substr(0, 32) + "' (expected descr, fortran_order and shape)");
+        fail("an unexpected key '" + key.substr(0, 32) + "' (NumPy writes descr, fortran_order and shape)");
       }
-      if (seen[which]) fail("the key '" + key + "' twice");
+      if (seen[which]) fail("the key '" + key + "' a second time");
       seen[which] = true;
       skip_spaces();
-      if (peek() == ',') ++pos_; else if (peek() != '}') fail("a ',' or '}'");
+      if (peek() == ',') ++pos_; else if (peek() != '}') fail("expected a ',' or '}'");
     }
     ++pos_;
     skip_spaces();
@@ -73,23 +73,24 @@ class HeaderParser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& expected) const {
-    throw npy_error(source_, "a damaged .npy header: expected " + expected + " at character " + std::to_string(pos_) +
-                                 " of '" + text_.substr(0, 120) + "'");
+  // `problem` says what was found or expected at the current character.
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw npy_error(source_, "a damaged .npy header: " + problem + " at character " + std::to_string(pos_) + " of '" +
+                                 text_.substr(0, 120) + "'");
   }
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
   void skip_spaces() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t')) ++pos_;
   }
   void expect(char c) {
-    if (peek() != c) fail(std::string("'") + c + "'");
+    if (peek() != c) fail(std::string("expected '") + c + "'");
     ++pos_;
   }
   std::string quoted() {
     const char quote = peek();
-    if (quote != '\'' && quote != '"') fail("a quoted name");
+    if (quote != '\'' && quote != '"') fail("expected a quoted name");
     const auto end = text_.find(quote, pos_ + 1);
-    if (end == std::string::npos) fail("a closing quote");
+    if (end == std::string::npos) fail("expected a closing quote");
     auto out = text_.substr(pos_ + 1, end - pos_ - 1);
     pos_ = end + 1;
     return out;
@@ -100,7 +101,7 @@ class HeaderParser {
         pos_ += std::strlen(word);
         return value;
       }
-    fail("True or False");
+    fail("expected True or False");
   }
   // (), (7,), (2, 3): non-negative integers.
   std::vector<int64_t> shape() {
@@ -111,11 +112,11 @@ class HeaderParser {
       if (peek() == ')') break;
       const auto digits_start = pos_;
       while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
-      if (pos_ == digits_start || pos_ - digits_start > 18) fail("a dimension (a non-negative integer)");
+      if (pos_ == digits_start || pos_ - digits_start > 18) fail("expected a dimension (a non-negative integer)");
       out.push_back(std::stoll(text_.substr(digits_start, pos_ - digits_start)));
-      if (out.size() > 64) fail("at most 64 dimensions");
+      if (out.size() > 64) fail("more than 64 dimensions");
       skip_spaces();
-      if (peek() == ',') ++pos_; else if (peek() != ')') fail("a ',' or ')' in the shape");
+      if (peek() == ',') ++pos_; else if (peek() != ')') fail("expected a ',' or ')' in the shape");
     }
     ++pos_;
     return out;
@@ -167,8 +168,8 @@ torch::Tensor read_npy(std::istream& in, uint64_t size, const std::string& sourc
     throw npy_error(source, "Fortran-ordered .npy arrays are not supported (save with np.ascontiguousarray)");
   const auto dtype = parse_dtype(source, header.descr);
   // The size is checked against the file before anything is allocated: a damaged shape may
-  // claim terabytes.
-  // LibTorch multiplies all the dimensions, zero or not, so their product must fit in int64 too.
+  // claim terabytes. LibTorch multiplies all the dimensions, zero or not, so their product must
+  // fit in int64 too.
   uint64_t bytes = c10::elementSize(dtype);
   bool empty = false;
   for (const auto d : header.shape) {
