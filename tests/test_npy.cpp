@@ -147,7 +147,10 @@ TEST(Npy, DamagedFilesAreRefusedNamingTheFileBeforeAllocating) {
                                                               "integer) at character 51 of '" + header("(-2, 3)"), 0), 0u);
   EXPECT_NE(damaged("letters.npy", header("(a,)")).find("expected a dimension"), std::string::npos);
   EXPECT_NE(damaged("unclosed.npy", header("(2, 3")).find("expected a dimension (a non-negative integer) at character 57"), std::string::npos);
-  EXPECT_NE(damaged("digits.npy", header("(1234567890123456789,)")).find("expected a dimension"), std::string::npos);
+  // A dimension past int64 is not a dimension; one within it is checked against the file's size.
+  EXPECT_NE(damaged("digits.npy", header("(12345678901234567890,)")).find("expected a dimension"), std::string::npos);
+  EXPECT_NE(damaged("huge.npy", header("(1234567890123456789,)")).find("shape (1234567890123456789,) of <f4 needs"), std::string::npos);
+  EXPECT_NE(damaged("product.npy", header("(1234567890123456789, 8)")).find("whose size overflows 64 bits"), std::string::npos);
   EXPECT_NE(damaged("boolean.npy", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (6,), }").find("expected True or False"),
             std::string::npos);
   EXPECT_EQ(damaged("missing.npy", "{'descr': '<f4', 'shape': (6,), }"), "the .npy header has no 'fortran_order' key");

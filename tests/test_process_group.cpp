@@ -66,6 +66,8 @@ TEST(TorchrunEnv, InconsistentOrMissingVariablesNameWhatIsWrong) {
   EXPECT_NE(with({}, "LOCAL_RANK").find("LOCAL_RANK is not set"), std::string::npos);
   EXPECT_NE(with({}, "RANK").find("RANK is not"), std::string::npos);
   EXPECT_NE(with({{"WORLD_SIZE", "two"}}).find("WORLD_SIZE='two' is not an integer"), std::string::npos);
+  EXPECT_NE(with({{"WORLD_SIZE", "2x"}}).find("WORLD_SIZE='2x' is not an integer"), std::string::npos);
+  EXPECT_NE(with({{"RANK", "4294967296"}}).find("RANK='4294967296' is not an integer"), std::string::npos);
   EXPECT_NE(with({{"LOCAL_RANK", "2"}}).find("LOCAL_WORLD_SIZE=2 but LOCAL_RANK=2"), std::string::npos);
   EXPECT_NE(with({{"MASTER_PORT", "70000"}}).find("MASTER_PORT=70000"), std::string::npos);
   EXPECT_NE(error_of({{"RANK", "0"}}).find("WORLD_SIZE is not"), std::string::npos);

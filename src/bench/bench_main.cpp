@@ -2,7 +2,6 @@
 // unknown names so a typo cannot silently benchmark the wrong shape.
 #include "vifi/bench/bench_main.h"
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include "vifi/bench/gemm_benchmark.h"
 #include "vifi/bench/model_benchmark.h"
 #include "vifi/util/error_message.h"
+#include "vifi/util/parse_integer.h"
 
 namespace vifi::bench {
 namespace {
@@ -54,17 +54,15 @@ std::string take(Flags& flags, const std::string& name, const std::string& fallb
   return value;
 }
 
-// A whole-string integer flag of at least `min` (std::stoll took "8x" as 8 and said only "stoll"
-// of "abc").
+// A whole-string integer flag of at least `min`.
 int64_t take_int(Flags& flags, const std::string& name, int64_t fallback, int64_t min) {
   if (!flags.count(name)) return fallback;
   const auto text = take(flags, name, "");
-  int64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value < min || value > INT32_MAX)
+  const auto value = util::parse_int64(text);
+  if (!value || *value < min || *value > INT32_MAX)
     throw std::invalid_argument("--" + name + ": expected an integer from " + std::to_string(min) + " to " +
                                 std::to_string(INT32_MAX) + ", got '" + text + "'");
-  return value;
+  return *value;
 }
 
 double take_positive(Flags& flags, const std::string& name, double fallback) {

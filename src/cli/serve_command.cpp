@@ -15,7 +15,6 @@
 #include <openssl/evp.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -36,6 +35,7 @@
 #include "vifi/util/interrupt.h"
 #include "vifi/util/json.h"
 #include "vifi/util/logging.h"
+#include "vifi/util/parse_integer.h"
 #include "vifi/viz/image_io.h"
 
 namespace vifi::cli {
@@ -172,9 +172,9 @@ class Service {
     if (req.has_param("topk")) {
       // The whole value: "5x" is refused, not read as 5.
       const auto text = req.get_param_value("topk");
-      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), topk);
-      if (error != std::errc() || end != text.data() + text.size() || topk < 1 || topk > 1000)
-        return reply_error(res, 400, "topk '" + text + "': expected 1..1000");
+      const auto value = util::parse_int64(text);
+      if (!value || *value < 1 || *value > 1000) return reply_error(res, 400, "topk '" + text + "': expected 1..1000");
+      topk = *value;
     }
     std::lock_guard<std::mutex> lock(mutex_);
     c10::InferenceMode inference;

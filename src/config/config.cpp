@@ -10,6 +10,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "vifi/util/parse_integer.h"
 namespace vifi {
 namespace {
 
@@ -18,12 +19,9 @@ namespace {
 bool parse_int(const std::string& text, int64_t& out) {
   std::string_view s = text;
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) return false;
-  out = value;
-  return true;
+  const auto value = util::parse_int64(s);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 bool parse_real(const std::string& text, double& out) {

@@ -10,6 +10,7 @@
 #include "text_file.h"
 #include "vifi/data/rng.h"
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/parse_integer.h"
 
 namespace vifi::data {
 namespace {
@@ -18,11 +19,7 @@ using detail::kWhitespace;
 using detail::fail_at_line;
 using detail::trim;
 
-std::optional<int64_t> parse_label(const std::string& token) {
-  if (token.empty() || token.size() > 18 || token.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  return std::stoll(token);
-}
+std::optional<int64_t> parse_label(const std::string& token) { return util::parse_non_negative(token); }
 
 // Splits a non-blank line into (path, label token).
 std::pair<std::string, std::string> split_line(const std::string& line, const std::string& source, size_t line_no) {

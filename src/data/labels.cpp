@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "text_file.h"
+#include "vifi/util/parse_integer.h"
 
 namespace vifi::data {
 namespace {
@@ -46,9 +47,7 @@ std::optional<std::vector<std::string>> split_csv_row(const std::string& row) {
 }
 
 std::optional<int64_t> parse_id(const std::string& text) {
-  const std::string t = trim(text);
-  if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 18) return std::nullopt;
-  return std::stoll(t);
+  return util::parse_non_negative(trim(text));
 }
 
 }  // namespace

@@ -4,20 +4,15 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "vifi/util/parse_integer.h"
 namespace vifi::dist {
 namespace {
 
 int parse_int(const std::string& name, const std::string& text) {
-  size_t used = 0;
-  int value = 0;
-  try {
-    value = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size())
+  const auto value = util::parse_int64(text);
+  if (!value || *value < INT32_MIN || *value > INT32_MAX)
     throw std::runtime_error(name + "='" + text + "' is not an integer");
-  return value;
+  return static_cast<int>(*value);
 }
 
 int required_int(const EnvLookup& env, const std::string& name, const std::string& why) {

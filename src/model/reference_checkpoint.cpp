@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/parse_integer.h"
 #include "vifi/util/torch_load.h"
 
 namespace vifi::model {
@@ -34,8 +35,7 @@ int64_t deep_prompt_block(const std::string& key) {
       key.compare(key.size() - tail.size(), tail.size(), tail) != 0)
     return -1;
   const auto digits = key.substr(head.size(), key.size() - head.size() - tail.size());
-  if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-  return std::stoll(digits);
+  return util::parse_non_negative(digits).value_or(-1);
 }
 
 // Blocks 1..D-1's [N,W] prompts -> [D-1,N,W].

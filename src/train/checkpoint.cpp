@@ -9,6 +9,7 @@
 
 #include "vifi/model/weights.h"
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/parse_integer.h"
 
 namespace vifi::train {
 namespace {
@@ -106,8 +107,7 @@ std::vector<std::string> prune_epoch_checkpoints(const std::string& dir, int64_t
     if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".pth") continue;
     const auto number = name.substr(prefix.size(), name.size() - prefix.size() - 4);
     // Not an epoch this code wrote (no digits, or more than an int64 holds): never touched.
-    if (number.empty() || number.size() > 18 || number.find_first_not_of("0123456789") != std::string::npos) continue;
-    epochs.emplace_back(std::stoll(number), entry.path());
+    if (const auto epoch = util::parse_non_negative(number)) epochs.emplace_back(*epoch, entry.path());
   }
   std::sort(epochs.begin(), epochs.end());
   for (size_t i = 0; i + static_cast<size_t>(keep) < epochs.size(); ++i) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/parse_integer.h"
 
 namespace vifi::util {
 namespace {
@@ -112,8 +113,9 @@ class HeaderParser {
       if (peek() == ')') break;
       const auto digits_start = pos_;
       while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
-      if (pos_ == digits_start || pos_ - digits_start > 18) fail("expected a dimension (a non-negative integer)");
-      out.push_back(std::stoll(text_.substr(digits_start, pos_ - digits_start)));
+      const auto dimension = parse_non_negative(std::string_view(text_).substr(digits_start, pos_ - digits_start));
+      if (!dimension) fail("expected a dimension (a non-negative integer)");
+      out.push_back(*dimension);
       if (out.size() > 64) fail("more than 64 dimensions");
       skip_spaces();
       if (peek() == ',') ++pos_; else if (peek() != ')') fail("expected a ',' or ')' in the shape");

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "vifi/util/parse_integer.h"
 namespace vifi::util {
 namespace {
 
@@ -148,9 +149,9 @@ class Unpickler {
   void memo_put(uint64_t index) { memo_[index] = top(); }
   uint64_t decimal_index() {  // protocol 0's GET/PUT argument
     const auto text = line();
-    if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
-      fail("a memo index '" + text.substr(0, 32) + "'");
-    return std::stoull(text);
+    const auto index = parse_non_negative(text);
+    if (!index) fail("a memo index '" + text.substr(0, 32) + "'");
+    return static_cast<uint64_t>(*index);
   }
   void memo_get(uint64_t index) {
     const auto it = memo_.find(index);
@@ -165,18 +166,14 @@ class Unpickler {
       v->boolean = text == "01";
       return push(v);
     }
-    std::string digits = text;
-    if (!digits.empty() && digits.back() == 'L') digits.pop_back();
-    try {
-      size_t used = 0;
-      const auto value = std::stoll(digits, &used);
-      if (used != digits.size()) fail("an integer '" + text.substr(0, 32) + "'");
-      push(make_int(value));
-    } catch (const std::out_of_range&) {
-      push(make_string(Type::object, "builtins.int"));
-    } catch (const std::invalid_argument&) {
-      fail("an integer '" + text.substr(0, 32) + "'");
-    }
+    std::string_view digits = text;
+    if (!digits.empty() && digits.back() == 'L') digits.remove_suffix(1);
+    if (const auto value = parse_int64(digits)) return push(make_int(*value));
+    // Digits past int64: a Python int vifi never needs the value of.
+    const auto magnitude = digits.substr(!digits.empty() && digits.front() == '-' ? 1 : 0);
+    if (!magnitude.empty() && magnitude.find_first_not_of("0123456789") == std::string_view::npos)
+      return push(make_string(Type::object, "builtins.int"));
+    fail("an integer '" + text.substr(0, 32) + "'");
   }
   void push_long(uint64_t n) {  // two's complement, little-endian
     const auto bytes = take(n);
