@@ -76,6 +76,36 @@ TEST(AnnotationList, FormatRoundTripsAndQuotesSpaces) {
   EXPECT_THROW(format_annotation_list({{"", "\"quoted.avi", 0}}), std::invalid_argument);
 }
 
+TEST(AnnotationList, VideoListsTakeAPathAloneInTheSameSyntax) {
+  // Annotation lists as written (quoted paths included) and bare paths, as `vifi index
+  // --videos-from` reads them.
+  const std::vector<VideoRecord> written{{"", "air drumming/-abc_000010.mp4", 3}, {"", "a/v1.avi", 0}};
+  const std::string text = format_annotation_list(written) +
+                           "b/plain.mp4\n"
+                           "  c/my video.mp4  \n"
+                           "\"d/ spaced .mp4\"\n"
+                           "e/take 2.mp4 7\n"
+                           "/abs/clip.webm\n";
+  const auto records = parse_annotation_list(text, "videos.txt", "/data", ListLabels::optional);
+  ASSERT_EQ(records.size(), 7u);
+  const std::vector<std::pair<std::string, int64_t>> expected{
+      {"/data/air drumming/-abc_000010.mp4", 3}, {"/data/a/v1.avi", 0},       {"/data/b/plain.mp4", kNoLabel},
+      {"/data/c/my video.mp4", kNoLabel},        {"/data/d/ spaced .mp4", kNoLabel}, {"/data/e/take 2.mp4", 7},
+      {"/abs/clip.webm", kNoLabel}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(records[i].path, expected[i].first) << i;
+    EXPECT_EQ(records[i].label, expected[i].second) << i;
+  }
+  // An annotation list still needs its labels; a video list keeps the other faults.
+  expect_error([] { parse_annotation_list("b/plain.mp4\n", "train.txt"); }, {"train.txt:1:", "expected 'relative/path label'"});
+  expect_error([] { parse_annotation_list("\"a b.avi\n", "v.txt", "", ListLabels::optional); }, {"v.txt:1:", "unterminated"});
+  expect_error([] { parse_annotation_list("\"a b.avi\" 1 2\n", "v.txt", "", ListLabels::optional); },
+               {"v.txt:1:", "expected 'relative/path' or 'relative/path label'"});
+  expect_error([] { parse_annotation_list("\"a b.avi\" x\n", "v.txt", "", ListLabels::optional); },
+               {"v.txt:1:", "non-negative integer label"});
+  expect_error([] { parse_annotation_list("\"\" 1\n", "v.txt", "", ListLabels::optional); }, {"v.txt:1:", "empty path"});
+}
+
 TEST(LabelCsv, ParsesThePapersFormat) {
   // CRLF as in labels/hmdb_51_labels.csv; quoted names with commas as in ssv2_labels.csv.
   const std::string text =

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -236,8 +237,11 @@ TEST_F(SearchCommand, ABrokenVideoIsListedAndTheOthersIndexed) {
   const auto videos = demo.val_videos();
   const auto bad = (dir / "broken.mp4").string();
   std::ofstream(bad) << "this is not a video";
+  // A Kinetics class folder has spaces: `vifi data prepare` writes such a path quoted.
+  std::filesystem::create_directories(dir / "air drumming");
+  std::filesystem::copy_file(videos[30].first, dir / "air drumming" / "clip.mp4");
   std::ofstream list(dir / "list.txt");
-  list << videos[1].first << " 0\n" << bad << "\n" << (dir / "missing.avi").string() << "\n" << videos[30].first << "\n";
+  list << videos[1].first << " 0\n" << bad << "\n" << (dir / "missing.avi").string() << "\n\"air drumming/clip.mp4\" 4\n";
   list.close();
   std::string log;
   const auto index = (dir / "idx").string();

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -37,21 +36,12 @@ struct IndexOptions {
   int64_t save_every = 64;
 };
 
-// The list's videos: "path" or "path label" per line (annotation lists work as they are);
-// blank lines and '#' comments are skipped.
+// The list's videos: "path" or "path label" per line, in an annotation list's syntax (quoted
+// paths as `vifi data prepare` writes them for names with spaces); blank lines are skipped.
 std::vector<std::string> read_video_list(const std::string& list, const std::string& root_option) {
-  std::ifstream in(list);
-  if (!in) throw std::runtime_error(list + ": cannot open video list (--videos-from)");
   const auto root = root_option.empty() ? fs::path(list).parent_path().string() : root_option;
   std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
-    const auto cut = line.find_last_of(" \t");
-    if (cut != std::string::npos && cut + 1 < line.size() && line.find_first_not_of("0123456789", cut + 1) == std::string::npos)
-      line.erase(line.find_last_not_of(" \t", cut) + 1);
-    out.push_back(data::join_root(root, line));
-  }
+  for (const auto& record : data::load_annotation_list(list, root, data::ListLabels::optional)) out.push_back(record.path);
   if (out.empty()) throw std::runtime_error(list + ": no videos");
   return out;
 }

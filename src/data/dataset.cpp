@@ -21,21 +21,31 @@ using detail::trim;
 
 std::optional<int64_t> parse_label(const std::string& token) { return util::parse_non_negative(token); }
 
-// Splits a non-blank line into (path, label token).
-std::pair<std::string, std::string> split_line(const std::string& line, const std::string& source, size_t line_no) {
+// Splits a non-blank line into (path, label token); the token is empty for a path alone, which
+// only ListLabels::optional accepts.
+std::pair<std::string, std::string> split_line(const std::string& line, const std::string& source, size_t line_no,
+                                               ListLabels labels) {
   const std::string t = trim(line);
-  const char* expected = "expected 'relative/path label' with an integer label";
+  const bool optional = labels == ListLabels::optional;
+  const char* expected = optional ? "expected 'relative/path' or 'relative/path label' with an integer label"
+                                  : "expected 'relative/path label' with an integer label";
   if (t.front() == '"') {
     const auto close = t.find('"', 1);
     if (close == std::string::npos) fail_at_line(source, line_no, "unterminated quoted path", line);
     const std::string rest = trim(t.substr(close + 1));
-    if (rest.empty() || rest.find_first_of(kWhitespace) != std::string::npos) fail_at_line(source, line_no, expected, line);
+    if ((rest.empty() && !optional) || rest.find_first_of(kWhitespace) != std::string::npos)
+      fail_at_line(source, line_no, expected, line);
     if (close == 1) fail_at_line(source, line_no, "empty path", line);
     return {t.substr(1, close - 1), rest};
   }
   const auto last_space = t.find_last_of(kWhitespace);
-  if (last_space == std::string::npos) fail_at_line(source, line_no, expected, line);
-  return {trim(t.substr(0, last_space)), t.substr(last_space + 1)};
+  if (last_space == std::string::npos) {
+    if (!optional) fail_at_line(source, line_no, expected, line);
+    return {t, ""};
+  }
+  const auto token = t.substr(last_space + 1);
+  if (optional && !parse_label(token)) return {t, ""};  // "dir/my video.avi": the path is the whole line
+  return {trim(t.substr(0, last_space)), token};
 }
 
 // Whitespace, a leading quote, or a leading U+FEFF (the first line's would read as the file's
@@ -53,21 +63,22 @@ std::string join_root(const std::string& root, const std::string& relative) {
 }
 
 std::vector<VideoRecord> parse_annotation_list(const std::string& text, const std::string& source,
-                                               const std::string& root) {
+                                               const std::string& root, ListLabels labels) {
   std::vector<VideoRecord> records;
   const auto lines = detail::split_lines(text);
   for (size_t n = 0; n < lines.size(); ++n) {
     if (trim(lines[n]).empty()) continue;
-    const auto [relative, label_token] = split_line(lines[n], source, n + 1);
-    const auto label = parse_label(label_token);
+    const auto [relative, label_token] = split_line(lines[n], source, n + 1, labels);
+    auto label = parse_label(label_token);
+    if (label_token.empty() && labels == ListLabels::optional) label = kNoLabel;
     if (!label) fail_at_line(source, n + 1, "expected a non-negative integer label as the last token", lines[n]);
     records.push_back({join_root(root, relative), relative, *label, static_cast<int64_t>(n + 1)});
   }
   return records;
 }
 
-std::vector<VideoRecord> load_annotation_list(const std::string& path, const std::string& root) {
-  return parse_annotation_list(detail::read_text_file(path), path, root);
+std::vector<VideoRecord> load_annotation_list(const std::string& path, const std::string& root, ListLabels labels) {
+  return parse_annotation_list(detail::read_text_file(path), path, root, labels);
 }
 
 std::string format_annotation_list(const std::vector<VideoRecord>& records) {

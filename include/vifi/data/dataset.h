@@ -9,6 +9,9 @@
 // Blank lines are skipped; a line without a non-negative integer label, or with an unterminated
 // quote, is an error "<file>:<line>: <what was expected>, got '<line>'". Multi-label lines are
 // not supported (ViFi-CLIP's lists are single-label).
+// A video list (`vifi index --videos-from`) has the same syntax with the label optional: a line
+// may be a path alone, quoted or not; an unquoted line's last token is a label only when it is a
+// non-negative integer.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,10 +28,16 @@ struct VideoRecord {
   int64_t line = 0;  // 1-based line in the list it came from (0: not from a file)
 };
 
+// Whether every line of a list must end in a label (a split's annotation list) or may be a path
+// alone (a list of videos to embed; records without one get kNoLabel).
+enum class ListLabels { required, optional };
+inline constexpr int64_t kNoLabel = -1;
+
 // `source` names the list in errors; `root` is DATA.ROOT ("" keeps the paths as written).
 std::vector<VideoRecord> parse_annotation_list(const std::string& text, const std::string& source,
-                                               const std::string& root = "");
-std::vector<VideoRecord> load_annotation_list(const std::string& path, const std::string& root = "");
+                                               const std::string& root = "", ListLabels labels = ListLabels::required);
+std::vector<VideoRecord> load_annotation_list(const std::string& path, const std::string& root = "",
+                                              ListLabels labels = ListLabels::required);
 
 // root / relative; an absolute `relative` or an empty root leaves `relative` unchanged.
 std::string join_root(const std::string& root, const std::string& relative);
