@@ -1,7 +1,8 @@
 // libFuzzer target for the dataset text files vifi reads from downloads (data/dataset's
 // annotation lists, "path label" lines, and data/labels' "id,name" label CSVs): messy datasets
 // come with BOMs, CRLF, quoted paths, stray columns. The first byte of an input picks the parser
-// (even: annotation list, odd: label CSV), the rest is the file's text. Expected answer to bad
+// (odd: label CSV; 0 mod 4: annotation list; 2 mod 4: a video list, labels optional, which must
+// read every annotation list to the same records), the rest is the file's text. Expected answer to bad
 // text: a std::runtime_error starting with the file's name. Findings: any other exception, a
 // crash or sanitizer report, and a round trip that changes what was read (format_annotation_list
 // or format_label_csv, then parse again; list paths the writer documents it cannot write are
@@ -56,6 +57,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   std::vector<vifi::data::VideoRecord> records;
+  if (data[0] % 4 == 2) {
+    using vifi::data::ListLabels;
+    std::vector<vifi::data::VideoRecord> listed;
+    const bool read = parsed("videos.txt", [&] { listed = vifi::data::parse_annotation_list(text, "videos.txt", "root", ListLabels::optional); });
+    if (!parsed("list.txt", [&] { records = vifi::data::parse_annotation_list(text, "list.txt", "root"); })) return 0;
+    if (!read) finding("an annotation list that a video list refuses");
+    if (listed.size() != records.size()) finding("a video list read an annotation list to another number of records");
+    for (size_t i = 0; i < records.size(); ++i)
+      if (listed[i].path != records[i].path || listed[i].label != records[i].label)
+        finding("a video list read record " + std::to_string(i) + " otherwise: '" + records[i].relative + "' -> '" +
+                listed[i].relative + "'");
+    return 0;
+  }
   if (!parsed("list.txt", [&] { records = vifi::data::parse_annotation_list(text, "list.txt", "root"); })) return 0;
   std::string written;
   try {
