@@ -218,6 +218,13 @@ TEST_F(SearchCommand, ReindexingKeepsTheSameModelsRowsAndRedoesAnotherModels) {
   const auto second = util::load_npy(index + "/video_features.npy");
   ASSERT_EQ(second.size(0), 3);
   EXPECT_TRUE(torch::equal(second.slice(0, 0, 2), first));
+  const auto committed_json = [&] {
+    std::ifstream in(index + "/index.json");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const auto json_of_three = committed_json();
   // Another model (the demo's first-epoch checkpoint): everything is embedded again.
   ASSERT_EQ(test::run_vifi("index " + videos[0].first + " --weights " + (demo.dir / "run/ckpt_epoch_0.pth").string() +
                                " --out " + index,
@@ -229,6 +236,14 @@ TEST_F(SearchCommand, ReindexingKeepsTheSameModelsRowsAndRedoesAnotherModels) {
   // Searching it with the other weights is refused by name.
   ASSERT_NE(test::run_vifi("search " + index + " dog --weights " + demo.weights(), &log), 0);
   EXPECT_NE(log.find("was indexed with model"), std::string::npos) << log;
+  // That save killed before its index.json: the first model's record over the second model's
+  // rows. Search refuses it; index rebuilds it rather than failing or mixing the two.
+  std::ofstream(index + "/index.json") << json_of_three;
+  ASSERT_NE(test::run_vifi("search " + index + " dog --weights " + demo.weights(), &log), 0);
+  EXPECT_NE(log.find("a save was cut short"), std::string::npos) << log;
+  ASSERT_EQ(test::run_vifi("index " + videos[0].first + " --weights " + demo.weights() + " --out " + index, &log), 0) << log;
+  EXPECT_NE(log.find("a save was cut short; run vifi index again to rebuild it; embedding every video again"), std::string::npos) << log;
+  EXPECT_TRUE(torch::equal(util::load_npy(index + "/video_features.npy"), first.slice(0, 0, 1)));
 }
 
 TEST_F(SearchCommand, ABrokenVideoIsListedAndTheOthersIndexed) {

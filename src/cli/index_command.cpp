@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "commands.h"
@@ -70,14 +71,21 @@ int run_index(const IndexOptions& o) {
   index.prompts = o.prompts.empty() ? "" : absolute(o.prompts);
 
   std::vector<torch::Tensor> rows;
+  std::optional<eval::VideoIndex> old;
   if (eval::has_video_index(o.out)) {
-    auto old = eval::load_video_index(o.out);
-    if (old.identity == index.identity) {
-      index.videos = old.videos;
-      for (int64_t i = 0; i < old.features.size(0); ++i) rows.push_back(old.features[i]);
+    try {
+      old = eval::load_video_index(o.out);
+    } catch (const eval::StaleVideoIndex& e) {  // what it holds cannot be trusted; it is rebuilt
+      util::log_warn("index: " + std::string(e.what()) + "; embedding every video again");
+    }
+  }
+  if (old) {
+    if (old->identity == index.identity) {
+      index.videos = old->videos;
+      for (int64_t i = 0; i < old->features.size(0); ++i) rows.push_back(old->features[i]);
     } else {
-      util::log_warn("index: " + o.out + " was made with another model or frame count (" + old.identity.arch + " " +
-                     old.identity.checksum + ", " + std::to_string(old.identity.frames) + " frames); embedding every video again");
+      util::log_warn("index: " + o.out + " was made with another model or frame count (" + old->identity.arch + " " +
+                     old->identity.checksum + ", " + std::to_string(old->identity.frames) + " frames); embedding every video again");
     }
   }
   const std::set<std::string> present(index.videos.begin(), index.videos.end());
@@ -101,6 +109,8 @@ int run_index(const IndexOptions& o) {
       return 130;
     }
     try {
+      if (todo[i].find('\n') != std::string::npos)  // videos.txt lists one path per line
+        throw std::runtime_error(todo[i] + ": a path with a line break cannot be indexed (rename the file)");
       rows.push_back(video_embedding(model, todo[i], o.frames));
       index.videos.push_back(todo[i]);
     } catch (const std::exception& e) {  // a video's own failure; the others go on

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -21,6 +22,12 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string file_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
+
+// CRC-32C of a feature row as float32 bytes (what it is saved as, whatever it was computed in).
+std::string row_checksum(const torch::Tensor& features, int64_t row) {
+  const auto t = features[row].to(torch::kCPU, torch::kFloat32).contiguous();
+  return util::hex32(util::crc32c({static_cast<const char*>(t.data_ptr()), static_cast<size_t>(t.numel()) * sizeof(float)}));
+}
 
 
 }  // namespace
@@ -41,10 +48,18 @@ void save_video_index(const std::string& dir, const VideoIndex& index) {
   if (static_cast<int64_t>(index.videos.size()) != (index.features.defined() ? index.features.size(0) : 0))
     throw std::invalid_argument("save_video_index: " + std::to_string(index.videos.size()) + " paths for " +
                                 std::to_string(index.features.defined() ? index.features.size(0) : 0) + " feature rows");
+  std::string lines;
+  for (const auto& v : index.videos) {
+    if (v.find('\n') != std::string::npos)
+      throw std::invalid_argument("save_video_index: a path with a line break cannot be listed in videos.txt: '" + v + "'");
+    lines += v + "\n";
+  }
+  const auto rows = static_cast<int64_t>(index.videos.size());
+  const util::Json commit{{"rows", rows},
+                          {"last_row_crc32c", rows > 0 ? row_checksum(index.features, rows - 1) : ""},
+                          {"videos_txt_crc32c", util::hex32(util::crc32c(lines))}};
   fs::create_directories(dir);
   util::save_npy(file_in(dir, "video_features.npy"), index.features);
-  std::string lines;
-  for (const auto& v : index.videos) lines += v + "\n";
   util::write_file_atomic(file_in(dir, "videos.txt"), lines);
   auto failed = util::Json::array();
   for (const auto& [video, reason] : index.failed) failed.push_back(util::Json{{"video", video}, {"error", reason}});
@@ -53,7 +68,8 @@ void save_video_index(const std::string& dir, const VideoIndex& index) {
                                    {"frames", index.identity.frames}, {"weights", index.weights},
                                    {"clip", index.clip_archive}, {"prompts", index.prompts}}},
                         {"videos", index.videos.size()},
-                        {"failed", std::move(failed)}};
+                        {"failed", std::move(failed)},
+                        {"commit", commit}};
   util::write_file_atomic(file_in(dir, "index.json"), util::json_text(meta, 1) + "\n");
 }
 
@@ -78,14 +94,53 @@ VideoIndex load_video_index(const std::string& dir) {
   } catch (const util::Json::exception& e) {
     throw std::runtime_error(json_path + ": not a vifi index.json: " + e.what());
   }
-  std::ifstream list(file_in(dir, "videos.txt"));
-  if (!list) throw std::runtime_error(file_in(dir, "videos.txt") + ": missing (the index in " + dir + " is incomplete)");
-  for (std::string line; std::getline(list, line);)
-    if (!line.empty()) index.videos.push_back(line);
+  const auto list_path = file_in(dir, "videos.txt");
+  if (!fs::exists(list_path)) throw std::runtime_error(list_path + ": missing (the index in " + dir + " is incomplete)");
+  std::ifstream list(list_path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << list.rdbuf();
+  if (!list || list.bad()) throw std::runtime_error(list_path + ": cannot be read");
+  const std::string text = buffer.str();
   index.features = util::load_npy(file_in(dir, "video_features.npy")).to(torch::kFloat32);
-  if (index.features.dim() != 2 || index.features.size(0) != static_cast<int64_t>(index.videos.size()))
+  if (index.features.dim() != 2)
     throw std::runtime_error(dir + ": video_features.npy has shape " + util::shape_string(index.features.sizes()) +
-                             " but videos.txt lists " + std::to_string(index.videos.size()) + " videos");
+                             ", expected [videos, width]");
+  std::optional<int64_t> committed;
+  std::string last_row, list_crc;
+  try {
+    if (meta.contains("commit")) {
+      const auto& commit = meta.at("commit");
+      committed = commit.at("rows").get<int64_t>();
+      last_row = commit.at("last_row_crc32c").get<std::string>();
+      list_crc = commit.at("videos_txt_crc32c").get<std::string>();
+      if (*committed < 0) throw std::runtime_error(json_path + ": commit.rows is negative");
+    }
+  } catch (const util::Json::exception& e) {
+    throw std::runtime_error(json_path + ": not a vifi index.json: " + e.what());
+  }
+  // The first `committed` lines (all of them for an index without a commit record).
+  size_t end = 0;
+  while (end < text.size() && (!committed || static_cast<int64_t>(index.videos.size()) < *committed)) {
+    const auto eol = text.find('\n', end);
+    if (eol == std::string::npos) break;  // a last line without its '\n' was never written whole
+    if (eol > end) index.videos.push_back(text.substr(end, eol - end));
+    end = eol + 1;
+  }
+  if (!committed) {
+    if (index.features.size(0) != static_cast<int64_t>(index.videos.size()))
+      throw std::runtime_error(dir + ": video_features.npy has shape " + util::shape_string(index.features.sizes()) +
+                               " but videos.txt lists " + std::to_string(index.videos.size()) + " videos");
+    return index;
+  }
+  const auto rows = *committed;
+  const bool whole = index.features.size(0) >= rows && static_cast<int64_t>(index.videos.size()) == rows &&
+                     util::hex32(util::crc32c(std::string_view(text).substr(0, end))) == list_crc &&
+                     (rows == 0 || row_checksum(index.features, rows - 1) == last_row);
+  if (!whole)
+    throw StaleVideoIndex(dir + ": its files are not the save index.json records (" + std::to_string(rows) +
+                          " videos; video_features.npy has " + std::to_string(index.features.size(0)) +
+                          " rows): a save was cut short; run vifi index again to rebuild it");
+  index.features = index.features.narrow(0, 0, rows);
   return index;
 }
 

@@ -4,11 +4,17 @@
 //                       ViFiCLIP::encode_video; not normalised, as `vifi embed` writes them)
 //   videos.txt          N lines, the absolute path of row i
 //   index.json          the model's identity (architecture, weights checksum, frames, weights
-//                       file) and the videos that could not be read, with the reason
+//                       file), the videos that could not be read, with the reason, and the
+//                       commit record: the row count N, CRC-32C of row N-1 and of videos.txt
 // The identity decides reuse: re-indexing with the same model keeps every row already there.
+// Why a commit record: each file is replaced atomically but the three are not, and a run killed
+// between them (SIGKILL, OOM, power) leaves files of two saves. Rows and paths only grow, so
+// index.json (written last) names the prefix that is whole; a folder whose files do not hold that
+// prefix (another model's rows after a change of model) is refused as StaleVideoIndex.
 #pragma once
 #include <torch/torch.h>
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,10 +43,18 @@ struct VideoIndex {
   std::vector<std::pair<std::string, std::string>> failed;  // (video, reason)
 };
 
-// Writes the three files atomically (one at a time; index.json last, so a folder with it is whole).
+// A folder whose files are not the save its index.json records (a save cut short; see above).
+struct StaleVideoIndex : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Writes the three files atomically, one at a time, index.json last. Throws
+// std::invalid_argument for a path holding a line break (videos.txt is one path per line).
 void save_video_index(const std::string& dir, const VideoIndex& index);
-// Throws std::runtime_error naming the folder and file when one is missing or they disagree
-// (row count of video_features.npy vs lines of videos.txt).
+// The rows index.json commits (later rows of a cut-short save are dropped). Throws
+// std::runtime_error naming the folder and file when one is missing or they disagree (an index
+// without a commit record, from before it existed: row count vs lines of videos.txt), and
+// StaleVideoIndex when the files do not hold the committed rows.
 VideoIndex load_video_index(const std::string& dir);
 // True when `dir` holds an index.json.
 bool has_video_index(const std::string& dir);
