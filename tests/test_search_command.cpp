@@ -243,7 +243,56 @@ TEST_F(SearchCommand, ReindexingKeepsTheSameModelsRowsAndRedoesAnotherModels) {
   EXPECT_NE(log.find("a save was cut short"), std::string::npos) << log;
   ASSERT_EQ(test::run_vifi("index " + videos[0].first + " --weights " + demo.weights() + " --out " + index, &log), 0) << log;
   EXPECT_NE(log.find("a save was cut short; run vifi index again to rebuild it; embedding every video again"), std::string::npos) << log;
-  EXPECT_TRUE(torch::equal(util::load_npy(index + "/video_features.npy"), first.slice(0, 0, 1)));
+  // The same video's embedding as in the first run (a batch of one now, of two then).
+  EXPECT_TRUE(torch::allclose(util::load_npy(index + "/video_features.npy"), first.slice(0, 0, 1), 0.0, 1e-5));
+}
+
+// Ctrl-C while the loader's workers decode ahead: what was embedded is saved, the exit code is
+// 130, and the same command again embeds only the rest.
+TEST_F(SearchCommand, ASigintSavesWhatIsEmbeddedAndARerunContinues) {
+  const auto& demo = test::demo_model();
+  const auto dir = test::scratch_dir();
+  const auto videos = demo.val_videos();
+  std::ofstream list(dir / "list.txt");
+  constexpr int kVideos = 300;
+  for (int i = 0; i < kVideos; ++i) {
+    const auto link = dir / ("v" + std::to_string(i) + ".avi");
+    std::filesystem::create_symlink(videos[static_cast<size_t>(i) % videos.size()].first, link);
+    list << link.filename().string() << "\n";
+  }
+  list.close();
+  const auto index = (dir / "idx").string();
+  const auto log_file = (dir / "log.txt").string();
+  const std::string command = std::string(VIFI_BINARY) + " index --videos-from " + (dir / "list.txt").string() +
+                              " --weights " + demo.weights() + " --out " + index + " --workers 2";
+  const std::string script = "(" + command + " > " + log_file + " 2>&1 & pid=$!; for i in $(seq 1200); do grep -q " +
+                             "'index: [0-9]*/" + std::to_string(kVideos) + " videos' " + log_file +
+                             " && break; sleep 0.05; done; kill -INT $pid; wait $pid; echo rc=$?)";
+  std::string output;
+  test::run_shell(script, &output);
+  std::ifstream in(log_file);
+  std::ostringstream log_text;
+  log_text << in.rdbuf();
+  ASSERT_NE(output.find("rc=130"), std::string::npos) << output << log_text.str();
+  EXPECT_NE(log_text.str().find("index: interrupted"), std::string::npos) << log_text.str();
+  const auto saved = eval::load_video_index(index);
+  const auto rows = static_cast<int64_t>(saved.videos.size());
+  EXPECT_GE(rows, 64);
+  EXPECT_LT(rows, kVideos);
+  std::string log;
+  ASSERT_EQ(test::run_vifi(command.substr(std::string(VIFI_BINARY).size() + 1), &log), 0) << log;
+  EXPECT_NE(log.find(std::to_string(rows) + " already embedded with this model, " + std::to_string(kVideos - rows) + " to embed"),
+            std::string::npos)
+      << log;
+  const auto whole = eval::load_video_index(index);
+  ASSERT_EQ(whole.videos.size(), static_cast<size_t>(kVideos));
+  // Row i is its own video's embedding: the copies of one video agree across the two runs.
+  for (int64_t i = 0; i < kVideos; ++i)
+    ASSERT_EQ(std::filesystem::path(whole.videos[static_cast<size_t>(i)]).filename(), "v" + std::to_string(i) + ".avi");
+  for (int64_t i = 0; i < kVideos; i += 29) {
+    const auto copy = i % static_cast<int64_t>(videos.size());  // the first copy, embedded before the interrupt
+    EXPECT_TRUE(torch::allclose(whole.features[i], whole.features[copy], 0.0, 1e-5)) << i;
+  }
 }
 
 TEST_F(SearchCommand, ABrokenVideoIsListedAndTheOthersIndexed) {

@@ -1,8 +1,9 @@
 // `vifi index VIDEOS... | --videos-from LIST --weights W --out DIR`: embeds a video collection
 // once for `vifi search` and `vifi serve --index` (folder layout: eval/video_index). Videos
 // already in DIR with the same model identity are kept, not re-embedded; the index is saved
-// every few dozen videos, so an interrupted run resumes where it stopped. A video that cannot be
-// read is listed in index.json and on stderr, and the exit code is 1.
+// every few dozen videos, so an interrupted run resumes where it stopped. Videos are decoded by
+// data::VideoLoader's workers (--workers) while the model embeds the previous batch. A video that
+// cannot be read is listed in index.json and on stderr, and the exit code is 1.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "commands.h"
 #include "video_inference.h"
 #include "vifi/data/dataset.h"
+#include "vifi/data/loader.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/weights.h"
@@ -34,8 +36,11 @@ struct IndexOptions {
   std::string prompts;
   std::string out;
   int64_t frames = 8;
-  int64_t save_every = 64;
+  int64_t save_every = 64;  // new videos between saves
+  int workers = 4;          // decoding threads
 };
+
+constexpr int64_t kClipsPerForward = 8;
 
 // The list's videos: "path" or "path label" per line, in an annotation list's syntax (quoted
 // paths as `vifi data prepare` writes them for names with spaces); blank lines are skipped.
@@ -100,35 +105,59 @@ int run_index(const IndexOptions& o) {
     index.features = rows.empty() ? torch::zeros({0, model->clip()->config().embed_dim}) : torch::stack(rows);
     eval::save_video_index(o.out, index);
   };
+  // A path videos.txt cannot list fails here; the others are decoded by the loader's workers, in
+  // list order, as evaluation reads a video (read_video_clip's sampling and crop).
+  std::vector<data::VideoRecord> records;
+  for (const auto& path : todo) {
+    if (path.find('\n') != std::string::npos) {  // videos.txt lists one path per line
+      index.failed.emplace_back(path, path + ": a path with a line break cannot be indexed (rename the file)");
+      util::log_error("index: " + index.failed.back().second);
+      continue;
+    }
+    data::VideoRecord record;
+    record.path = path;
+    record.relative = path;
+    records.push_back(record);
+  }
   const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < todo.size(); ++i) {
-    if (util::interrupt_requested()) {
-      save();
-      util::log_warn("index: interrupted; " + std::to_string(i) + " of " + std::to_string(todo.size()) +
-                     " new videos saved in " + o.out + " (rerun the same command to continue)");
-      return 130;
-    }
-    try {
-      if (todo[i].find('\n') != std::string::npos)  // videos.txt lists one path per line
-        throw std::runtime_error(todo[i] + ": a path with a line break cannot be indexed (rename the file)");
-      rows.push_back(video_embedding(model, todo[i], o.frames));
-      index.videos.push_back(todo[i]);
-    } catch (const std::exception& e) {  // a video's own failure; the others go on
-      const std::string reason = util::error_message(e);
-      index.failed.emplace_back(todo[i], reason);
-      util::log_error("index: " + reason);
-    }
-    const auto done = i + 1;
-    if (done % static_cast<size_t>(o.save_every) == 0 || done == todo.size()) {
-      save();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double rate = done / std::max(seconds, 1e-9);
-      util::log_info("index: " + std::to_string(done) + "/" + std::to_string(todo.size()) + " videos, " +
-                     fixed(rate, 1) + " videos/s, ETA " +
-                     fixed((todo.size() - done) / std::max(rate, 1e-9), 0) + " s");
+  if (!records.empty()) {
+    data::LoaderConfig loader_options;
+    loader_options.batch_size = kClipsPerForward;
+    loader_options.num_workers = o.workers;
+    loader_options.prefetch_batches = 2;
+    loader_options.shuffle = false;
+    const auto resolution = model->clip()->config().image_resolution;
+    data::VideoLoader loader(records, inference_clip_config(o.frames, resolution), loader_options, data::LoaderMode::eval);
+    loader.start_epoch(0);
+    size_t done = 0;
+    const auto total = records.size();
+    while (auto batch = loader.next()) {
+      if (util::interrupt_requested()) {
+        save();
+        util::log_warn("index: interrupted; " + std::to_string(done) + " of " + std::to_string(total) +
+                       " new videos saved in " + o.out + " (rerun the same command to continue)");
+        return 130;
+      }
+      for (const auto& failure : batch->failed) index.failed.emplace_back(failure.path, failure.reason);  // the loader logged it
+      if (!batch->index.empty()) {
+        const auto embeddings = model->encode_video(batch->video.select(1, 0));  // the one view: [B,T,3,R,R] -> [B,D]
+        for (size_t b = 0; b < batch->index.size(); ++b) {
+          rows.push_back(embeddings[static_cast<int64_t>(b)]);
+          index.videos.push_back(records[static_cast<size_t>(batch->index[b])].path);
+        }
+      }
+      const auto before = done;
+      done += batch->index.size() + batch->failed.size();
+      if (before / static_cast<size_t>(o.save_every) != done / static_cast<size_t>(o.save_every) || done == total) {
+        save();
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double rate = done / std::max(seconds, 1e-9);
+        util::log_info("index: " + std::to_string(done) + "/" + std::to_string(total) + " videos, " + fixed(rate, 1) +
+                       " videos/s, ETA " + fixed((total - done) / std::max(rate, 1e-9), 0) + " s");
+      }
     }
   }
-  if (todo.empty()) save();  // the folder exists and names this model even when nothing was new
+  if (records.empty()) save();  // the folder exists and names this model even when nothing was new
   std::cout << "index: " << index.videos.size() << " videos in " << o.out << " (model checksum " << index.identity.checksum
             << ", " << o.frames << " frames per video)\n";
   if (!index.failed.empty()) {
@@ -152,6 +181,7 @@ void add_search_index_command(CLI::App& app) {
   cmd->add_option("--prompts", o->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
   cmd->add_option("--out", o->out, "index folder (created; an existing index of the same model is extended)")->required();
   cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::Range(1, 256));
+  cmd->add_option("--workers", o->workers, "decoding threads (default 4)")->check(CLI::Range(1, 256));
   cmd->callback([o] {
     const int code = run_index(*o);
     if (code != 0) throw CLI::RuntimeError(code);

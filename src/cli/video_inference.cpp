@@ -33,16 +33,20 @@ std::vector<std::string> labels_from(const std::string& labels, const std::strin
   return names;
 }
 
-torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t resolution) {
+data::ClipConfig inference_clip_config(int64_t frames, int64_t resolution) {
   data::ClipConfig config;
   config.num_frames = frames;
   config.augment.input_size = static_cast<int>(resolution);
   config.eval.input_size = static_cast<int>(resolution);
   data::validate(config);
+  return config;
+}
+
+torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t resolution) {
   data::VideoRecord record;
   record.path = path;
   record.relative = path;
-  return data::load_eval_clip(record, config)[0];  // the one view: [1,T,3,R,R] -> [T,3,R,R]
+  return data::load_eval_clip(record, inference_clip_config(frames, resolution))[0];  // the one view: [1,T,3,R,R] -> [T,3,R,R]
 }
 
 torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, int64_t frames) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "vifi/data/video_clip.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/vificlip.h"
 
@@ -20,6 +21,10 @@ std::vector<std::string> split_labels(const std::string& text, const std::string
 // Class names from --labels text or a --label-file (CSV "id,name" or one name per line);
 // exactly one of them must be given.
 std::vector<std::string> labels_from(const std::string& labels, const std::string& label_file);
+
+// How read_video_clip reads a video: `frames` frames, test-mode sampling, one view at
+// `resolution` (short-side resize, centre crop). Loaders over many videos use it too.
+data::ClipConfig inference_clip_config(int64_t frames, int64_t resolution);
 
 // `frames` frames of `path` sampled and cropped as in evaluation: [T,3,R,R] float32.
 // Throws data::VideoError naming the file when it cannot be read.
