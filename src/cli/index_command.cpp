@@ -1,7 +1,8 @@
 // `vifi index VIDEOS... | --videos-from LIST --weights W --out DIR`: embeds a video collection
 // once for `vifi search` and `vifi serve --index` (folder layout: eval/video_index). Videos
 // already in DIR with the same model identity are kept, not re-embedded; the index is saved
-// every few dozen videos, so an interrupted run resumes where it stopped. Videos are decoded by
+// every few dozen videos (less often once a save takes over 5% of the time: util/save_pacing),
+// and on Ctrl-C, so an interrupted run resumes where it stopped. Videos are decoded by
 // data::VideoLoader's workers (--workers) while the model embeds the previous batch. A video that
 // cannot be read is listed in index.json and on stderr, and the exit code is 1.
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "vifi/util/error_message.h"
 #include "vifi/util/interrupt.h"
 #include "vifi/util/logging.h"
+#include "vifi/util/save_pacing.h"
 
 namespace vifi::cli {
 namespace {
@@ -36,7 +38,7 @@ struct IndexOptions {
   std::string prompts;
   std::string out;
   int64_t frames = 8;
-  int64_t save_every = 64;  // new videos between saves
+  int64_t save_every = 64;  // new videos between saves (more once saving gets slow: util/save_pacing)
   int workers = 4;          // decoding threads
 };
 
@@ -101,9 +103,15 @@ int run_index(const IndexOptions& o) {
   util::log_info("index: " + std::to_string(requested.size()) + " videos, " + std::to_string(requested.size() - todo.size()) +
                  " already embedded with this model, " + std::to_string(todo.size()) + " to embed");
 
+  const auto start = std::chrono::steady_clock::now();
+  const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  util::SavePacing pacing(o.save_every, 0.05);
+  pacing.saved(static_cast<int64_t>(index.videos.size()), 0.0, 0.0);  // what is on disk already
   const auto save = [&] {
+    const double began = seconds();
     index.features = rows.empty() ? torch::zeros({0, model->clip()->config().embed_dim}) : torch::stack(rows);
     eval::save_video_index(o.out, index);
+    pacing.saved(static_cast<int64_t>(index.videos.size() + index.failed.size()), began, seconds());
   };
   // A path videos.txt cannot list fails here; the others are decoded by the loader's workers, in
   // list order, as evaluation reads a video (read_video_clip's sampling and crop).
@@ -119,7 +127,6 @@ int run_index(const IndexOptions& o) {
     record.relative = path;
     records.push_back(record);
   }
-  const auto start = std::chrono::steady_clock::now();
   if (!records.empty()) {
     data::LoaderConfig loader_options;
     loader_options.batch_size = kClipsPerForward;
@@ -148,10 +155,9 @@ int run_index(const IndexOptions& o) {
       }
       const auto before = done;
       done += batch->index.size() + batch->failed.size();
+      if (done == total || pacing.due(static_cast<int64_t>(index.videos.size() + index.failed.size()), seconds())) save();
       if (before / static_cast<size_t>(o.save_every) != done / static_cast<size_t>(o.save_every) || done == total) {
-        save();
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const double rate = done / std::max(seconds, 1e-9);
+        const double rate = done / std::max(seconds(), 1e-9);
         util::log_info("index: " + std::to_string(done) + "/" + std::to_string(total) + " videos, " + fixed(rate, 1) +
                        " videos/s, ETA " + fixed((total - done) / std::max(rate, 1e-9), 0) + " s");
       }
