@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
 #include "support/test_paths.h"
+#include "vifi/data/dataset.h"
 #include "vifi/data/synthetic.h"
 #include "vifi/util/npy.h"
 
@@ -87,6 +89,52 @@ TEST(EmbedCommand, VideoListGivesEmbeddingsLabelsAndATsnePlot) {
                            torch::tensor({0, 0, 0, 1, 1, 1, 2, 2, 2}, torch::kLong)));
   EXPECT_EQ(util::load_npy((dir / "e" / "tsne.npy").string()).sizes(), (std::vector<int64_t>{9, 2}));
   EXPECT_EQ(cv::imread((dir / "e" / "tsne.png").string()).size(), cv::Size(720, 560));
+}
+
+// A video that cannot be read does not end the command: the others are embedded, every output
+// written, the failure listed, and the exit code 1. Each row is its video's embedding.
+TEST(EmbedCommand, AnUnreadableVideoIsListedAndTheOthersEmbedded) {
+  const auto dir = test::scratch_dir();
+  data::SyntheticDatasetSpec spec;
+  spec.num_classes = 3;
+  spec.train_per_class = 1;
+  spec.val_per_class = 2;
+  spec.num_frames = 8;
+  data::write_synthetic_dataset((dir / "data").string(), spec);
+  const auto whole = (dir / "data" / "val.txt").string();
+  const auto embed = [&](const std::string& list, const std::string& out, std::string* log) {
+    return test::run_vifi("embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --videos-from " + list +
+                              " --frames 4 --workers 2 --out " + (dir / out).string(),
+                          log);
+  };
+  std::string log;
+  ASSERT_EQ(embed(whole, "all", &log), 0) << log;
+  std::ofstream(dir / "data" / "broken.mp4") << "not a video";
+  const auto records = data::load_annotation_list(whole);
+  std::ofstream list(dir / "data" / "with_broken.txt");
+  for (size_t i = 0; i < records.size(); ++i) {
+    list << records[i].relative << " " << records[i].label << "\n";
+    if (i == 2) list << "broken.mp4 1\nmissing.mp4 2\n";
+  }
+  list.close();
+  EXPECT_EQ(embed((dir / "data" / "with_broken.txt").string(), "some", &log), 1) << log;
+  EXPECT_NE(log.find("2 videos of " + (dir / "data" / "with_broken.txt").string() + " could not be read"), std::string::npos) << log;
+  const auto all = util::load_npy((dir / "all" / "video_features.npy").string());
+  const auto some = util::load_npy((dir / "some" / "video_features.npy").string());
+  ASSERT_EQ(some.sizes(), all.sizes());
+  EXPECT_TRUE(torch::allclose(some, all, 0.0, 1e-5));
+  EXPECT_TRUE(torch::equal(util::load_npy((dir / "some" / "labels.npy").string()), util::load_npy((dir / "all" / "labels.npy").string())));
+  std::ifstream videos(dir / "some" / "videos.txt"), failed(dir / "some" / "failed.txt");
+  std::string line;
+  for (const auto& r : records) {
+    ASSERT_TRUE(std::getline(videos, line));
+    EXPECT_EQ(line, (dir / "data" / r.relative).string());
+  }
+  EXPECT_FALSE(std::getline(videos, line));
+  ASSERT_TRUE(std::getline(failed, line));
+  EXPECT_EQ(line.rfind((dir / "data" / "broken.mp4").string() + "\t", 0), 0u) << line;
+  ASSERT_TRUE(std::getline(failed, line));
+  EXPECT_EQ(line.rfind((dir / "data" / "missing.mp4").string() + "\t", 0), 0u) << line;
 }
 
 TEST(EmbedCommand, PlotNeedsAVideoList) {

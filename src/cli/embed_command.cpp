@@ -3,9 +3,10 @@
 // Inputs are already-normalised float32 arrays: images [N,3,R,R], videos [B,T,3,R,R]; a text file
 // with one raw text per line (--texts), or one class name per line (--classes) whose prompts are
 // built as the checkpoint's trainer built them (CTX_INIT template, or learned context). Or a
-// dataset's annotation list (--videos-from): each video read as evaluation reads it, its
-// embedding and label saved, and with --plot a t-SNE scatter of the embeddings coloured by
-// class (the paper's Fig. 1). Comparing logits_per_video.npy with the authors' code is how a
+// dataset's annotation list (--videos-from): each video read as evaluation reads it (by
+// --workers threads), its embedding, label and path saved (videos.txt; a video that cannot be
+// read is listed in failed.txt and makes the exit code 1), and with --plot a t-SNE scatter of
+// the embeddings coloured by class (the paper's Fig. 1). Comparing logits_per_video.npy with the authors' code is how a
 // converted model is checked (docs/reproducing.md).
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,7 @@ struct EmbedOptions {
   std::string root;         // its DATA.ROOT; default: the list's folder
   std::string label_file;   // class names for the plot's legend
   int64_t frames = 8;
+  int workers = 4;  // decoding threads for --videos-from
   bool plot = false;
 };
 
@@ -88,25 +90,39 @@ torch::Tensor encode_videos(model::ViFiCLIP& model, const torch::Tensor& videos,
   return in_chunks(videos, clips_per_pass, [&](const torch::Tensor& x) { return model->encode_video(x); });
 }
 
-// Embeddings [N,D] and labels [N] of every video of an annotation list, read as evaluation
-// reads them; clips are decoded a few videos at a time to bound memory.
-std::pair<torch::Tensor, torch::Tensor> embed_video_list(model::ViFiCLIP& model, const EmbedOptions& o) {
+// Every video of an annotation list read as evaluation reads it: embeddings [N,D], labels [N]
+// and paths, in list order, without the videos that could not be read (`failed`).
+struct EmbeddedList {
+  torch::Tensor features, labels;
+  std::vector<std::string> videos;
+  std::vector<FailedVideo> failed;
+};
+
+EmbeddedList embed_video_list(model::ViFiCLIP& model, const EmbedOptions& o) {
   const auto root = o.root.empty() ? std::filesystem::path(o.videos_from).parent_path().string() : o.root;
   const auto records = data::load_annotation_list(o.videos_from, root);
   if (records.empty()) throw std::runtime_error(o.videos_from + ": no videos");
-  const auto group = std::max<size_t>(1, static_cast<size_t>(o.batch_size / o.frames));
-  std::vector<torch::Tensor> features, clips;
+  EmbeddedList out;
+  std::vector<torch::Tensor> features;
   std::vector<int64_t> labels;
-  for (size_t i = 0; i < records.size(); ++i) {
-    clips.push_back(read_video_clip(records[i].path, o.frames, model->clip()->config().image_resolution));
-    labels.push_back(records[i].label);
-    if (clips.size() == group || i + 1 == records.size()) {
-      features.push_back(encode_videos(model, torch::stack(clips), o.batch_size));
-      clips.clear();
-      util::log_info("embed: " + std::to_string(i + 1) + "/" + std::to_string(records.size()) + " videos");
-    }
-  }
-  return {torch::cat(features), torch::tensor(labels, torch::kLong)};
+  size_t done = 0;
+  const auto clips_per_pass = std::max<int64_t>(1, o.batch_size / o.frames);
+  embed_video_records(model, records, o.frames, o.workers, clips_per_pass,
+                      [&](const torch::Tensor& embeddings, const std::vector<int64_t>& rows, const std::vector<FailedVideo>& failed) {
+                        if (!rows.empty()) features.push_back(embeddings);
+                        for (const auto row : rows) {
+                          labels.push_back(records[static_cast<size_t>(row)].label);
+                          out.videos.push_back(records[static_cast<size_t>(row)].path);
+                        }
+                        out.failed.insert(out.failed.end(), failed.begin(), failed.end());
+                        done += rows.size() + failed.size();
+                        util::log_info("embed: " + std::to_string(done) + "/" + std::to_string(records.size()) + " videos");
+                        return true;
+                      });
+  if (features.empty()) throw std::runtime_error(o.videos_from + ": none of its " + std::to_string(records.size()) + " videos could be read");
+  out.features = torch::cat(features);
+  out.labels = torch::tensor(labels, torch::kLong);
+  return out;
 }
 
 // t-SNE of the embeddings: tsne.npy [N,2] and tsne.png coloured by class.
@@ -151,12 +167,19 @@ void run_embed(const EmbedOptions& o) {
     video_features = encode_videos(model, load_images(o.videos, 5, res), o.batch_size);
     util::save_npy(out("video_features.npy"), video_features);
   }
+  std::vector<FailedVideo> failed_videos;
   if (!o.videos_from.empty()) {
-    torch::Tensor labels;
-    std::tie(video_features, labels) = embed_video_list(model, o);
+    auto list = embed_video_list(model, o);
+    video_features = list.features;
     util::save_npy(out("video_features.npy"), video_features);
-    util::save_npy(out("labels.npy"), labels);
-    if (o.plot) plot_embeddings(video_features, labels, o, out("tsne.npy"), out("tsne.png"));
+    util::save_npy(out("labels.npy"), list.labels);
+    std::string videos, failed;
+    for (const auto& v : list.videos) videos += v + "\n";
+    for (const auto& f : list.failed) failed += f.path + "\t" + f.reason + "\n";
+    util::write_file_atomic(out("videos.txt"), videos);
+    util::write_file_atomic(out("failed.txt"), failed);
+    failed_videos = std::move(list.failed);
+    if (o.plot) plot_embeddings(video_features, list.labels, o, out("tsne.npy"), out("tsne.png"));
   }
   if (!o.texts.empty()) {
     const clip::Tokenizer tokenizer;
@@ -178,6 +201,10 @@ void run_embed(const EmbedOptions& o) {
   if (text_features.defined() && video_features.defined())
     util::save_npy(out("logits_per_video.npy"), clip::scaled_cosine_logits(video_features, text_features, clip->logit_scale));
   util::log_info("embed: wrote features to " + o.out);
+  if (!failed_videos.empty())  // the others are written; the exit code says the list was not whole
+    throw std::runtime_error("embed: " + std::to_string(failed_videos.size()) + " videos of " + o.videos_from +
+                             " could not be read (listed in " + out("failed.txt") + "); the rows of video_features.npy "
+                             "and labels.npy are the videos of " + out("videos.txt"));
 }
 
 }  // namespace
@@ -199,6 +226,7 @@ void add_embed_command(CLI::App& app) {
   cmd->add_option("--root", options->root, "folder the list's paths are relative to (default: the list's folder)");
   cmd->add_option("--label-file", options->label_file, "class names for the plot legend (label CSV or one per line)");
   cmd->add_option("--frames", options->frames, "frames sampled per video of --videos-from")->check(CLI::PositiveNumber);
+  cmd->add_option("--workers", options->workers, "decoding threads for --videos-from (default 4)")->check(CLI::Range(1, 256));
   cmd->add_flag("--plot", options->plot, "with --videos-from: 2-D t-SNE of the embeddings, tsne.npy + tsne.png");
   cmd->callback([options] { run_embed(*options); });
 }

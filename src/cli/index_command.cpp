@@ -15,7 +15,6 @@
 #include "commands.h"
 #include "video_inference.h"
 #include "vifi/data/dataset.h"
-#include "vifi/data/loader.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/weights.h"
@@ -127,41 +126,32 @@ int run_index(const IndexOptions& o) {
     record.relative = path;
     records.push_back(record);
   }
-  if (!records.empty()) {
-    data::LoaderConfig loader_options;
-    loader_options.batch_size = kClipsPerForward;
-    loader_options.num_workers = o.workers;
-    loader_options.prefetch_batches = 2;
-    loader_options.shuffle = false;
-    const auto resolution = model->clip()->config().image_resolution;
-    data::VideoLoader loader(records, inference_clip_config(o.frames, resolution), loader_options, data::LoaderMode::eval);
-    loader.start_epoch(0);
-    size_t done = 0;
-    const auto total = records.size();
-    while (auto batch = loader.next()) {
-      if (util::interrupt_requested()) {
-        save();
-        util::log_warn("index: interrupted; " + std::to_string(done) + " of " + std::to_string(total) +
-                       " new videos saved in " + o.out + " (rerun the same command to continue)");
-        return 130;
-      }
-      for (const auto& failure : batch->failed) index.failed.emplace_back(failure.path, failure.reason);  // the loader logged it
-      if (!batch->index.empty()) {
-        const auto embeddings = model->encode_video(batch->video.select(1, 0));  // the one view: [B,T,3,R,R] -> [B,D]
-        for (size_t b = 0; b < batch->index.size(); ++b) {
+  size_t done = 0;
+  const auto total = records.size();
+  const bool finished = embed_video_records(
+      model, records, o.frames, o.workers, kClipsPerForward,
+      [&](const torch::Tensor& embeddings, const std::vector<int64_t>& batch_rows, const std::vector<FailedVideo>& failed) {
+        if (util::interrupt_requested()) return false;
+        for (const auto& failure : failed) index.failed.emplace_back(failure.path, failure.reason);
+        for (size_t b = 0; b < batch_rows.size(); ++b) {
           rows.push_back(embeddings[static_cast<int64_t>(b)]);
-          index.videos.push_back(records[static_cast<size_t>(batch->index[b])].path);
+          index.videos.push_back(records[static_cast<size_t>(batch_rows[b])].path);
         }
-      }
-      const auto before = done;
-      done += batch->index.size() + batch->failed.size();
-      if (done == total || pacing.due(static_cast<int64_t>(index.videos.size() + index.failed.size()), seconds())) save();
-      if (before / static_cast<size_t>(o.save_every) != done / static_cast<size_t>(o.save_every) || done == total) {
-        const double rate = done / std::max(seconds(), 1e-9);
-        util::log_info("index: " + std::to_string(done) + "/" + std::to_string(total) + " videos, " + fixed(rate, 1) +
-                       " videos/s, ETA " + fixed((total - done) / std::max(rate, 1e-9), 0) + " s");
-      }
-    }
+        const auto before = done;
+        done += batch_rows.size() + failed.size();
+        if (done == total || pacing.due(static_cast<int64_t>(index.videos.size() + index.failed.size()), seconds())) save();
+        if (before / static_cast<size_t>(o.save_every) != done / static_cast<size_t>(o.save_every) || done == total) {
+          const double rate = done / std::max(seconds(), 1e-9);
+          util::log_info("index: " + std::to_string(done) + "/" + std::to_string(total) + " videos, " + fixed(rate, 1) +
+                         " videos/s, ETA " + fixed((total - done) / std::max(rate, 1e-9), 0) + " s");
+        }
+        return true;
+      });
+  if (!finished) {
+    save();
+    util::log_warn("index: interrupted; " + std::to_string(done) + " of " + std::to_string(total) + " new videos saved in " +
+                   o.out + " (rerun the same command to continue)");
+    return 130;
   }
   if (records.empty()) save();  // the folder exists and names this model even when nothing was new
   std::cout << "index: " << index.videos.size() << " videos in " << o.out << " (model checksum " << index.identity.checksum

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "vifi/data/labels.h"
+#include "vifi/data/loader.h"
 #include "vifi/data/transforms.h"
 #include "vifi/data/video_clip.h"
 
@@ -52,6 +53,25 @@ torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t r
 torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, int64_t frames) {
   const auto clip = read_video_clip(path, frames, model->clip()->config().image_resolution);
   return model->encode_video(clip.unsqueeze(0))[0];
+}
+
+bool embed_video_records(model::ViFiCLIP& model, const std::vector<data::VideoRecord>& records, int64_t frames,
+                         int workers, int64_t clips_per_pass, const EmbeddedBatch& on_batch) {
+  if (records.empty()) return true;
+  data::LoaderConfig options;
+  options.batch_size = clips_per_pass;
+  options.num_workers = workers;
+  options.prefetch_batches = 2;
+  options.shuffle = false;
+  const auto resolution = model->clip()->config().image_resolution;
+  data::VideoLoader loader(records, inference_clip_config(frames, resolution), options, data::LoaderMode::eval);
+  loader.start_epoch(0);
+  while (auto batch = loader.next()) {
+    torch::Tensor embeddings;
+    if (!batch->index.empty()) embeddings = model->encode_video(batch->video.select(1, 0));  // the one view: [B,T,3,R,R] -> [B,D]
+    if (!on_batch(embeddings, batch->index, batch->failed)) return false;
+  }
+  return true;
 }
 
 torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query) {

@@ -6,9 +6,12 @@
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "vifi/batch/clip_batch.h"
+#include "vifi/data/dataset.h"
 #include "vifi/data/video_clip.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/vificlip.h"
@@ -33,6 +36,16 @@ torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t r
 // The video embedding of `path` [D]: read_video_clip through ViFiCLIP::encode_video (vision
 // prompts included). Throws data::VideoError naming the file when it cannot be read.
 torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, int64_t frames);
+
+// The video embeddings of many videos, each read as read_video_clip reads one, decoded by
+// `workers` threads (data::VideoLoader, eval mode) while the model embeds the previous batch of
+// `clips_per_pass`. In list order, `on_batch(embeddings [B,D], rows, failed)` gets each batch:
+// `rows` the indices into `records` of the embeddings, `failed` the videos that could not be
+// read (the loader has logged each). It returns false to stop (Ctrl-C); so does this function.
+using EmbeddedBatch = std::function<bool(const torch::Tensor& embeddings, const std::vector<int64_t>& rows,
+                                         const std::vector<FailedVideo>& failed)>;
+bool embed_video_records(model::ViFiCLIP& model, const std::vector<data::VideoRecord>& records, int64_t frames,
+                         int workers, int64_t clips_per_pass, const EmbeddedBatch& on_batch);
 
 // The text embedding [D] of `query` prompted as a class name is (the model's CTX_INIT template
 // or learned context), so a search for a class name matches how the model was trained.
