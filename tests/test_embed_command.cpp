@@ -69,14 +69,19 @@ TEST(EmbedCommand, WrongImageShapeIsReportedWithThePath) {
   EXPECT_NE(traced.find("Exception raised from"), std::string::npos) << traced;
 }
 
-TEST(EmbedCommand, VideoListGivesEmbeddingsLabelsAndATsnePlot) {
-  const auto dir = test::scratch_dir();
+// A synthetic dataset of 3 classes in dir/data, `per_class` validation videos of each.
+void write_small_dataset(const std::filesystem::path& dir, int per_class) {
   data::SyntheticDatasetSpec spec;
   spec.num_classes = 3;
   spec.train_per_class = 1;
-  spec.val_per_class = 3;
+  spec.val_per_class = per_class;
   spec.num_frames = 8;
   data::write_synthetic_dataset((dir / "data").string(), spec);
+}
+
+TEST(EmbedCommand, VideoListGivesEmbeddingsLabelsAndATsnePlot) {
+  const auto dir = test::scratch_dir();
+  write_small_dataset(dir, 3);
   std::string log;
   ASSERT_EQ(test::run_vifi("embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --videos-from " +
                                (dir / "data" / "val.txt").string() + " --label-file " +
@@ -95,12 +100,7 @@ TEST(EmbedCommand, VideoListGivesEmbeddingsLabelsAndATsnePlot) {
 // written, the failure listed, and the exit code 1. Each row is its video's embedding.
 TEST(EmbedCommand, AnUnreadableVideoIsListedAndTheOthersEmbedded) {
   const auto dir = test::scratch_dir();
-  data::SyntheticDatasetSpec spec;
-  spec.num_classes = 3;
-  spec.train_per_class = 1;
-  spec.val_per_class = 2;
-  spec.num_frames = 8;
-  data::write_synthetic_dataset((dir / "data").string(), spec);
+  write_small_dataset(dir, 2);
   const auto whole = (dir / "data" / "val.txt").string();
   const auto embed = [&](const std::string& list, const std::string& out, std::string* log) {
     return test::run_vifi("embed --weights " + fixture("clip_tiny/clip_tiny.pt") + " --videos-from " + list +
