@@ -102,7 +102,8 @@ class UploadFolder {
 class Service {
  public:
   Service(const ServeOptions& o, model::ViFiCLIP model, std::vector<std::string> labels, std::optional<eval::VideoIndex> index)
-      : o_(o), model_(std::move(model)), labels_(std::move(labels)), index_(std::move(index)) {
+      : o_(o), model_(std::move(model)), resolution_(model_->clip()->config().image_resolution), labels_(std::move(labels)),
+        index_(std::move(index)) {
     if (!o_.querybank.empty()) querybank_ = load_querybank(model_, o_.querybank);
     if (!labels_.empty()) {
       model_->set_class_names(labels_);
@@ -134,17 +135,17 @@ class Service {
       if (!out.flush()) return reply_error(res, 507, "cannot store the upload on the server (disk full?)");
     }
     const auto start = std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> lock(mutex_);
     c10::InferenceMode inference;
     torch::Tensor clip;
-    try {
-      clip = read_video_clip(file, o_.frames, model_->clip()->config().image_resolution);
+    try {  // decoded outside the model's lock: other requests wait only for the model, not for this upload
+      clip = read_video_clip(file, o_.frames, resolution_);
     } catch (const std::exception& e) {
       // The reason without the server's own path of the upload.
       std::string reason = util::error_message(e);
       for (size_t at; (at = reason.find(file)) != std::string::npos;) reason.replace(at, file.size(), "upload");
       return reply_error(res, 415, "not a readable video: " + reason);
     }
+    std::lock_guard<std::mutex> lock(mutex_);
     const auto probs = torch::softmax(model_->logits(clip.unsqueeze(0), label_text_), -1)[0];
     const auto k = std::min<int64_t>(o_.topk, probs.size(0));
     const auto [values, indices] = probs.topk(k);
@@ -211,7 +212,8 @@ class Service {
   std::string ranking() const { return querybank_ ? "querybank" : "cosine"; }
 
   const ServeOptions& o_;
-  model::ViFiCLIP model_;
+  model::ViFiCLIP model_;  // guarded by mutex_ (set_class_names changes it), as is everything it computes
+  int64_t resolution_;     // the model's input size, read once: decoding needs no lock
   std::vector<std::string> labels_;
   std::optional<eval::VideoIndex> index_;
   torch::Tensor label_text_;
