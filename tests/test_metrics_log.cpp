@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "support/test_paths.h"
 #include "vifi/train/metrics_log.h"
@@ -58,6 +59,56 @@ TEST(MetricsLog, SeriesPicksRecordsOfOneTypeInFileOrder) {
   ASSERT_EQ(loss.size(), 2U);
   EXPECT_EQ(loss[1], (std::pair<double, double>{2, 1.5}));
   EXPECT_EQ(train::metric_series(records, "val", "epoch", "acc1").size(), 1U);
+}
+
+// A run killed while writing a line, then resumed from the checkpoint of epoch 0 after it had
+// logged steps 3-4 of epoch 1: the file as it is left, read and appended to.
+TEST(MetricsLog, AKilledRunsHalfLineAndRepeatedStepsDoNotBreakTheCurves) {
+  const auto dir = test::scratch_dir();
+  const auto path = (dir / "metrics.jsonl").string();
+  const std::string killed = R"({"type":"train","optimizer_step":1,"loss":2.0})" "\n"
+                             R"({"type":"train","optimizer_step":2,"loss":1.8})" "\n"
+                             R"({"type":"val","epoch":0,"acc1":40})" "\n"
+                             R"({"type":"train","optimizer_step":3,"loss":1.7})" "\n"
+                             R"({"type":"train","optimizer_step":4,"lo)";
+  std::ofstream(path, std::ios::binary) << killed;
+  // Read while so: the half line is left out (`vifi plot` on a run being written, too).
+  auto records = train::load_metrics_log(path);
+  ASSERT_EQ(records.size(), 4U);
+  // The resumed run appends: its first append cuts the half line; steps 3-4 come again.
+  train::MetricsAppender appender(path);
+  appender.append(R"({"type":"train","optimizer_step":3,"loss":1.6})");
+  appender.append(R"({"type":"train","optimizer_step":4,"loss":1.5})");
+  appender.append(R"({"type":"val","epoch":1,"acc1":55})");
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), killed.substr(0, killed.rfind('\n') + 1) + R"({"type":"train","optimizer_step":3,"loss":1.6})" "\n"
+                        R"({"type":"train","optimizer_step":4,"loss":1.5})" "\n" R"({"type":"val","epoch":1,"acc1":55})" "\n");
+  records = train::load_metrics_log(path);
+  ASSERT_EQ(records.size(), 7U);
+  // One point per step, in step order, the resumed run's where it logged a step again.
+  EXPECT_EQ(train::metric_series(records, "train", "optimizer_step", "loss"),
+            (std::vector<std::pair<double, double>>{{1, 2.0}, {2, 1.8}, {3, 1.6}, {4, 1.5}}));
+  EXPECT_EQ(train::metric_series(records, "val", "epoch", "acc1"), (std::vector<std::pair<double, double>>{{0, 40}, {1, 55}}));
+  // A half line that is the whole file is cut to nothing; a whole last line without its '\n' is kept.
+  std::ofstream(path, std::ios::binary) << R"({"type":"tr)";
+  EXPECT_THROW(train::load_metrics_log(path), std::runtime_error);  // no records
+  train::MetricsAppender(path).append(R"({"type":"val","epoch":0,"acc1":1})");
+  EXPECT_EQ(train::load_metrics_log(path).size(), 1U);
+  std::ofstream(path, std::ios::binary) << R"({"type":"val","epoch":0,"acc1":1})";
+  EXPECT_EQ(train::load_metrics_log(path).size(), 1U);
+}
+
+TEST(MetricsLog, AFailedAppendNamesTheFileAndTheCause) {
+  // /dev/full takes the open and fails every write with ENOSPC, as a full disk does.
+  train::MetricsAppender full("/dev/full");
+  try {
+    full.append(R"({"type":"val","epoch":0,"acc1":1})");
+    FAIL() << "a write to /dev/full succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "/dev/full: write failed (No space left on device)");
+  }
 }
 
 // The message of the std::runtime_error `line` throws ("" when it parses).

@@ -1,9 +1,15 @@
 // Reading metrics.jsonl (see header): nlohmann-json parses, this file enforces the flat form.
 #include "vifi/train/metrics_log.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
+
+#include "vifi/util/logging.h"
 
 namespace vifi::train {
 namespace {
@@ -42,29 +48,70 @@ MetricsRecord parse_metrics_line(const std::string& line, const std::string& sou
 }
 
 std::vector<MetricsRecord> load_metrics_log(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open (expected the metrics.jsonl a training run writes)");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
   std::vector<MetricsRecord> records;
   int64_t number = 0;
-  for (std::string line; std::getline(in, line);) {
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\n', start);
+    const bool terminated = end != std::string::npos;
+    const std::string line = text.substr(start, (terminated ? end : text.size()) - start);
+    start = terminated ? end + 1 : text.size();
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    records.push_back(parse_metrics_line(line, path + ":" + std::to_string(number)));
+    const auto source = path + ":" + std::to_string(number);
+    if (terminated) {
+      records.push_back(parse_metrics_line(line, source));
+      continue;
+    }
+    try {
+      records.push_back(parse_metrics_line(line, source));
+    } catch (const std::runtime_error&) {
+      util::log_warn(source + ": an unterminated last line that is not a whole record is left out (a run is writing it, "
+                              "or was killed while it did)");
+    }
   }
   if (records.empty()) throw std::runtime_error(path + ": no records");
   return records;
 }
 
+void MetricsAppender::append(const std::string& json_line) {
+  if (!tail_checked_) {
+    tail_checked_ = true;
+    std::error_code error;
+    const auto size = std::filesystem::file_size(path_, error);
+    if (!error && size > 0) {
+      std::ifstream in(path_, std::ios::binary);
+      std::string text(size, '\0');
+      in.read(text.data(), static_cast<std::streamsize>(size));
+      if (in && text.back() != '\n') {
+        const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+        std::filesystem::resize_file(path_, keep, error);
+        if (error) throw std::runtime_error(path_ + ": cannot cut its incomplete last line (" + error.message() + ")");
+        util::log_warn(path_ + ": cut an incomplete last line of " + std::to_string(size - keep) +
+                       " bytes (an earlier run was killed while writing it)");
+      }
+    }
+  }
+  std::ofstream out(path_, std::ios::app | std::ios::binary);
+  out << json_line << '\n';
+  out.flush();
+  if (!out) throw std::runtime_error(path_ + ": write failed (" + std::strerror(errno) + ")");
+}
+
 std::vector<std::pair<double, double>> metric_series(const std::vector<MetricsRecord>& records,
                                                      const std::string& type, const std::string& x,
                                                      const std::string& y) {
-  std::vector<std::pair<double, double>> points;
+  std::map<double, double> by_x;  // a later record of the same x replaces the earlier
   for (const auto& r : records) {
     if (r.type != type) continue;
     const auto xi = r.values.find(x), yi = r.values.find(y);
-    if (xi != r.values.end() && yi != r.values.end()) points.emplace_back(xi->second, yi->second);
+    if (xi != r.values.end() && yi != r.values.end()) by_x[xi->second] = yi->second;
   }
-  return points;
+  return {by_x.begin(), by_x.end()};
 }
 
 }  // namespace vifi::train

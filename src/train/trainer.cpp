@@ -292,9 +292,11 @@ void Trainer::log_progress(int64_t epoch, int64_t micro, double loss, double avg
 
 void Trainer::append_metrics(const std::string& json_line) {
   if (options_.outputs == Outputs::none || config_.output.empty()) return;
-  std::filesystem::create_directories(config_.output);
-  std::ofstream out(output_path("metrics.jsonl"), std::ios::app);
-  out << json_line << "\n";
+  if (!metrics_) {
+    std::filesystem::create_directories(config_.output);
+    metrics_ = std::make_unique<MetricsAppender>(output_path("metrics.jsonl"));
+  }
+  metrics_->append(json_line);
 }
 
 void Trainer::add_scalar(const std::string& tag, double value, int64_t step) {

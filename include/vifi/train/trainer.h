@@ -32,6 +32,7 @@
 #include "vifi/train/checkpoint.h"
 #include "vifi/config/config.h"
 #include "vifi/train/lr_schedule.h"
+#include "vifi/train/metrics_log.h"
 #include "vifi/util/tensorboard.h"
 
 namespace vifi::train {
@@ -124,6 +125,7 @@ class Trainer {
   TrainingProgress progress_;
   std::unique_ptr<dist::GradSync> grad_sync_;  // null in a single process
   std::unique_ptr<util::TensorBoardWriter> tensorboard_;  // created with the first scalar
+  std::unique_ptr<MetricsAppender> metrics_;              // created with the first record
 };
 
 }  // namespace vifi::train
