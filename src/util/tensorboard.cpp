@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -103,7 +104,7 @@ void TensorBoardWriter::add_scalar(const std::string& tag, double value, int64_t
 void TensorBoardWriter::write_record(const std::string& event_bytes) {
   out_ << tfrecord_frame(event_bytes);
   out_.flush();
-  if (!out_) throw std::runtime_error(path_ + ": cannot write the TensorBoard event file");
+  if (!out_) throw std::runtime_error(path_ + ": cannot write the TensorBoard event file (" + std::strerror(errno) + ")");
 }
 
 }  // namespace vifi::util
