@@ -272,6 +272,11 @@ TEST(DataIndexCommand, WritesListsPrintsSummaryAndNextSteps) {
   EXPECT_NE(test::run_vifi("data index " + tree.root.string() + " --out " + out2.string(), &log), 0);
   EXPECT_NE(log.find("'Empty Class/ (0 other files)'"), std::string::npos) << log;
   EXPECT_FALSE(fs::exists(out2));
+  // --val-fraction is the whole value, a decimal in [0, 1) (strtod took "0.2x" as 0.2).
+  for (const std::string bad : {"0.2x", "nan", "1", "0x0.4"}) {
+    EXPECT_NE(test::run_vifi("data index " + tree.root.string() + " --out " + out2.string() + " --val-fraction " + bad, &log), 0);
+    EXPECT_NE(log.find("expected a number in [0, 1), got " + bad), std::string::npos) << log;
+  }
 }
 
 // index -> train: the lists `vifi data index` writes drive a real (tiny) training run.

@@ -14,7 +14,7 @@
 #include "vifi/bench/gemm_benchmark.h"
 #include "vifi/bench/model_benchmark.h"
 #include "vifi/util/error_message.h"
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 
 namespace vifi::bench {
 namespace {
@@ -68,16 +68,9 @@ int64_t take_int(Flags& flags, const std::string& name, int64_t fallback, int64_
 double take_positive(Flags& flags, const std::string& name, double fallback) {
   if (!flags.count(name)) return fallback;
   const auto text = take(flags, name, "");
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !(value > 0) || !std::isfinite(value))
-    throw std::invalid_argument("--" + name + ": expected a positive number, got '" + text + "'");
-  return value;
+  const auto value = util::parse_double(text);
+  if (!value || !(*value > 0)) throw std::invalid_argument("--" + name + ": expected a positive number, got '" + text + "'");
+  return *value;
 }
 
 void check_all_used(const Flags& flags) {

@@ -24,6 +24,7 @@
 #include "vifi/data/video_reader.h"
 #include "vifi/experiment/adapters.h"
 #include "vifi/util/logging.h"
+#include "vifi/util/parse_number.h"
 #include "vifi/viz/contact_sheet.h"
 
 namespace vifi::cli {
@@ -117,10 +118,8 @@ void add_index_command(CLI::App& data_app) {
       ->capture_default_str()
       ->check(CLI::Validator(
           [](std::string& text) {
-            char* end = nullptr;
-            const double v = std::strtod(text.c_str(), &end);
-            const bool ok = end != text.c_str() && *end == '\0' && v >= 0.0 && v < 1.0;
-            return ok ? std::string() : "expected a number in [0, 1), got " + text;
+            const auto v = util::parse_double(text);
+            return v && *v >= 0.0 && *v < 1.0 ? std::string() : "expected a number in [0, 1), got " + text;
           },
           "in [0, 1)"));
   cmd->add_option("--seed", o->seed, "Seed of the split; the same seed and files give the same lists")

@@ -35,7 +35,7 @@
 #include "vifi/util/interrupt.h"
 #include "vifi/util/json.h"
 #include "vifi/util/logging.h"
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 #include "vifi/viz/image_io.h"
 
 namespace vifi::cli {

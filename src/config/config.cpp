@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <type_traits>
 
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 namespace vifi {
 namespace {
 
@@ -27,12 +26,9 @@ bool parse_int(const std::string& text, int64_t& out) {
 bool parse_real(const std::string& text, double& out) {
   std::string_view s = text;
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  double value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(value)) return false;
-  out = value;
-  return true;
+  const auto value = util::parse_double(s);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 bool parse_bool(const std::string& text, bool& out) {

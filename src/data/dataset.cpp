@@ -10,7 +10,7 @@
 #include "text_file.h"
 #include "vifi/data/rng.h"
 #include "vifi/util/atomic_file.h"
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 
 namespace vifi::data {
 namespace {

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "text_file.h"
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 
 namespace vifi::data {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 namespace vifi::dist {
 namespace {
 

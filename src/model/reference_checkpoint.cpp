@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "vifi/util/atomic_file.h"
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 #include "vifi/util/torch_load.h"
 
 namespace vifi::model {

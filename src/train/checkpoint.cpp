@@ -9,7 +9,7 @@
 
 #include "vifi/model/weights.h"
 #include "vifi/util/atomic_file.h"
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 
 namespace vifi::train {
 namespace {

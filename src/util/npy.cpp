@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "vifi/util/atomic_file.h"
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 
 namespace vifi::util {
 namespace {

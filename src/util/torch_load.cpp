@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 namespace vifi::util {
 namespace {
 

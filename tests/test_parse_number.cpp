@@ -1,4 +1,4 @@
-// util/parse_integer: the whole-string integer reader behind flags, query parameters, torchrun's
+// util/parse_number: the whole-string integer reader behind flags, query parameters, torchrun's
 // variables, labels, epoch file names, .npy shapes and pickle memo indices.
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "vifi/util/parse_integer.h"
+#include "vifi/util/parse_number.h"
 
 namespace vifi {
 namespace {
@@ -37,6 +37,16 @@ TEST(ParseInteger, NonNegativeTakesDigitsOnly) {
   EXPECT_EQ(util::parse_non_negative("9223372036854775807"), std::numeric_limits<int64_t>::max());
   for (const std::string text : {"", "-0", "-3", "+3", "3 ", "9223372036854775808", "12a"})
     EXPECT_EQ(util::parse_non_negative(text), std::nullopt) << "'" << text << "'";
+}
+
+TEST(ParseNumber, DoublesAreFiniteDecimalsAndNothingElse) {
+  EXPECT_EQ(util::parse_double("0.25"), 0.25);
+  EXPECT_EQ(util::parse_double("-3"), -3.0);
+  EXPECT_EQ(util::parse_double("1e-4"), 1e-4);
+  EXPECT_EQ(util::parse_double(".5"), 0.5);
+  // strtod took "0.5x" as 0.5, " 0.5" and "0x1p-1" as 0.5, and "nan"; stod threw a bare "stod".
+  for (const std::string text : {"", ".", "0.5x", " 0.5", "0.5 ", "+0.5", "0x1p-1", "nan", "inf", "-inf", "1e999", "0,5"})
+    EXPECT_EQ(util::parse_double(text), std::nullopt) << "'" << text << "'";
 }
 
 }  // namespace
