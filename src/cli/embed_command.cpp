@@ -6,8 +6,8 @@
 // dataset's annotation list (--videos-from): each video read as evaluation reads it (by
 // --workers threads), its embedding, label and path saved (videos.txt; a video that cannot be
 // read is listed in failed.txt and makes the exit code 1), and with --plot a t-SNE scatter of
-// the embeddings coloured by class (the paper's Fig. 1). Comparing logits_per_video.npy with the authors' code is how a
-// converted model is checked (docs/reproducing.md).
+// the embeddings coloured by class (the paper's Fig. 1). Comparing logits_per_video.npy with the
+// authors' code is how a converted model is checked (docs/reproducing.md).
 #include <filesystem>
 #include <fstream>
 

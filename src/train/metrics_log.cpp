@@ -1,4 +1,5 @@
-// Reading metrics.jsonl (see header): nlohmann-json parses, this file enforces the flat form.
+// Appending to and reading metrics.jsonl (see header): nlohmann-json parses, this file enforces
+// the flat form.
 #include "vifi/train/metrics_log.h"
 
 #include <cerrno>
@@ -36,12 +37,14 @@ MetricsRecord parse_metrics_line(const std::string& line, const std::string& sou
   MetricsRecord record;
   for (const auto& [key, value] : object.items()) {
     if (value.is_null()) continue;  // a non-finite number (util/json): absent, not an error
-    if (value.is_number()) {
+    if (value.is_boolean()) {
+      record.values[key] = value.get<bool>() ? 1.0 : 0.0;
+    } else if (value.is_number()) {
       record.values[key] = value.get<double>();
     } else if (value.is_string()) {
       if (key == "type") record.type = value.get<std::string>();
     } else {
-      fail(source, "'" + key + "' holds a JSON " + value.type_name() + "; expected a number, a string or null");
+      fail(source, "'" + key + "' holds a JSON " + value.type_name() + "; expected a number, a string, a boolean or null");
     }
   }
   return record;
@@ -83,11 +86,14 @@ void MetricsAppender::append(const std::string& json_line) {
     tail_checked_ = true;
     std::error_code error;
     const auto size = std::filesystem::file_size(path_, error);
-    if (!error && size > 0) {
-      std::ifstream in(path_, std::ios::binary);
+    char last = '\n';
+    std::ifstream in(path_, std::ios::binary);
+    if (!error && size > 0 && in.seekg(-1, std::ios::end) && in.get(last) && last != '\n') {
+      // Only a killed run's file gets here, so reading it whole to find its last '\n' is fine.
       std::string text(size, '\0');
+      in.seekg(0);
       in.read(text.data(), static_cast<std::streamsize>(size));
-      if (in && text.back() != '\n') {
+      if (in) {
         const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
         std::filesystem::resize_file(path_, keep, error);
         if (error) throw std::runtime_error(path_ + ": cannot cut its incomplete last line (" + error.message() + ")");
