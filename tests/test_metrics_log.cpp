@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "support/test_paths.h"
+#include "vifi/train/batch_plan.h"
 #include "vifi/train/metrics_log.h"
 #include "vifi/util/json.h"
 
@@ -21,6 +22,23 @@ TEST(MetricsLog, ParsesTheTrainersLines) {
   const auto v = train::parse_metrics_line(R"( { "type" : "val", "epoch": 4, "acc1": 77.5 } )", "m:2");
   EXPECT_EQ(v.type, "val");
   EXPECT_DOUBLE_EQ(v.values.at("acc1"), 77.5);
+}
+
+// The first line of every run's metrics.jsonl, as the trainer writes it (train/batch_plan): its
+// boolean drop_last made `vifi plot` refuse every real run's file.
+TEST(MetricsLog, ReadsTheTrainersRunRecordWithItsBoolean) {
+  for (const bool drop_last : {true, false}) {
+    TrainConfig t;
+    t.global_batch = 64;
+    t.batch_size = 4;
+    t.drop_last = drop_last;
+    t.epochs = 50;
+    const auto r = train::parse_metrics_line(util::json_text(train::run_record(train::plan_batches(t, 816, 2))), "m:1");
+    EXPECT_EQ(r.type, "run");
+    EXPECT_EQ(r.values.at("drop_last"), drop_last ? 1.0 : 0.0);
+    EXPECT_EQ(r.values.at("accumulation_steps"), 8.0);
+    EXPECT_EQ(r.values.at("total_updates"), drop_last ? 600.0 : 650.0);
+  }
 }
 
 TEST(MetricsLog, NullValuesAreAbsentNotErrors) {

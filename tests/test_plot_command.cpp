@@ -3,9 +3,11 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "support/test_paths.h"
+#include "vifi/data/synthetic.h"
 
 namespace vifi {
 namespace {
@@ -29,6 +31,30 @@ TEST(PlotCommand, WritesOnePngPerCurveOfTheRequestedSize) {
   }
   const auto curves = cv::imread((dir / "plots" / "curves.png").string());
   EXPECT_EQ(curves.size(), cv::Size(3 * 480 + 2 * 4, 320));
+}
+
+// On what a real training run writes (its run record, train and val lines): two epochs of
+// vifi-tiny on a small synthetic set.
+TEST(PlotCommand, PlotsARealRunsMetrics) {
+  const auto dir = test::scratch_dir();
+  data::SyntheticDatasetSpec spec;
+  spec.num_classes = 3;
+  spec.train_per_class = 4;
+  spec.val_per_class = 2;
+  spec.num_frames = 8;
+  data::write_synthetic_dataset((dir / "data").string(), spec);
+  const auto data = (dir / "data").string();
+  std::ofstream(dir / "run.yaml") << "DATA:\n  ROOT: " << data << "\n  TRAIN_FILE: " << data << "/train.txt\n  VAL_FILE: " << data
+                                  << "/val.txt\n  LABEL_LIST: " << data << "/labels.csv\n  NUM_CLASSES: 3\n"
+                                  << "  NUM_FRAMES: 2\n  INPUT_SIZE: 32\n  NUM_WORKERS: 2\n"
+                                  << "MODEL:\n  ARCH: vifi-tiny\nTRAIN:\n  EPOCHS: 2\n  WARMUP_EPOCHS: 0\n"
+                                  << "  BATCH_SIZE: 4\n  LR: 1.0e-4\nSAVE_FREQ: 1\nPRINT_FREQ: 1\n";
+  const auto run = (dir / "run").string();
+  std::string out;
+  ASSERT_EQ(test::run_vifi("train --config " + (dir / "run.yaml").string() + " --output " + run + " --threads 1", &out), 0) << out;
+  ASSERT_EQ(test::run_vifi("plot " + run + " --width 320 --height 240", &out), 0) << out;
+  for (const char* name : {"loss.png", "lr.png", "accuracy.png"})
+    EXPECT_EQ(cv::imread(run + "/plots/" + name).size(), cv::Size(320, 240)) << name;
 }
 
 TEST(PlotCommand, MissingMetricsAreNamed) {

@@ -7,9 +7,9 @@
 // from an earlier epoch checkpoint logs the steps after it again: appending drops such a line
 // first, reading skips an unterminated last line that does not parse (a run still writing it),
 // and curves take the later record where a step repeats.
-// String and number values are kept; null (how util/json writes a NaN loss) is skipped, so the
-// field is absent; nested or boolean values are rejected, not skipped, so a format change shows
-// up as an error.
+// String and number values are kept, booleans as 1 and 0 (the run record's drop_last); null
+// (how util/json writes a NaN loss) is skipped, so the field is absent; nested values are
+// rejected, not skipped, so a format change shows up as an error.
 #pragma once
 #include <map>
 #include <string>
