@@ -197,6 +197,24 @@ TEST(ConfigErrors, InvalidValueNamesTheFileThatSetIt) {
             std::string::npos);
 }
 
+// The config fuzzer's first finding: with GLOBAL_BATCH set, validation took GLOBAL_BATCH modulo
+// BATCH_SIZE before knowing BATCH_SIZE >= 1, and a BATCH_SIZE of 0 killed vifi with SIGFPE.
+TEST(ConfigErrors, GlobalBatchWithABatchSizeBelowOneIsAnErrorNotACrash) {
+  const fs::path dir = vifi::test::scratch_dir();
+  write(dir / "global.yaml", "TRAIN:\n  GLOBAL_BATCH: 512\n  BATCH_SIZE: 0\n");
+  const std::string msg = load_error((dir / "global.yaml").string());
+  EXPECT_NE(msg.find("global.yaml:3: TRAIN.BATCH_SIZE: must be >= 1, got 0"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("multiple"), std::string::npos) << msg;
+  EXPECT_NE(load_error((dir / "global.yaml").string(), {"TRAIN.BATCH_SIZE", "-3"})
+                .find("--opts: TRAIN.BATCH_SIZE: must be >= 1, got -3"),
+            std::string::npos);
+  // The multiple rule itself still holds for a valid BATCH_SIZE.
+  EXPECT_NE(load_error((dir / "global.yaml").string(), {"TRAIN.BATCH_SIZE", "5"})
+                .find("TRAIN.GLOBAL_BATCH: must be a multiple of TRAIN.BATCH_SIZE 5, got 512"),
+            std::string::npos)
+      << load_error((dir / "global.yaml").string(), {"TRAIN.BATCH_SIZE", "5"});
+}
+
 TEST(ConfigErrors, YamlSyntaxErrorNamesFileAndLine) {
   const std::string msg = load_error(fixture("syntax_error.yaml"));
   EXPECT_EQ(msg.rfind(fixture("syntax_error.yaml") + ":", 0), 0u) << msg;

@@ -6,8 +6,9 @@
 # seeds in fuzz/corpus-torch_checkpoint) for half as long each, and the frame-numbering store's
 # entries (fuzz/numbering_entry_fuzzer.cpp, seeds in fuzz/corpus-numbering_entry), the .npy
 # reader (fuzz/npy_fuzzer.cpp, seeds in fuzz/corpus-npy), the tokenizer (fuzz/tokenizer_fuzzer.cpp,
-# seeds in fuzz/corpus-tokenizer) and the dataset text files (fuzz/dataset_lists_fuzzer.cpp, seeds
-# in fuzz/corpus-dataset_lists) for a quarter each.
+# seeds in fuzz/corpus-tokenizer), the dataset text files (fuzz/dataset_lists_fuzzer.cpp, seeds
+# in fuzz/corpus-dataset_lists) and config files (fuzz/config_yaml_fuzzer.cpp, seeds in
+# fuzz/corpus-config_yaml) for a quarter each.
 # CI runs it for a bounded time; run it longer on demand. A crash, leak or sanitizer report fails
 # the run and leaves the input as build-fuzz/findings/crash-* (or leak-*, timeout-*;
 # <parser>-* for the parsers): add it to tests/fixtures/fuzz and a test. Leaks inside LibTorch
@@ -83,6 +84,8 @@ fuzz_parser npy $(( (seconds + 3) / 4 )) 4096 ".npy reader"
 fuzz_parser tokenizer $(( (seconds + 3) / 4 )) 4096 "tokenizer"
 # Annotation lists and label CSVs as datasets ship them.
 fuzz_parser dataset_lists $(( (seconds + 3) / 4 )) 4096 "dataset lists"
+# Config files and --opts pairs: what loads must write back (to_yaml) and load the same.
+fuzz_parser config_yaml $(( (seconds + 3) / 4 )) 4096 "config files"
 findings=(build-fuzz/findings/*)
 if ((status != 0 || ${#findings[@]} > 0)); then
   echo "fuzz: FINDINGS in build-fuzz/findings:" >&2

@@ -372,7 +372,8 @@ void validate_train(const TrainConfig& t, std::vector<ConfigIssue>& out) {
   require(out, "TRAIN.GLOBAL_BATCH", t.global_batch >= 0, ">= 0 (0 = ranks x BATCH_SIZE x ACCUMULATION_STEPS)",
           t.global_batch);
   if (t.global_batch > 0) {
-    require(out, "TRAIN.GLOBAL_BATCH", t.global_batch % t.batch_size == 0,
+    // A BATCH_SIZE below 1 is reported above; it must not reach the modulo (SIGFPE at 0).
+    require(out, "TRAIN.GLOBAL_BATCH", t.batch_size < 1 || t.global_batch % t.batch_size == 0,
             ("a multiple of TRAIN.BATCH_SIZE " + std::to_string(t.batch_size)).c_str(), t.global_batch);
     const auto rule = "1 when TRAIN.GLOBAL_BATCH is set (" + std::to_string(t.global_batch) +
                       " fixes the accumulation for each world size; set TRAIN.GLOBAL_BATCH 0 to choose it yourself)";
