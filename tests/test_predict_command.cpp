@@ -208,6 +208,69 @@ TEST(PredictCommand, UnreadableVideoIsNamedAndOthersStillPredicted) {
   EXPECT_GE(top[0].second, top[1].second) << out;
 }
 
+// Many videos through the loader's workers: a list with a quoted path, a label column and a
+// broken file in the middle. Every readable video's probabilities equal those of the video read
+// alone, and the output keeps the list's order with the failure in its place.
+TEST(PredictCommand, AListOfVideosIsPredictedInItsOrderByWorkers) {
+  const auto dir = test::scratch_dir();
+  std::filesystem::create_directories(dir / "air drumming");
+  std::vector<std::string> videos;
+  for (int label = 0; label < 3; ++label) {
+    data::SyntheticVideoSpec spec;
+    spec.label = label;
+    spec.num_frames = 16 + 4 * label;
+    videos.push_back((dir / (label == 1 ? "air drumming/clip1.avi" : "clip" + std::to_string(label) + ".avi")).string());
+    data::write_synthetic_video(videos.back(), spec);
+  }
+  std::ofstream(dir / "broken.mp4") << "not a video";
+  std::ofstream(dir / "videos.txt") << "clip0.avi\n\"air drumming/clip1.avi\"\nbroken.mp4\nclip2.avi 3\n";
+  std::string labels;
+  for (const auto& l : kLabels) labels += (labels.empty() ? "" : ",") + l;
+  std::string out;
+  ASSERT_EQ(test::run_vifi("predict --videos-from " + (dir / "videos.txt").string() + " --workers 2 --weights " +
+                               fixture("clip_tiny/clip_tiny.pt") + " --labels \"" + labels +
+                               "\" --frames 8 --topk 5 --json 2>/dev/null",
+                           &out),
+            1)
+      << out;
+  const auto json = predict_json(out);
+  ASSERT_TRUE(json.is_object()) << out;
+  const auto& listed = json.at("videos");
+  ASSERT_EQ(listed.size(), 4U) << out;
+  const std::vector<std::string> expected{videos[0], videos[1], (dir / "broken.mp4").string(), videos[2]};
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(listed[i].at("video"), expected[i]) << out;
+  EXPECT_NE(listed[2].at("error").get<std::string>().find("broken.mp4"), std::string::npos) << out;
+  EXPECT_TRUE(listed[2].at("top").empty()) << out;
+  std::set<std::string> distinct_best;
+  for (size_t i : {0, 1, 3}) {
+    EXPECT_FALSE(listed[i].contains("error")) << out;
+    const auto probs = reference_probabilities(expected[i], kLabels, 8);
+    ASSERT_EQ(listed[i].at("top").size(), 5U) << out;
+    for (const auto& t : listed[i].at("top")) {
+      const auto label = t.at("label").get<std::string>();
+      const auto c = std::find(kLabels.begin(), kLabels.end(), label) - kLabels.begin();
+      EXPECT_NEAR(t.at("probability").get<double>(), probs[c].item<double>(), 1e-5) << expected[i] << " " << label;
+    }
+    distinct_best.insert(listed[i].at("top").at(0).at("label").get<std::string>() + " " +
+                         std::to_string(listed[i].at("top").at(0).at("probability").get<double>()));
+  }
+  EXPECT_EQ(distinct_best.size(), 3U) << "three different videos gave the same answer:\n" << out;
+
+  // Text output: the same order, the failure named in its place.
+  ASSERT_EQ(test::run_vifi("predict " + videos[0] + " " + (dir / "broken.mp4").string() + " " + videos[2] +
+                               " --workers 2 --weights " + fixture("clip_tiny/clip_tiny.pt") + " --labels a,b --frames 8 2>&1",
+                           &out),
+            1);
+  const auto first = out.find(videos[0] + "\n  1. ");
+  const auto broken = out.find((dir / "broken.mp4").string() + "\n  error: ");
+  const auto last = out.find(videos[2] + "\n  1. ");
+  ASSERT_NE(first, std::string::npos) << out;
+  ASSERT_NE(broken, std::string::npos) << out;
+  ASSERT_NE(last, std::string::npos) << out;
+  EXPECT_LT(first, broken);
+  EXPECT_LT(broken, last);
+}
+
 TEST(PredictCommand, EmptyLabelListIsRefused) {
   std::string out;
   EXPECT_EQ(test::run_vifi("predict x.avi --weights " + fixture("clip_tiny/clip_tiny.pt") + " --labels \" , \"", &out), 1);

@@ -41,18 +41,6 @@ struct IndexOptions {
   int workers = 4;          // decoding threads
 };
 
-constexpr int64_t kClipsPerForward = 8;
-
-// The list's videos: "path" or "path label" per line, in an annotation list's syntax (quoted
-// paths as `vifi data prepare` writes them for names with spaces); blank lines are skipped.
-std::vector<std::string> read_video_list(const std::string& list, const std::string& root_option) {
-  const auto root = root_option.empty() ? fs::path(list).parent_path().string() : root_option;
-  std::vector<std::string> out;
-  for (const auto& record : data::load_annotation_list(list, root, data::ListLabels::optional)) out.push_back(record.path);
-  if (out.empty()) throw std::runtime_error(list + ": no videos");
-  return out;
-}
-
 std::string fixed(double value, int decimals) {
   char text[32];
   std::snprintf(text, sizeof text, "%.*f", decimals, value);
@@ -114,22 +102,20 @@ int run_index(const IndexOptions& o) {
   };
   // A path videos.txt cannot list fails here; the others are decoded by the loader's workers, in
   // list order, as evaluation reads a video (read_video_clip's sampling and crop).
-  std::vector<data::VideoRecord> records;
+  std::vector<std::string> listable;
   for (const auto& path : todo) {
     if (path.find('\n') != std::string::npos) {  // videos.txt lists one path per line
       index.failed.emplace_back(path, path + ": a path with a line break cannot be indexed (rename the file)");
       util::log_error("index: " + index.failed.back().second);
       continue;
     }
-    data::VideoRecord record;
-    record.path = path;
-    record.relative = path;
-    records.push_back(record);
+    listable.push_back(path);
   }
+  const auto records = unlabelled_records(listable);
   size_t done = 0;
   const auto total = records.size();
   const bool finished = embed_video_records(
-      model, records, o.frames, o.workers, kClipsPerForward,
+      model, records, o.frames, o.workers, kClipsPerPass,
       [&](const torch::Tensor& embeddings, const std::vector<int64_t>& batch_rows, const std::vector<FailedVideo>& failed) {
         if (util::interrupt_requested()) return false;
         for (const auto& failure : failed) index.failed.emplace_back(failure.path, failure.reason);

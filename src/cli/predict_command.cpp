@@ -1,7 +1,9 @@
-// `vifi predict VIDEO... --weights W [--prompts P] (--labels "a,b" | --label-file CSV)`: the
-// top-k classes of each video with their probabilities (softmax over the given labels of the
-// model's scaled cosine logits), as text or JSON. A video that cannot be read is reported by name and the
-// others are still predicted; the exit code is then 1.
+// `vifi predict (VIDEO... | --videos-from LIST) --weights W [--prompts P] (--labels "a,b" |
+// --label-file CSV)`: the top-k classes of each video with their probabilities (softmax over the
+// given labels of the model's scaled cosine logits), as text or JSON, in the order given. Videos
+// are decoded by --workers threads while the model runs on the previous batch, each read as
+// evaluation reads it. A video that cannot be read is reported by name and the others are still
+// predicted; the exit code is then 1.
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
@@ -10,16 +12,15 @@
 #include "commands.h"
 #include "video_inference.h"
 #include "vifi/model/weights.h"
-#include "vifi/data/video_reader.h"
-#include "vifi/util/error_message.h"
 #include "vifi/util/json.h"
-#include "vifi/util/logging.h"
 
 namespace vifi::cli {
 namespace {
 
 struct PredictOptions {
   std::vector<std::string> videos;
+  std::string videos_from;  // "path" or "path label" per line
+  std::string root;         // the list's paths are relative to it (default: the list's folder)
   std::string weights;
   std::string labels;
   std::string label_file;
@@ -28,6 +29,7 @@ struct PredictOptions {
   std::string prompts;  // prompt checkpoint learned on `weights` (vifi prompt)
   int64_t topk = 5;
   int64_t frames = 32;
+  int workers = 4;  // decoding threads
   bool json = false;
 };
 
@@ -37,24 +39,14 @@ struct Prediction {
   std::vector<std::pair<std::string, double>> top;     // (label, probability), best first
 };
 
-Prediction predict_one(model::ViFiCLIP& model, const std::string& video, const PredictOptions& o) {
-  Prediction p{video, {}, {}};
-  torch::Tensor clip;
-  try {
-    clip = read_video_clip(video, o.frames, model->clip()->config().image_resolution);  // [T,3,R,R]
-  } catch (const data::VideoError& e) {
-    p.error = e.what();
-    return p;
-  } catch (const std::exception& e) {  // anything else one file causes is still that file's
-    p.error = video + ": " + util::error_message(e);
-    return p;
-  }
-  const auto probs = torch::softmax(model->forward(clip.unsqueeze(0)), -1)[0];  // [C]
-  const auto k = std::min<int64_t>(o.topk, probs.size(0));
+// The top-k of one video's class probabilities [C].
+std::vector<std::pair<std::string, double>> top_classes(model::ViFiCLIP& model, const torch::Tensor& probs, int64_t topk) {
+  std::vector<std::pair<std::string, double>> top;
+  const auto k = std::min<int64_t>(topk, probs.size(0));
   const auto [values, indices] = probs.topk(k);
   for (int64_t i = 0; i < k; ++i)
-    p.top.emplace_back(model->class_names()[static_cast<size_t>(indices[i].item<int64_t>())], values[i].item<double>());
-  return p;
+    top.emplace_back(model->class_names()[static_cast<size_t>(indices[i].item<int64_t>())], values[i].item<double>());
+  return top;
 }
 
 // {"videos":[{"video", "error" (only when unreadable), "top":[{"label","probability"}...]}...]}
@@ -83,22 +75,38 @@ std::string as_text(const Prediction& p) {
 }
 
 void run_predict(const PredictOptions& o) {
+  if (o.videos.empty() == o.videos_from.empty())
+    throw std::runtime_error("predict: give the videos as arguments or with --videos-from LIST (one of them)");
+  const auto videos = o.videos_from.empty() ? o.videos : read_video_list(o.videos_from, o.root);
   const auto labels = labels_from(o.labels, o.label_file);
   c10::InferenceMode inference;
   auto model = model::load_vificlip(o.weights, o.clip_archive, labels, o.prompt_prefix, o.prompts);
-  std::vector<Prediction> predictions;
-  size_t failed = 0;
-  for (const auto& video : o.videos) {
-    predictions.push_back(predict_one(model, video, o));
-    if (!predictions.back().error.empty()) {
-      ++failed;
-      util::log_error(predictions.back().error);
-    }
-    if (!o.json) std::cout << as_text(predictions.back()) << std::flush;
-  }
+  const auto records = unlabelled_records(videos);
+  std::vector<Prediction> predictions(videos.size());
+  size_t printed = 0, failed = 0;
+  read_video_records(records, o.frames, model->clip()->config().image_resolution, o.workers, kClipsPerPass,
+                     [&](const torch::Tensor& clips, const std::vector<int64_t>& rows, const std::vector<FailedVideo>& unread) {
+                       if (clips.defined()) {
+                         const auto probs = torch::softmax(model->forward(clips), -1);  // [B,C]
+                         for (size_t b = 0; b < rows.size(); ++b)
+                           predictions[static_cast<size_t>(rows[b])].top = top_classes(model, probs[static_cast<int64_t>(b)], o.topk);
+                       }
+                       for (const auto& f : unread) {  // the loader has logged each
+                         predictions[static_cast<size_t>(f.index)].error = f.reason;
+                         ++failed;
+                       }
+                       // Batches come in list order: print what is complete.
+                       for (; printed < predictions.size(); ++printed) {
+                         auto& p = predictions[printed];
+                         if (p.top.empty() && p.error.empty()) break;
+                         p.video = videos[printed];
+                         if (!o.json) std::cout << as_text(p) << std::flush;
+                       }
+                       return true;
+                     });
   if (o.json) std::cout << as_json(predictions);
   if (failed)
-    throw std::runtime_error("predict: " + std::to_string(failed) + " of " + std::to_string(o.videos.size()) +
+    throw std::runtime_error("predict: " + std::to_string(failed) + " of " + std::to_string(videos.size()) +
                              " videos could not be read");
 }
 
@@ -107,7 +115,9 @@ void run_predict(const PredictOptions& o) {
 void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   auto* cmd = app.add_subcommand("predict", "Top-k classes of videos for a list of labels");
-  cmd->add_option("videos", o->videos, "video files")->required();
+  cmd->add_option("videos", o->videos, "video files");
+  cmd->add_option("--videos-from", o->videos_from, "list of videos, one per line (\"path\" or \"path label\": annotation lists work)");
+  cmd->add_option("--root", o->root, "folder the list's paths are relative to (default: the list's folder)");
   cmd->add_option("--weights", o->weights, "OpenAI CLIP archive, vifi checkpoint or torch.save checkpoint (the authors' releases as they are)")->required();
   cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight to a checkpoint without it");
   cmd->add_option("--labels", o->labels, "class names, comma-separated: \"run,jump,swim\"");
@@ -116,6 +126,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--prompts", o->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
   cmd->add_option("--topk", o->topk, "classes shown per video")->check(CLI::PositiveNumber);
   cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::PositiveNumber);
+  cmd->add_option("--workers", o->workers, "decoding threads (default 4)")->check(CLI::Range(1, 256));
   cmd->add_flag("--json", o->json, "print one JSON object instead of text");
   cmd->callback([o] { run_predict(*o); });
 }

@@ -1,6 +1,7 @@
 // Model and clip loading for the single-video commands (see header).
 #include "video_inference.h"
 
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -55,23 +56,50 @@ torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, i
   return model->encode_video(clip.unsqueeze(0))[0];
 }
 
-bool embed_video_records(model::ViFiCLIP& model, const std::vector<data::VideoRecord>& records, int64_t frames,
-                         int workers, int64_t clips_per_pass, const EmbeddedBatch& on_batch) {
+bool read_video_records(const std::vector<data::VideoRecord>& records, int64_t frames, int64_t resolution,
+                        int workers, int64_t clips_per_pass, const ClipBatchReady& on_batch) {
   if (records.empty()) return true;
   data::LoaderConfig options;
   options.batch_size = clips_per_pass;
   options.num_workers = workers;
   options.prefetch_batches = 2;
   options.shuffle = false;
-  const auto resolution = model->clip()->config().image_resolution;
   data::VideoLoader loader(records, inference_clip_config(frames, resolution), options, data::LoaderMode::eval);
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
-    torch::Tensor embeddings;
-    if (!batch->index.empty()) embeddings = model->encode_video(batch->video.select(1, 0));  // the one view: [B,T,3,R,R] -> [B,D]
-    if (!on_batch(embeddings, batch->index, batch->failed)) return false;
+    torch::Tensor clips;
+    if (!batch->index.empty()) clips = batch->video.select(1, 0);  // the one view: [B,1,T,3,R,R] -> [B,T,3,R,R]
+    if (!on_batch(clips, batch->index, batch->failed)) return false;
   }
   return true;
+}
+
+bool embed_video_records(model::ViFiCLIP& model, const std::vector<data::VideoRecord>& records, int64_t frames,
+                         int workers, int64_t clips_per_pass, const EmbeddedBatch& on_batch) {
+  return read_video_records(records, frames, model->clip()->config().image_resolution, workers, clips_per_pass,
+                            [&](const torch::Tensor& clips, const std::vector<int64_t>& rows,
+                                const std::vector<FailedVideo>& failed) {
+                              return on_batch(clips.defined() ? model->encode_video(clips) : clips, rows, failed);
+                            });
+}
+
+std::vector<data::VideoRecord> unlabelled_records(const std::vector<std::string>& paths) {
+  std::vector<data::VideoRecord> records;
+  for (const auto& path : paths) {
+    data::VideoRecord record;
+    record.path = path;
+    record.relative = path;
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+std::vector<std::string> read_video_list(const std::string& list, const std::string& root_option) {
+  const auto root = root_option.empty() ? std::filesystem::path(list).parent_path().string() : root_option;
+  std::vector<std::string> out;
+  for (const auto& record : data::load_annotation_list(list, root, data::ListLabels::optional)) out.push_back(record.path);
+  if (out.empty()) throw std::runtime_error(list + ": no videos");
+  return out;
 }
 
 torch::Tensor query_embedding(model::ViFiCLIP& model, const std::string& query) {

@@ -37,15 +37,32 @@ torch::Tensor read_video_clip(const std::string& path, int64_t frames, int64_t r
 // prompts included). Throws data::VideoError naming the file when it cannot be read.
 torch::Tensor video_embedding(model::ViFiCLIP& model, const std::string& path, int64_t frames);
 
-// The video embeddings of many videos, each read as read_video_clip reads one, decoded by
-// `workers` threads (data::VideoLoader, eval mode) while the model embeds the previous batch of
-// `clips_per_pass`. In list order, `on_batch(embeddings [B,D], rows, failed)` gets each batch:
-// `rows` the indices into `records` of the embeddings, `failed` the videos that could not be
-// read (the loader has logged each). It returns false to stop (Ctrl-C); so does this function.
-using EmbeddedBatch = std::function<bool(const torch::Tensor& embeddings, const std::vector<int64_t>& rows,
-                                         const std::vector<FailedVideo>& failed)>;
+// Many videos, each read as read_video_clip reads one, decoded by `workers` threads
+// (data::VideoLoader, eval mode) while the caller runs the model on the previous batch of
+// `clips_per_pass`. In list order, `on_batch(clips [B,T,3,R,R], rows, failed)` gets each batch:
+// `rows` the indices into `records` of the clips (`clips` undefined when there are none),
+// `failed` the videos that could not be read (the loader has logged each). It returns false to
+// stop (Ctrl-C); so does this function.
+using ClipBatchReady = std::function<bool(const torch::Tensor& clips, const std::vector<int64_t>& rows,
+                                          const std::vector<FailedVideo>& failed)>;
+bool read_video_records(const std::vector<data::VideoRecord>& records, int64_t frames, int64_t resolution,
+                        int workers, int64_t clips_per_pass, const ClipBatchReady& on_batch);
+
+// read_video_records through ViFiCLIP::encode_video: `on_batch(embeddings [B,D], rows, failed)`.
+using EmbeddedBatch = ClipBatchReady;
 bool embed_video_records(model::ViFiCLIP& model, const std::vector<data::VideoRecord>& records, int64_t frames,
                          int workers, int64_t clips_per_pass, const EmbeddedBatch& on_batch);
+
+// Clips per forward pass of the commands that run a model over many videos (`index`, `predict`).
+inline constexpr int64_t kClipsPerPass = 8;
+
+// Records for videos named on a command line or in a list: path and name as given, no label.
+std::vector<data::VideoRecord> unlabelled_records(const std::vector<std::string>& paths);
+
+// The videos of `list` (--videos-from): "path" or "path label" per line, in an annotation list's
+// syntax (quoted paths as `vifi data prepare` writes names with spaces), relative to `root`
+// (empty: the list's folder). Throws std::runtime_error naming the list when it has no videos.
+std::vector<std::string> read_video_list(const std::string& list, const std::string& root);
 
 // The text embedding [D] of `query` prompted as a class name is (the model's CTX_INIT template
 // or learned context), so a search for a class name matches how the model was trained.
