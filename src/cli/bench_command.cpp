@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "flag_checks.h"
 #include "loader_sizing_bench.h"
 #include "vifi/config/config_yaml.h"
 #include "vifi/experiment/adapters.h"
@@ -262,7 +263,7 @@ void add_bench_loader_command(CLI::App& bench) {
   cmd->add_option("--gpu-clips-per-s", o->sizing.gpu_clips_per_s,
                   "--synthetic: one GPU's training clips/s to size for, in clips of --gpu-clip-frames frames")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(finite_in(0.001, 1e6));
   cmd->add_option("--gpu-clip-frames", o->sizing.gpu_clip_frames,
                   "--synthetic: frames per clip of --gpu-clips-per-s (other clip lengths scale: the GPU's cost is per frame)")
       ->capture_default_str()

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "flag_checks.h"
 #include "vifi/data/synthetic.h"
 
 namespace vifi::cli {
@@ -49,7 +50,7 @@ void add_data_synth_command(CLI::App& data_app) {
   cmd->add_option("--frames", s.num_frames, "Frames per video")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--width", s.width, "Frame width (even, >= 48)")->capture_default_str();
   cmd->add_option("--height", s.height, "Frame height (even, >= 32)")->capture_default_str();
-  cmd->add_option("--fps", s.fps, "Frame rate")->capture_default_str()->check(CLI::Range(1.0, 240.0));
+  cmd->add_option("--fps", s.fps, "Frame rate")->capture_default_str()->check(finite_in(1, 240));
   cmd->add_option("--keyint", s.gop_size, "Keyframe interval in frames (x264's default: 250)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));

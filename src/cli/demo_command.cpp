@@ -102,7 +102,7 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--weights", o->weights, "OpenAI CLIP archive: fine-tune ViT-B/16 instead of a tiny random CLIP");
   cmd->add_option("--classes", o->classes, "number of synthetic classes")->check(CLI::Range(2, 50));
   cmd->add_option("--epochs", o->epochs, "training epochs")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", o->threads, "CPU threads for LibTorch (default: all cores)");
+  cmd->add_option("--threads", o->threads, "CPU threads for LibTorch (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->seed, "seed for data and training");
   cmd->callback([o] {
     const int rc = run_demo(*o);

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "flag_checks.h"
 #include "rollout_view.h"
 #include "video_inference.h"
 #include "vifi/model/weights.h"
@@ -90,7 +91,7 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight to a checkpoint without it");
   cmd->add_option("--frames", o->frames, "frames sampled from the video")->check(CLI::Range(1, 64));
   cmd->add_option("--size", o->size, "pixels per panel")->check(CLI::Range(32, 1024));
-  cmd->add_option("--fps", o->fps, "frame rate of explain.mp4")->check(CLI::PositiveNumber);
+  cmd->add_option("--fps", o->fps, "frame rate of explain.mp4")->check(finite_in(0.1, 240));
   cmd->callback([o] { run_explain(*o); });
 }
 

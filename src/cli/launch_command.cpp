@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "commands.h"
+#include "flag_checks.h"
 #include "vifi/dist/launcher.h"
 #include "vifi/util/interrupt.h"
 
@@ -34,7 +35,8 @@ void add_launch_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--master-port", o->master_port, "free TCP port on node 0")->capture_default_str();
   cmd->add_option("--kill-grace", *grace, "seconds between SIGTERM and SIGKILL when a worker failed")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_in(0, 3600));
   cmd->add_option("command", o->command, "after --: the vifi subcommand and its arguments")->required();
   cmd->callback([o, grace] {
     auto options = *o;

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "flag_checks.h"
 #include "rollout_view.h"
 #include "serve_page.h"
 #include "video_inference.h"
@@ -302,7 +303,7 @@ void add_serve_command(CLI::App& app) {
                   "--querybank does (QB-Norm's inverted softmax) instead of by cosine");
   cmd->add_option("--host", o->host, "address to listen on (default loopback; anything else is reachable by others)");
   cmd->add_option("--port", o->port, "port (0: any free port, printed at start)")->check(CLI::Range(0, 65535));
-  cmd->add_option("--max-upload-mb", o->max_upload_mb, "largest accepted upload")->check(CLI::Range(0.001, 4096.0));
+  cmd->add_option("--max-upload-mb", o->max_upload_mb, "largest accepted upload")->check(finite_in(0.001, 4096));
   cmd->add_option("--topk", o->topk, "labels returned by /predict")->check(CLI::PositiveNumber);
   cmd->add_option("--frames", o->frames, "frames sampled per uploaded video")->check(CLI::Range(1, 64));
   cmd->callback([o] { run_serve(*o); });
