@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "vifi/util/error_message.h"
 
@@ -38,6 +39,19 @@ TEST(ErrorMessage, TorchChecksReadAsTheirMessageAlone) {
   // Every other exception reads as what() says.
   EXPECT_EQ(util::error_message(std::runtime_error("labels.csv: line 3: expected 'id,name'")),
             "labels.csv: line 3: expected 'id,name'");
+}
+
+// std::bad_alloc's what() is its type name alone; a user reads what happened and what to lower.
+TEST(ErrorMessage, AFailedAllocationReadsAsOutOfMemory) {
+  try {
+    std::vector<char> huge;
+    huge.reserve(huge.max_size() / 2);
+    FAIL() << "the reservation succeeded";
+  } catch (const std::exception& e) {
+    const auto message = util::error_message(e);
+    EXPECT_EQ(message.rfind("out of memory", 0), 0u) << message;
+    EXPECT_NE(message.find("fewer frames"), std::string::npos) << message;
+  }
 }
 
 TEST(ErrorMessage, TorchShowCppStacktracesKeepsWhatLibTorchSays) {

@@ -225,7 +225,7 @@ void add_embed_command(CLI::App& app) {
   cmd->add_option("--videos-from", options->videos_from, "annotation list (\"path label\" lines): video_features.npy + labels.npy");
   cmd->add_option("--root", options->root, "folder the list's paths are relative to (default: the list's folder)");
   cmd->add_option("--label-file", options->label_file, "class names for the plot legend (label CSV or one per line)");
-  cmd->add_option("--frames", options->frames, "frames sampled per video of --videos-from")->check(CLI::PositiveNumber);
+  cmd->add_option("--frames", options->frames, "frames sampled per video of --videos-from")->check(CLI::Range(1, 256));
   cmd->add_option("--workers", options->workers, "decoding threads for --videos-from (default 4)")->check(CLI::Range(1, 256));
   cmd->add_flag("--plot", options->plot, "with --videos-from: 2-D t-SNE of the embeddings, tsne.npy + tsne.png");
   cmd->callback([options] { run_embed(*options); });

@@ -125,7 +125,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--prompt-prefix", o->prompt_prefix, "text before each class name (default: the checkpoint's CTX_INIT, else \"a photo of a\")");
   cmd->add_option("--prompts", o->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
   cmd->add_option("--topk", o->topk, "classes shown per video")->check(CLI::PositiveNumber);
-  cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::PositiveNumber);
+  cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::Range(1, 256));
   cmd->add_option("--workers", o->workers, "decoding threads (default 4)")->check(CLI::Range(1, 256));
   cmd->add_flag("--json", o->json, "print one JSON object instead of text");
   cmd->callback([o] { run_predict(*o); });

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace vifi::util {
 
@@ -14,6 +15,10 @@ std::string error_message(const std::exception& e) {
     if (show && std::strcmp(show, "1") == 0) return c10->what();
     return c10->what_without_backtrace();
   }
+  // Its what() is the bare type name ("std::bad_alloc"), which says nothing to a user.
+  if (dynamic_cast<const std::bad_alloc*>(&e))
+    return "out of memory (an allocation failed: std::bad_alloc); ask for less at once: fewer frames, clips per batch or "
+           "worker threads, or a smaller resolution";
   return e.what();
 }
 

@@ -10,7 +10,7 @@
 namespace vifi::util {
 
 // e.what(), but for a c10::Error its message without the backtrace (with it when the
-// environment has TORCH_SHOW_CPP_STACKTRACES=1).
+// environment has TORCH_SHOW_CPP_STACKTRACES=1), and for std::bad_alloc "out of memory ...".
 std::string error_message(const std::exception& e);
 
 }  // namespace vifi::util
