@@ -215,6 +215,17 @@ TEST(ConfigErrors, GlobalBatchWithABatchSizeBelowOneIsAnErrorNotACrash) {
       << load_error((dir / "global.yaml").string(), {"TRAIN.BATCH_SIZE", "5"});
 }
 
+// Found by a sweep of large values: 100000 workers failed in thread creation with only
+// "Resource temporarily unavailable", and the int64 key was narrowed to int on the way.
+TEST(ConfigErrors, NumWorkersIsBoundedByWhatThreadsCanDo) {
+  EXPECT_NE(load_error(fixture("child.yaml"), {"DATA.NUM_WORKERS", "100000"})
+                .find("--opts: DATA.NUM_WORKERS: must be in [0, 1024], got 100000"),
+            std::string::npos)
+      << load_error(fixture("child.yaml"), {"DATA.NUM_WORKERS", "100000"});
+  EXPECT_NE(load_error(fixture("child.yaml"), {"DATA.NUM_WORKERS", "4294967297"}).find("DATA.NUM_WORKERS"), std::string::npos);
+  EXPECT_EQ(load_error(fixture("child.yaml"), {"DATA.NUM_WORKERS", "1024"}), "");
+}
+
 TEST(ConfigErrors, YamlSyntaxErrorNamesFileAndLine) {
   const std::string msg = load_error(fixture("syntax_error.yaml"));
   EXPECT_EQ(msg.rfind(fixture("syntax_error.yaml") + ":", 0), 0u) << msg;

@@ -340,7 +340,8 @@ void validate_data(const DataConfig& d, std::vector<ConfigIssue>& out) {
   require(out, "DATA.INPUT_SIZE", d.input_size >= 1, ">= 1", d.input_size);
   require(out, "DATA.NUM_FRAMES", d.num_frames >= 1, ">= 1", d.num_frames);
   require(out, "DATA.NUM_CLASSES", d.num_classes >= 1, ">= 1", d.num_classes);
-  require(out, "DATA.NUM_WORKERS", d.num_workers >= 0, ">= 0", d.num_workers);
+  // Threads of one process; past a thousand, thread creation fails before anything is gained.
+  require(out, "DATA.NUM_WORKERS", d.num_workers >= 0 && d.num_workers <= 1024, "in [0, 1024]", d.num_workers);
   require(out, "DATA.MAX_BAD_FRACTION", d.max_bad_fraction >= 0 && d.max_bad_fraction <= 1, "in [0, 1]",
           d.max_bad_fraction);
   require(out, "DATA.MIN_BAD_LIMIT", d.min_bad_limit >= 0, ">= 0", d.min_bad_limit);

@@ -352,14 +352,17 @@ VideoLoader::VideoLoader(std::vector<VideoRecord> records, ClipConfig clip, Load
   state_->memory = detail::BatchMemory::create(static_cast<size_t>(cfg.prefetch_batches) + 2);
   try {
     for (int i = 0; i < cfg.num_workers; ++i) state_->workers.emplace_back([s = state_.get()] { s->worker_loop(); });
-  } catch (...) {  // std::thread can fail to start: stop the ones that did before unwinding
+  } catch (const std::exception& e) {  // std::thread can fail to start: stop the ones that did before unwinding
     {
       std::lock_guard<std::mutex> lock(state_->mutex);
       state_->stop = true;
     }
     state_->work_cv.notify_all();
     for (std::thread& t : state_->workers) t.join();
-    throw;
+    // std::system_error's what() alone ("Resource temporarily unavailable") names no setting.
+    throw std::runtime_error("data loader: could not start decoding thread " + std::to_string(state_->workers.size() + 1) +
+                             " of " + std::to_string(cfg.num_workers) + " (" + e.what() +
+                             "); lower DATA.NUM_WORKERS (--workers)");
   }
 }
 
