@@ -23,6 +23,7 @@
 #include "vifi/data/sharding.h"
 #include "vifi/data/synthetic.h"
 #include "vifi/data/video_reader.h"
+#include "vifi/util/memory.h"
 
 namespace vifi::data {
 namespace {
@@ -202,6 +203,41 @@ TEST_F(LoaderTest, EvalWithViewsStacksAViewAxis) {
   EXPECT_EQ(batches[0].video.sizes(), (std::vector<int64_t>{3, 6, 4, 3, 32, 32}));
   EXPECT_EQ(batches[2].video.sizes(), (std::vector<int64_t>{1, 6, 4, 3, 32, 32}));
   EXPECT_EQ(batches[0].index, (std::vector<int64_t>{0, 1, 2}));  // eval keeps list order
+}
+
+// A batch set that cannot fit in memory ends with a line naming it, before anything is
+// allocated (DATA.NUM_FRAMES 100000 on the demo config was killed by the kernel's OOM killer).
+TEST(BatchesFit, TheLoadersBatchesAreCheckedAgainstAvailableMemory) {
+  // 6 batches of [8,8,3,224,224] float32: 231,211,008 bytes = 220.5 MiB = 0.215 GiB.
+  const std::vector<int64_t> sample{8, 3, 224, 224};
+  EXPECT_NO_THROW(check_batches_fit(sample, 8, 6, 220.5));  // just enough
+  EXPECT_NO_THROW(check_batches_fit(sample, 8, 6, 0.0));    // nothing known: no check
+  try {
+    check_batches_fit(sample, 8, 6, 220.0);
+    FAIL() << "220 MiB cannot hold 220.5";
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("its 6 batches of [8,8,3,224,224] float32 need 0.215 GiB"), std::string::npos) << message;
+    EXPECT_NE(message.find("has 0.215 GiB available"), std::string::npos) << message;
+    EXPECT_NE(message.find("DATA.NUM_FRAMES"), std::string::npos) << message;
+  }
+}
+
+TEST_F(LoaderTest, ALoaderWhoseBatchesCannotFitRefusesToStart) {
+  const double available = util::available_memory_mib();
+  if (available <= 0) GTEST_SKIP() << "no MemAvailable to compare with";
+  auto clip = clip_config();
+  clip.num_frames = 1000000;  // 8 clips x 1e6 frames x 3x32x32 float32 x 6 batches: 590 GB
+  for (const auto mode : {LoaderMode::train, LoaderMode::eval}) {
+    try {
+      VideoLoader loader(good_records(), clip, loader_config(2), mode);
+      FAIL() << "a 590 GB batch set was accepted with " << available << " MiB available";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(",1000000,3,"), std::string::npos) << e.what();
+    }
+  }
+  clip.num_frames = 8;
+  EXPECT_NO_THROW(VideoLoader(good_records(), clip, loader_config(2), LoaderMode::train));
 }
 
 TEST(Sharding, TrainShardsAreEqualAndCoverEverySample) {

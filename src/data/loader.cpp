@@ -31,6 +31,7 @@
 #include "vifi/data/video_reader.h"
 #include "vifi/util/error_message.h"
 #include "vifi/util/logging.h"
+#include "vifi/util/memory.h"
 
 namespace vifi::data {
 namespace {
@@ -333,6 +334,27 @@ struct VideoLoader::State {
   }
 };
 
+void check_batches_fit(const std::vector<int64_t>& sample_shape, int64_t batch_size, size_t batches_held,
+                       double available_mib) {
+  if (available_mib <= 0) return;  // nothing to compare with
+  double bytes = 4.0 * static_cast<double>(batch_size) * static_cast<double>(batches_held);  // float32
+  std::string shape = "[" + std::to_string(batch_size);
+  for (const auto d : sample_shape) {
+    bytes *= static_cast<double>(d);
+    shape += "," + std::to_string(d);
+  }
+  shape += "]";
+  const double gib = bytes / (1024.0 * 1024.0 * 1024.0);
+  if (bytes <= available_mib * 1024.0 * 1024.0) return;
+  std::ostringstream text;
+  text.precision(3);
+  text << "data loader: its " << batches_held << " batches of " << shape << " float32 need " << gib
+       << " GiB, but this machine has " << available_mib / 1024.0
+       << " GiB available; lower the clips per batch (TRAIN.BATCH_SIZE), the frames (DATA.NUM_FRAMES), the views "
+          "(TEST.NUM_CLIP, TEST.NUM_CROP) or the size (DATA.INPUT_SIZE)";
+  throw std::runtime_error(text.str());
+}
+
 VideoLoader::VideoLoader(std::vector<VideoRecord> records, ClipConfig clip, LoaderConfig cfg, LoaderMode mode)
     : state_(std::make_unique<State>()) {
   validate(cfg, mode);
@@ -349,7 +371,10 @@ VideoLoader::VideoLoader(std::vector<VideoRecord> records, ClipConfig clip, Load
   state_->cfg = cfg;
   state_->mode = mode;
   // The batches the queue holds, the one being trained on and the one being collated.
-  state_->memory = detail::BatchMemory::create(static_cast<size_t>(cfg.prefetch_batches) + 2);
+  const auto batches_held = static_cast<size_t>(cfg.prefetch_batches) + 2;
+  check_batches_fit(mode == LoaderMode::train ? train_sample_shape(state_->clip) : eval_sample_shape(state_->clip),
+                    cfg.batch_size, batches_held, util::available_memory_mib());
+  state_->memory = detail::BatchMemory::create(batches_held);
   try {
     for (int i = 0; i < cfg.num_workers; ++i) state_->workers.emplace_back([s = state_.get()] { s->worker_loop(); });
   } catch (const std::exception& e) {  // std::thread can fail to start: stop the ones that did before unwinding

@@ -65,6 +65,14 @@ struct BadDataStats {
   int64_t failed_samples = 0;    // eval: samples reported in ClipBatch::failed (cumulative)
 };
 
+// Throws std::runtime_error, naming the shape, the GiB and the settings to lower, when
+// `batches_held` float32 batches of `batch_size` samples of `sample_shape` exceed
+// `available_mib` (util::available_memory_mib(); <= 0: no check). VideoLoader checks its own
+// batches before any is allocated, so a request that cannot fit ends with this line instead of
+// the kernel's OOM killer.
+void check_batches_fit(const std::vector<int64_t>& sample_shape, int64_t batch_size, size_t batches_held,
+                       double available_mib);
+
 class VideoLoader {
  public:
   // Starts the worker threads; they wait for start_epoch. Throws std::invalid_argument on a bad

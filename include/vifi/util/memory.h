@@ -7,6 +7,13 @@ namespace vifi::util {
 // 0 where /proc is absent.
 double peak_resident_memory_mib();
 
+// The most memory this process could take without swapping or being killed, in MiB: the
+// kernel's MemAvailable (/proc/meminfo), capped by the process's cgroup limit (v2 memory.max,
+// v1 memory.limit_in_bytes) where one is set. An upper bound for refusing requests that cannot
+// fit (the cgroup's own usage is not subtracted: it counts reclaimable page cache). 0 where
+// nothing can be read (no check).
+double available_memory_mib();
+
 // Keeps freed buffers of up to 32 MiB (decoded frames, clip tensors) in the heap for reuse
 // instead of returning each to the kernel: glibc maps every allocation above its mmap threshold
 // afresh, so each frame cost page faults and zeroing. Measured in docs/performance.md (the
