@@ -6,8 +6,10 @@
 
 #include <sys/resource.h>
 
+#include <cmath>
 #include <csignal>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <nlohmann/json.hpp>
 
@@ -365,6 +367,60 @@ TEST(Trainer, KeepCheckpointsKeepsTheNewestEpochFiles) {
   EXPECT_EQ(files, (std::set<std::string>{"best.pth", "ckpt_epoch_2.pth", "ckpt_epoch_3.pth", "ckpt_epoch_notes.pth",
                                           "ckpt_epoch_99999999999999999999.pth"}));
   EXPECT_EQ(train::prune_epoch_checkpoints(dir.string(), 0), std::vector<std::string>{});  // 0: keep all
+}
+
+// Hands out a batch of NaN pixels at the given batch of the given epoch (a diverging run: one
+// non-finite loss makes every weight NaN at the next update).
+class PoisoningSource : public vifi::TensorBatchSource {
+ public:
+  PoisoningSource(torch::Tensor v, torch::Tensor l, int64_t bs, uint64_t seed, int64_t epoch, int64_t batch)
+      : TensorBatchSource(v, l, bs, true, seed), epoch_(epoch), batch_(batch) {}
+  void start_epoch(int64_t epoch, int64_t skip) override {
+    current_epoch_ = epoch;
+    served_ = skip;
+    TensorBatchSource::start_epoch(epoch, skip);
+  }
+  std::optional<vifi::ClipBatch> next() override {
+    auto batch = TensorBatchSource::next();
+    if (batch && current_epoch_ == epoch_ && served_ == batch_)
+      batch->video = torch::full_like(batch->video, std::numeric_limits<float>::quiet_NaN());
+    ++served_;
+    return batch;
+  }
+
+ private:
+  int64_t epoch_, batch_, current_epoch_ = 0, served_ = 0;
+};
+
+TEST(Trainer, ADivergedRunStopsWithoutSavingItsEpoch) {
+  auto dir = test::scratch_dir();
+  auto [video, label] = colour_clips(4);  // 12 clips: 3 batches of 4 per epoch
+  PoisoningSource data(video, label, 4, 1, /*epoch=*/1, /*batch=*/1);
+  vifi::TensorBatchSource val(video.unsqueeze(1), label, 6, false, 0);
+  auto config = tiny_config(dir, 4);
+  config.train.keep_checkpoints = 1;  // a run that went on would have replaced epoch 0's file
+  std::vector<train::EpochSummary> epochs;
+  train::Trainer trainer(config, test::tiny_vificlip(kColourClasses), data, &val,
+                         {torch::kCPU, train::Outputs::write, [&](const train::EpochSummary& s) { epochs.push_back(s); }});
+  try {
+    trainer.fit();
+    FAIL() << "a run with NaN weights trained to the end";
+  } catch (const train::Diverged& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("training diverged: the loss is no longer finite (mean of epoch 1 so far: nan"),
+              std::string::npos) << message;
+    EXPECT_NE(message.find("step 3 of 3"), std::string::npos) << message;  // the epoch's last step is checked
+  }
+  ASSERT_EQ(epochs.size(), 1u);  // epoch 0 ended; epoch 1 never reached end_epoch
+  EXPECT_TRUE(std::isfinite(epochs[0].mean_loss));
+  std::set<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".pth") files.insert(e.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"best.pth", "ckpt_epoch_0.pth"}));
+  // What was saved is epoch 0's finite model.
+  auto saved = test::tiny_vificlip(kColourClasses);
+  train::load_checkpoint((dir / "ckpt_epoch_0.pth").string(), *saved, nullptr);
+  for (const auto& p : saved->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
 }
 
 TEST(Checkpoint, HoldsModelProgressAndConfig) {

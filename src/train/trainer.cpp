@@ -168,10 +168,13 @@ void Trainer::train_epoch(int64_t epoch) {
     loss_sum += loss;
     ++loss_count;
     if (last_of_group) optimizer_step();
+    // Every epoch's last step is a progress point, so a divergence is caught before end_epoch saves.
     if (micro % config_.print_freq == 0 || micro + 1 == num_batches) {
       const auto done = micro - progress_.step_in_epoch + 1;
-      log_progress(epoch, micro, loss.item<double>(), loss_sum.item<double>() / loss_count,
-                   seconds_since(start) / done, batch->video.size(0) * batch->video.size(1));
+      const double mean_loss = loss_sum.item<double>() / loss_count;
+      log_progress(epoch, micro, loss.item<double>(), mean_loss, seconds_since(start) / done,
+                   batch->video.size(0) * batch->video.size(1));
+      stop_if_diverged(epoch, micro, mean_loss);
     }
   }
   end_epoch(epoch, loss_count ? loss_sum.item<double>() / loss_count : 0.0);
@@ -237,11 +240,22 @@ eval::EvalResult Trainer::validate() {
 
 // Ranks get a signal at slightly different steps; all must stop at the same boundary, or the
 // others would wait in an all-reduce that never comes. One tiny all-reduce per boundary.
-bool Trainer::interrupt_agreed() {
-  if (!options_.process_group) return util::interrupt_requested();
-  auto flag = torch::tensor({util::interrupt_requested() ? 1 : 0}, torch::kInt);
+bool Trainer::any_rank(bool local) {
+  if (!options_.process_group) return local;
+  auto flag = torch::tensor({local ? 1 : 0}, torch::kInt);
   options_.process_group->all_reduce_max(flag);
   return flag.item<int>() > 0;
+}
+
+void Trainer::stop_if_diverged(int64_t epoch, int64_t micro, double mean_loss) {
+  if (!any_rank(!std::isfinite(mean_loss))) return;
+  std::ostringstream msg;
+  msg << "training diverged: the loss is no longer finite (mean of epoch " << epoch << " so far: " << mean_loss
+      << ", at step " << micro + 1 << " of " << train_data_.num_batches() << ", lr " << std::scientific
+      << std::setprecision(3) << lr_at(schedule_, std::max<int64_t>(0, progress_.optimizer_steps - 1))
+      << "); nothing was saved from this epoch and the checkpoints before it are as they were. Lower TRAIN.LR or set "
+         "TRAIN.CLIP_GRAD, then resume from the last ckpt_epoch_*.pth";
+  throw Diverged(msg.str());
 }
 
 std::string Trainer::output_path(const std::string& name) const {

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "vifi/dist/grad_sync.h"
@@ -33,6 +34,7 @@
 #include "vifi/config/config.h"
 #include "vifi/train/lr_schedule.h"
 #include "vifi/train/metrics_log.h"
+#include "vifi/util/interrupt.h"
 #include "vifi/util/tensorboard.h"
 
 namespace vifi::train {
@@ -43,6 +45,16 @@ class Interrupted : public std::runtime_error {
   explicit Interrupted(const std::string& checkpoint)
       : std::runtime_error("interrupted; resumable checkpoint written to " + checkpoint), checkpoint_path(checkpoint) {}
   std::string checkpoint_path;
+};
+
+// Thrown when the training loss stops being finite (all ranks agree at a progress point). Without
+// a loss scaler (fp32 on the CPU, bf16 on GPUs) one non-finite loss makes every weight NaN at the
+// next update, and a run that went on would spend its remaining epochs writing NaN checkpoints
+// that TRAIN.KEEP_CHECKPOINTS would keep in place of the good ones. Nothing is saved from the
+// epoch it happens in.
+class Diverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct EpochSummary {
@@ -78,7 +90,8 @@ class Trainer {
 
   // Continues from a checkpoint (model, optimiser, schedule position, epoch, best top-1).
   void resume(const std::string& checkpoint);
-  // Trains until TRAIN.EPOCHS; returns the progress at the end. Throws Interrupted on Ctrl-C.
+  // Trains until TRAIN.EPOCHS; returns the progress at the end. Throws Interrupted on Ctrl-C,
+  // Diverged when the loss is no longer finite.
   TrainingProgress fit();
   // One optimiser update's worth of micro-batches is done by fit(); this runs validation alone.
   eval::EvalResult validate();
@@ -96,7 +109,12 @@ class Trainer {
   // Clips of micro-batches [first, last) of an epoch on this rank.
   int64_t clips_in(int64_t first, int64_t last) const;
   void optimizer_step();
-  bool interrupt_agreed();
+  // True on every rank when `local` is true on any (one tiny all-reduce; `local` alone without
+  // a process group).
+  bool any_rank(bool local);
+  bool interrupt_agreed() { return any_rank(util::interrupt_requested()); }
+  // Throws Diverged (on every rank alike) when `mean_loss`, the epoch's loss so far, is not finite.
+  void stop_if_diverged(int64_t epoch, int64_t micro, double mean_loss);
   // Epoch checkpoint, then validation (see trainer.cpp for why in that order).
   void end_epoch(int64_t epoch, double mean_loss);
   bool record_validation(int64_t epoch, const eval::EvalResult& result);
