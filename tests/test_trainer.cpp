@@ -9,6 +9,7 @@
 #include <cmath>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -62,25 +63,34 @@ void expect_bitwise_equal(const std::map<std::string, torch::Tensor>& a, const s
   for (const auto& [k, v] : a) EXPECT_TRUE(torch::equal(v, b.at(k))) << k;
 }
 
-// Requests an interrupt when the given batch of the given epoch is handed out (Ctrl-C mid-epoch).
-class InterruptingSource : public vifi::TensorBatchSource {
+// A TensorBatchSource that hands the given batch of the given epoch to `at_batch` before it goes
+// out: a Ctrl-C mid-epoch, a batch that makes the run diverge.
+class EventSource : public vifi::TensorBatchSource {
  public:
-  InterruptingSource(torch::Tensor v, torch::Tensor l, int64_t bs, uint64_t seed, int64_t epoch, int64_t batch)
-      : TensorBatchSource(v, l, bs, true, seed), epoch_(epoch), batch_(batch) {}
+  EventSource(torch::Tensor v, torch::Tensor l, int64_t bs, uint64_t seed, int64_t epoch, int64_t batch,
+              std::function<void(vifi::ClipBatch&)> at_batch)
+      : TensorBatchSource(v, l, bs, true, seed), epoch_(epoch), batch_(batch), at_batch_(std::move(at_batch)) {}
   void start_epoch(int64_t epoch, int64_t skip) override {
     current_epoch_ = epoch;
     served_ = skip;
     TensorBatchSource::start_epoch(epoch, skip);
   }
   std::optional<vifi::ClipBatch> next() override {
-    if (current_epoch_ == epoch_ && served_ == batch_) util::request_interrupt();
+    auto batch = TensorBatchSource::next();
+    if (batch && current_epoch_ == epoch_ && served_ == batch_) at_batch_(*batch);
     ++served_;
-    return TensorBatchSource::next();
+    return batch;
   }
 
  private:
   int64_t epoch_, batch_, current_epoch_ = 0, served_ = 0;
+  std::function<void(vifi::ClipBatch&)> at_batch_;
 };
+
+// Requests an interrupt when the given batch of the given epoch is handed out (Ctrl-C mid-epoch).
+EventSource interrupting_source(torch::Tensor v, torch::Tensor l, int64_t bs, uint64_t seed, int64_t epoch, int64_t batch) {
+  return EventSource(std::move(v), std::move(l), bs, seed, epoch, batch, [](vifi::ClipBatch&) { util::request_interrupt(); });
+}
 
 TEST(Trainer, LossFallsAndAccuracyBeatsChance) {
   auto dir = test::scratch_dir();
@@ -187,7 +197,7 @@ TEST(Trainer, CtrlCMidEpochSavesAResumableCheckpoint) {
   util::clear_interrupt();
   std::string checkpoint;
   {
-    InterruptingSource data(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
+    auto data = interrupting_source(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
     train::Trainer b1(config, test::tiny_vificlip(kColourClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
     try {
       b1.fit();
@@ -228,7 +238,7 @@ TEST(Trainer, AMidEpochCheckpointResumesWithAnotherSplitOfTheSameGlobalBatch) {
   util::clear_interrupt();
   std::string checkpoint;
   {
-    InterruptingSource data(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
+    auto data = interrupting_source(video, label, 2, 5, /*epoch=*/1, /*batch=*/1);
     train::Trainer b1(halves, test::tiny_vificlip(kColourClasses, {}, 4), data, nullptr, {torch::kCPU, train::Outputs::write, {}});
     EXPECT_EQ(b1.accumulation_steps(), 2);
     EXPECT_THROW(b1.fit(), train::Interrupted);
@@ -369,33 +379,13 @@ TEST(Trainer, KeepCheckpointsKeepsTheNewestEpochFiles) {
   EXPECT_EQ(train::prune_epoch_checkpoints(dir.string(), 0), std::vector<std::string>{});  // 0: keep all
 }
 
-// Hands out a batch of NaN pixels at the given batch of the given epoch (a diverging run: one
-// non-finite loss makes every weight NaN at the next update).
-class PoisoningSource : public vifi::TensorBatchSource {
- public:
-  PoisoningSource(torch::Tensor v, torch::Tensor l, int64_t bs, uint64_t seed, int64_t epoch, int64_t batch)
-      : TensorBatchSource(v, l, bs, true, seed), epoch_(epoch), batch_(batch) {}
-  void start_epoch(int64_t epoch, int64_t skip) override {
-    current_epoch_ = epoch;
-    served_ = skip;
-    TensorBatchSource::start_epoch(epoch, skip);
-  }
-  std::optional<vifi::ClipBatch> next() override {
-    auto batch = TensorBatchSource::next();
-    if (batch && current_epoch_ == epoch_ && served_ == batch_)
-      batch->video = torch::full_like(batch->video, std::numeric_limits<float>::quiet_NaN());
-    ++served_;
-    return batch;
-  }
-
- private:
-  int64_t epoch_, batch_, current_epoch_ = 0, served_ = 0;
-};
-
 TEST(Trainer, ADivergedRunStopsWithoutSavingItsEpoch) {
   auto dir = test::scratch_dir();
   auto [video, label] = colour_clips(4);  // 12 clips: 3 batches of 4 per epoch
-  PoisoningSource data(video, label, 4, 1, /*epoch=*/1, /*batch=*/1);
+  // Epoch 1's second batch is NaN pixels: one non-finite loss makes every weight NaN at the update.
+  EventSource data(video, label, 4, 1, /*epoch=*/1, /*batch=*/1, [](vifi::ClipBatch& batch) {
+    batch.video = torch::full_like(batch.video, std::numeric_limits<float>::quiet_NaN());
+  });
   vifi::TensorBatchSource val(video.unsqueeze(1), label, 6, false, 0);
   auto config = tiny_config(dir, 4);
   config.train.keep_checkpoints = 1;  // a run that went on would have replaced epoch 0's file
