@@ -36,21 +36,21 @@ std::optional<int64_t> read_number(const std::string& path, const std::string& k
 // The memory limit files of the process's cgroup, v2 and v1, most specific first:
 // /proc/self/cgroup names the cgroup ("0::/path" for v2, "N:memory:/path" for v1); inside a
 // cgroup namespace the path may not exist under /sys/fs/cgroup, so the mount's root is tried too.
-std::vector<std::string> cgroup_limit_files() {
+std::vector<std::string> cgroup_limit_files(const std::string& root) {
   std::vector<std::string> files;
-  std::ifstream in("/proc/self/cgroup");
+  std::ifstream in(root + "/proc/self/cgroup");
   for (std::string line; std::getline(in, line);) {
     const auto first = line.find(':'), second = line.find(':', first + 1);
     if (first == std::string::npos || second == std::string::npos) continue;
     const auto controllers = "," + line.substr(first + 1, second - first - 1) + ",";
     const auto path = line.substr(second + 1);
     if (line.rfind("0::", 0) == 0)
-      files.push_back("/sys/fs/cgroup" + path + "/memory.max");
+      files.push_back(root + "/sys/fs/cgroup" + path + "/memory.max");
     else if (controllers.find(",memory,") != std::string::npos)
-      files.push_back("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes");
+      files.push_back(root + "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes");
   }
-  files.push_back("/sys/fs/cgroup/memory.max");
-  files.push_back("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+  files.push_back(root + "/sys/fs/cgroup/memory.max");
+  files.push_back(root + "/sys/fs/cgroup/memory/memory.limit_in_bytes");
   return files;
 }
 
@@ -61,10 +61,10 @@ double peak_resident_memory_mib() {
   return kib ? static_cast<double>(*kib) / 1024.0 : 0.0;
 }
 
-double available_memory_mib() {
+double available_memory_mib(const std::string& root) {
   double mib = 0;
-  if (const auto kib = read_number("/proc/meminfo", "MemAvailable:")) mib = static_cast<double>(*kib) / 1024.0;
-  for (const auto& file : cgroup_limit_files()) {
+  if (const auto kib = read_number(root + "/proc/meminfo", "MemAvailable:")) mib = static_cast<double>(*kib) / 1024.0;
+  for (const auto& file : cgroup_limit_files(root)) {
     const auto limit = read_number(file, "");  // v2's "max" (no limit) reads as nullopt
     if (!limit) continue;
     const double cap = static_cast<double>(*limit) / (1024.0 * 1024.0);
