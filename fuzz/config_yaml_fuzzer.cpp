@@ -7,7 +7,8 @@
 // Findings: any other exception, an empty message, a crash or sanitizer report, and a config that
 // loads but whose to_yaml text (what OUTPUT/config.yaml and checkpoints store) does not load back
 // to the same config, as config.h promises.
-// Seeds (fuzz/corpus-config_yaml): configs/ as shipped, plus hand-made faults (tabs, anchors,
+// Seeds (fuzz/corpus-config_yaml): the shipped configs as `vifi config show` resolves them, the
+// first finding, and hand-made faults (tabs, anchors,
 // flow maps, quoted and multi-line strings, BASE forms, deep nesting). Build: fuzz/CMakeLists.txt
 // (clang).
 #include <unistd.h>

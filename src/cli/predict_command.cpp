@@ -82,7 +82,8 @@ void run_predict(const PredictOptions& o) {
   c10::InferenceMode inference;
   auto model = model::load_vificlip(o.weights, o.clip_archive, labels, o.prompt_prefix, o.prompts);
   const auto records = unlabelled_records(videos);
-  std::vector<Prediction> predictions(videos.size());
+  std::vector<Prediction> predictions;
+  for (const auto& video : videos) predictions.push_back(Prediction{video, {}, {}});
   size_t printed = 0, failed = 0;
   read_video_records(records, o.frames, model->clip()->config().image_resolution, o.workers, kClipsPerPass,
                      [&](const torch::Tensor& clips, const std::vector<int64_t>& rows, const std::vector<FailedVideo>& unread) {
@@ -97,9 +98,8 @@ void run_predict(const PredictOptions& o) {
                        }
                        // Batches come in list order: print what is complete.
                        for (; printed < predictions.size(); ++printed) {
-                         auto& p = predictions[printed];
+                         const auto& p = predictions[printed];
                          if (p.top.empty() && p.error.empty()) break;
-                         p.video = videos[printed];
                          if (!o.json) std::cout << as_text(p) << std::flush;
                        }
                        return true;
