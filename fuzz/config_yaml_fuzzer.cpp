@@ -8,9 +8,8 @@
 // loads but whose to_yaml text (what OUTPUT/config.yaml and checkpoints store) does not load back
 // to the same config, as config.h promises.
 // Seeds (fuzz/corpus-config_yaml): the shipped configs as `vifi config show` resolves them, the
-// first finding, and hand-made faults (tabs, anchors,
-// flow maps, quoted and multi-line strings, BASE forms, deep nesting). Build: fuzz/CMakeLists.txt
-// (clang).
+// first finding, and hand-made faults (tabs, anchors, flow maps, quoted and multi-line strings,
+// BASE forms, deep nesting). Build: fuzz/CMakeLists.txt (clang).
 #include <unistd.h>
 
 #include <cstdint>
