@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/expect_error.h"
 #include "support/test_paths.h"
@@ -96,6 +97,41 @@ TEST(VideoIndex, FilesOfAnotherSaveAreRefusedAsStale) {
   EXPECT_EQ(eval::load_video_index(dir.string()).videos, a.videos);
   put(dir / "videos.txt", list_a + "/videos/extra.mp4\n");
   test::expect_error([&] { eval::load_video_index(dir.string()); }, {"video_features.npy has shape [3,16]", "lists 4 videos"});
+}
+
+TEST(VideoIndex, ADamagedIndexJsonIsRefusedByItsKeyNotUsed) {
+  // index.json is a file users copy and edit; its frame count drives `vifi search --like`, where
+  // a billion frames would sample for hours instead of failing.
+  const auto dir = test::scratch_dir() / "idx";
+  eval::save_video_index(dir.string(), make_index(2, 7));
+  const auto saved = util::Json::parse(contents(dir / "index.json"));
+  const auto json_path = (dir / "index.json").string();
+  const auto refused = [&](util::Json damaged, std::vector<std::string> expected) {
+    put(dir / "index.json", damaged.dump(1));
+    expected.insert(expected.begin(), json_path);
+    test::expect_error([&] { eval::load_video_index(dir.string()); }, expected);
+  };
+  for (const int64_t frames : {int64_t{0}, int64_t{-8}, eval::kMaxIndexFrames + 1, int64_t{1000000000}}) {
+    auto damaged = saved;
+    damaged["model"]["frames"] = frames;
+    refused(damaged, {"model.frames is " + std::to_string(frames), "expected 1 to 256"});
+  }
+  auto fractional = saved;
+  fractional["model"]["frames"] = 4.5;
+  refused(fractional, {"model.frames is 4.5", "whole number"});
+  auto other_format = saved;
+  other_format["format"] = "vifi-video-index-v2";
+  refused(other_format, {"format is 'vifi-video-index-v2'", "expected 'vifi-video-index-v1'"});
+  auto no_format = saved;
+  no_format.erase("format");
+  refused(no_format, {"not a vifi index.json", "format"});
+  // The bounds themselves load.
+  for (const int64_t frames : {int64_t{1}, eval::kMaxIndexFrames}) {
+    auto edge = saved;
+    edge["model"]["frames"] = frames;
+    put(dir / "index.json", edge.dump(1));
+    EXPECT_EQ(eval::load_video_index(dir.string()).identity.frames, frames);
+  }
 }
 
 TEST(VideoIndex, APathWithALineBreakIsNotSaved) {

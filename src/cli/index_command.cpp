@@ -162,7 +162,8 @@ void add_search_index_command(CLI::App& app) {
   cmd->add_option("--clip", o->clip_archive, "OpenAI CLIP archive lending token_embedding.weight to a checkpoint without it");
   cmd->add_option("--prompts", o->prompts, "prompt checkpoint (vifi prompt's prompts.pth) learned on --weights");
   cmd->add_option("--out", o->out, "index folder (created; an existing index of the same model is extended)")->required();
-  cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")->check(CLI::Range(1, 256));
+  cmd->add_option("--frames", o->frames, "frames sampled per video (test-mode sampling)")
+      ->check(CLI::Range(int64_t{1}, eval::kMaxIndexFrames));
   cmd->add_option("--workers", o->workers, "decoding threads (default 4)")->check(CLI::Range(1, 256));
   cmd->callback([o] {
     const int code = run_index(*o);

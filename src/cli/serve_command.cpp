@@ -7,9 +7,10 @@
 //   GET  /health    labels, indexed videos, model identity
 //   GET  /          a page to upload a video and search (serve_page.h)
 // Safety: binds to loopback unless --host says otherwise (then warns); uploads over
-// --max-upload-mb get 413; an upload that does not decode as a video gets 415 with FFmpeg's
-// reason; uploads are written only into one private temporary folder (mkdtemp under $TMPDIR,
-// file names made here, never the client's), each removed after use and the folder at exit.
+// --max-upload-mb get 413 (chunked ones too); an upload that does not decode as a video gets 415
+// with FFmpeg's reason; uploads are streamed (never whole in memory) only into one private
+// temporary folder (mkdtemp under $TMPDIR, file names made here, never the client's), each
+// removed after use and the folder at exit.
 // One model serves all requests, one at a time (a mutex): CLIP's forward already uses the cores.
 #include <httplib.h>
 #include <openssl/evp.h>
@@ -100,6 +101,64 @@ class UploadFolder {
   std::atomic<uint64_t> count_{0};
 };
 
+uint64_t max_upload_bytes(double max_upload_mb) { return static_cast<uint64_t>(max_upload_mb * 1024 * 1024); }
+
+std::string upload_limit_message(double max_upload_mb) {
+  return "upload larger than the server's limit of " + util::json_text(util::json_number(max_upload_mb)) + " MB";
+}
+
+// An upload as it was streamed to disk: the first multipart field named "video", or the whole raw
+// body whatever its Content-Type (`curl --data-binary @clip.mp4` labels it a URL-encoded form).
+struct Upload {
+  bool whole = false;         // the body was read to its end
+  bool has_video = false;     // a raw body, or a multipart body with a "video" field
+  bool write_failed = false;  // the file could not be written (disk full)
+  bool too_large = false;     // over the limit: reading stopped there
+  uint64_t bytes = 0;         // bytes of the video written
+};
+
+// Streams the upload into `file` (read and dropped when `file` is empty), never whole in memory,
+// and stops past `max_bytes` of body. cpp-httplib enforces its payload limit only on bodies that
+// state their length (it then leaves res.status 413), not on chunked ones, hence the count here.
+// Reading through a ContentReader also avoids cpp-httplib's own 8 KB limit on bodies labelled
+// application/x-www-form-urlencoded, which answered raw uploads with a false 413.
+Upload receive_upload(const httplib::Request& req, const httplib::ContentReader& read, const std::string& file,
+                      uint64_t max_bytes) {
+  Upload upload;
+  std::ofstream out;
+  if (!file.empty()) out.open(file, std::ios::binary);
+  bool in_video = false;
+  uint64_t received = 0;
+  const auto keep = [&](const char* data, size_t n) {
+    received += n;
+    if (received > max_bytes) {
+      upload.too_large = true;
+      return false;
+    }
+    if (!in_video || file.empty()) return true;
+    if (!upload.write_failed) {
+      out.write(data, static_cast<std::streamsize>(n));
+      upload.write_failed = !out;
+    }
+    upload.bytes += n;
+    return true;  // on after a failed write too: the rest of the body must still be read
+  };
+  if (req.is_multipart_form_data()) {
+    upload.whole = read(
+        [&](const httplib::MultipartFormData& part) {
+          in_video = part.name == "video" && !upload.has_video;
+          upload.has_video = upload.has_video || in_video;
+          return true;
+        },
+        keep);
+  } else {
+    in_video = upload.has_video = true;
+    upload.whole = read(keep);
+  }
+  if (!file.empty() && !upload.write_failed) upload.write_failed = !out.flush();
+  return upload;
+}
+
 class Service {
  public:
   Service(const ServeOptions& o, model::ViFiCLIP model, std::vector<std::string> labels, std::optional<eval::VideoIndex> index)
@@ -112,16 +171,7 @@ class Service {
     }
   }
 
-  void predict(const httplib::Request& req, httplib::Response& res) {
-    if (labels_.empty()) return reply_error(res, 409, "this server has no labels: start it with --labels or --label-file");
-    std::string body;
-    if (req.is_multipart_form_data()) {
-      if (!req.has_file("video")) return reply_error(res, 400, "expected a multipart field named \"video\" holding the video file");
-      body = req.get_file_value("video").content;
-    } else {
-      body = req.body;
-    }
-    if (body.empty()) return reply_error(res, 400, "empty upload: send a video file");
+  void predict(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
     const auto file = uploads_.next();
     struct Remove {
       std::string path;
@@ -130,11 +180,16 @@ class Service {
         fs::remove(path, ignored);
       }
     } remove{file};
-    {
-      std::ofstream out(file, std::ios::binary);
-      out.write(body.data(), static_cast<std::streamsize>(body.size()));
-      if (!out.flush()) return reply_error(res, 507, "cannot store the upload on the server (disk full?)");
-    }
+    // The whole body is read even when it will be refused: what is left unread would be parsed
+    // as the connection's next request.
+    const auto upload = receive_upload(req, read, labels_.empty() ? std::string() : file, max_upload_bytes(o_.max_upload_mb));
+    if (upload.too_large) res.set_header("Connection", "close");  // the rest of the body was never read
+    if (res.status == 413 || upload.too_large) return reply_error(res, 413, upload_limit_message(o_.max_upload_mb));
+    if (labels_.empty()) return reply_error(res, 409, "this server has no labels: start it with --labels or --label-file");
+    if (upload.write_failed) return reply_error(res, 507, "cannot store the upload on the server (disk full?)");
+    if (!upload.whole) return reply_error(res, 400, "the upload ended before its end (connection lost, or a malformed multipart body)");
+    if (!upload.has_video) return reply_error(res, 400, "expected a multipart field named \"video\" holding the video file");
+    if (upload.bytes == 0) return reply_error(res, 400, "empty upload: send a video file");
     const auto start = std::chrono::steady_clock::now();
     c10::InferenceMode inference;
     torch::Tensor clip;
@@ -247,10 +302,12 @@ void run_serve(const ServeOptions& o) {
   Service service(o, std::move(model), labels, std::move(index));
 
   httplib::Server server;
-  server.set_payload_max_length(static_cast<size_t>(o.max_upload_mb * 1024 * 1024));
+  server.set_payload_max_length(max_upload_bytes(o.max_upload_mb));
   server.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kServePage, "text/html; charset=utf-8"); });
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) { reply_json(res, 200, service.health()); });
-  server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) { service.predict(req, res); });
+  server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    service.predict(req, res, read);
+  });
   server.Get("/search", [&](const httplib::Request& req, httplib::Response& res) { service.search(req, res); });
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
@@ -264,7 +321,7 @@ void run_serve(const ServeOptions& o) {
   server.set_error_handler([&](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 413)
-      reply_error(res, 413, "upload larger than the server's limit of " + util::json_text(util::json_number(o.max_upload_mb)) + " MB");
+      reply_error(res, 413, upload_limit_message(o.max_upload_mb));
     else if (res.status == 404)
       reply_error(res, 404, "no such endpoint: use GET /, GET /health, POST /predict, GET /search?q=");
   });

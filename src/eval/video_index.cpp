@@ -20,6 +20,7 @@ namespace vifi::eval {
 namespace {
 
 namespace fs = std::filesystem;
+constexpr const char* kIndexFormat = "vifi-video-index-v1";
 
 std::string file_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
 
@@ -63,7 +64,7 @@ void save_video_index(const std::string& dir, const VideoIndex& index) {
   util::write_file_atomic(file_in(dir, "videos.txt"), lines);
   auto failed = util::Json::array();
   for (const auto& [video, reason] : index.failed) failed.push_back(util::Json{{"video", video}, {"error", reason}});
-  const util::Json meta{{"format", "vifi-video-index-v1"},
+  const util::Json meta{{"format", kIndexFormat},
                         {"model", {{"arch", index.identity.arch}, {"checksum", index.identity.checksum},
                                    {"frames", index.identity.frames}, {"weights", index.weights},
                                    {"clip", index.clip_archive}, {"prompts", index.prompts}}},
@@ -83,9 +84,19 @@ VideoIndex load_video_index(const std::string& dir) {
   VideoIndex index;
   try {
     meta = util::Json::parse(in);
+    const auto format = meta.at("format").get<std::string>();
+    if (format != kIndexFormat)
+      throw std::runtime_error(json_path + ": format is '" + format + "', expected '" + kIndexFormat +
+                               "' (an index of another vifi version, or not an index)");
     const auto& model = meta.at("model");
+    if (!model.at("frames").is_number_integer())
+      throw std::runtime_error(json_path + ": model.frames is " + model.at("frames").dump() +
+                               ", expected a whole number of frames");
     index.identity = {model.at("arch").get<std::string>(), model.at("checksum").get<std::string>(),
                       model.at("frames").get<int64_t>()};
+    if (index.identity.frames < 1 || index.identity.frames > kMaxIndexFrames)
+      throw std::runtime_error(json_path + ": model.frames is " + std::to_string(index.identity.frames) +
+                               ", expected 1 to " + std::to_string(kMaxIndexFrames));
     index.weights = model.at("weights").get<std::string>();
     index.clip_archive = model.value("clip", "");
     index.prompts = model.value("prompts", "");

@@ -23,8 +23,10 @@ nlohmann::json parse_object(const std::string& line, const std::string& source) 
   nlohmann::json object;
   try {
     object = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail(source, e.what());  // names the column: "syntax error while parsing ... at line 1, column 17"
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error names the column ("syntax error while parsing ... at line 1, column 17");
+    // out_of_range is a number beyond double ("number overflow parsing '1e400'").
+    fail(source, e.what());
   }
   if (!object.is_object()) fail(source, std::string("a JSON ") + object.type_name() + ", not an object");
   return object;

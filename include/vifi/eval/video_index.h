@@ -23,10 +23,14 @@
 
 namespace vifi::eval {
 
+// The most frames `vifi index` samples per video; also what a loaded index.json may claim, so a
+// damaged file cannot make `vifi search --like` sample a billion frames.
+inline constexpr int64_t kMaxIndexFrames = 256;
+
 struct IndexIdentity {
   std::string arch;      // CLIPConfig::to_string()
   std::string checksum;  // CRC-32C of every weight incl. learned prompts (8 hex digits)
-  int64_t frames = 8;    // frames sampled per video
+  int64_t frames = 8;    // frames sampled per video, in [1, kMaxIndexFrames]
   bool operator==(const IndexIdentity& o) const { return arch == o.arch && checksum == o.checksum && frames == o.frames; }
 };
 
@@ -52,7 +56,8 @@ struct StaleVideoIndex : std::runtime_error {
 // std::invalid_argument for a path holding a line break (videos.txt is one path per line).
 void save_video_index(const std::string& dir, const VideoIndex& index);
 // The rows index.json commits (later rows of a cut-short save are dropped). Throws
-// std::runtime_error naming the folder and file when one is missing or they disagree (an index
+// std::runtime_error naming the folder and file when one is missing, index.json is not this
+// format (format tag, types, model.frames outside [1, kMaxIndexFrames]) or they disagree (an index
 // without a commit record, from before it existed: row count vs lines of videos.txt), and
 // StaleVideoIndex when the files do not hold the committed rows.
 VideoIndex load_video_index(const std::string& dir);
