@@ -224,6 +224,26 @@ TEST(ServeCommand, PredictAndSearchOverLoopbackAsTheCommandsAnswer) {
   ASSERT_TRUE(chunked) << httplib::to_string(chunked.error());
   EXPECT_EQ(chunked->status, 413);
   EXPECT_NE(chunked->body.find("larger than the server's limit of 1"), std::string::npos) << chunked->body;
+  // No other endpoint takes a body: refused before it is read (a chunked one was read whole
+  // into memory, with no limit), whatever its length.
+  auto body_to_search = client.Post("/search?q=dog", "some text", "text/plain");
+  ASSERT_TRUE(body_to_search);
+  EXPECT_EQ(body_to_search->status, 413);
+  EXPECT_NE(body_to_search->body.find("POST /search takes no request body"), std::string::npos) << body_to_search->body;
+  bool sent_one = false;
+  auto chunked_elsewhere = client.Post(
+      "/elsewhere",
+      [&](size_t, httplib::DataSink& sink) {
+        if (sent_one) {
+          sink.done();
+          return true;
+        }
+        sent_one = true;
+        return sink.write("0123456789", 10);
+      },
+      "application/octet-stream");
+  ASSERT_TRUE(chunked_elsewhere) << httplib::to_string(chunked_elsewhere.error());
+  EXPECT_EQ(chunked_elsewhere->status, 413) << chunked_elsewhere->body;
   // The connection still serves requests after refusals.
   same_top(client.Post("/predict?rollout=0", read_file(video), "application/octet-stream"), "after the refusals");
   httplib::MultipartFormDataItems wrong_field{{"file", read_file(video), "clip.avi", "video/x-msvideo"}};

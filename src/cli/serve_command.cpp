@@ -303,6 +303,18 @@ void run_serve(const ServeOptions& o) {
 
   httplib::Server server;
   server.set_payload_max_length(max_upload_bytes(o.max_upload_mb));
+  // Only POST /predict reads a body, streamed and counted (receive_upload). Anywhere else
+  // cpp-httplib would read a chunked body whole into memory with no limit, so one is refused
+  // before it is read, and the connection closed on the unread rest.
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "POST" && req.path == "/predict") return httplib::Server::HandlerResponse::Unhandled;
+    const auto length = req.get_header_value("Content-Length");
+    if (!req.has_header("Transfer-Encoding") && (length.empty() || length == "0"))
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    reply_error(res, 413, req.method + " " + req.path + " takes no request body (only POST /predict does: the video)");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kServePage, "text/html; charset=utf-8"); });
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) { reply_json(res, 200, service.health()); });
   server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
