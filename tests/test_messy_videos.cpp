@@ -282,6 +282,57 @@ TEST(MessyVideos, DisplayRotationIsApplied) {
   }
 }
 
+// 4b. Pixel formats downloads come in beyond 8-bit 4:2:0: 10-bit (HDR phone clips, some
+// YouTube), 4:2:2, 4:4:4, grey, full range, odd sizes. The oracle is the FFmpeg CLI with the
+// bilinear filter that decord's scale filter, the reference's loader, converts with (the CLI's
+// own default is bicubic; docs/design.md).
+TEST(MessyVideos, PixelFormatsConvertAsTheReferencesLoaderDoes) {
+  require_ffmpeg_cli();
+  const auto dir = vifi::test::scratch_dir();
+  struct Case {
+    const char* name;
+    const char* size;
+    const char* encode;
+  };
+  const std::vector<Case> cases{{"h264_yuv420p10le.mp4", "96x64", "-c:v libx264 -pix_fmt yuv420p10le"},
+                                {"h264_yuv422p.mp4", "96x64", "-c:v libx264 -pix_fmt yuv422p"},
+                                {"h264_yuv444p_odd.mkv", "95x63", "-c:v libx264 -pix_fmt yuv444p"},
+                                {"h264_gray.mp4", "96x64", "-c:v libx264 -pix_fmt gray"},
+                                {"h264_yuvj420p.mp4", "96x64", "-c:v libx264 -pix_fmt yuvj420p"},
+                                {"vp9_yuv420p10le.webm", "96x64", "-c:v libvpx-vp9 -pix_fmt yuv420p10le -deadline realtime"},
+                                {"ffv1_yuv444p12le_odd.mkv", "95x63", "-c:v ffv1 -pix_fmt yuv444p12le"},
+                                {"mjpeg_yuvj422p_odd.avi", "95x63", "-c:v mjpeg -pix_fmt yuvj422p"}};
+  int compared = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const fs::path path = dir / c.name;
+    shell(std::string("ffmpeg -v error -y -f lavfi -i testsrc2=size=") + c.size + ":rate=25:duration=1 " + c.encode +
+          " -g 10 '" + path.string() + "'");
+    if (!fs::exists(path) || fs::file_size(path) == 0) {
+      ADD_FAILURE() << "the FFmpeg CLI could not write it (Debian's ffmpeg has libx264, libvpx and ffv1)";
+      continue;
+    }
+    VideoReader reader(path.string());
+    const std::vector<int64_t> wanted{3, 14, 24};  // sparse: across two keyframes, from mid-GOP
+    const auto frames = reader.read_frames(wanted);
+    ASSERT_EQ(frames.size(), wanted.size());
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const fs::path raw = dir / "cli.rgb";
+      fs::remove(raw);
+      shell("ffmpeg -v error -y -i '" + path.string() + "' -vf 'select=eq(n\\," + std::to_string(wanted[i]) +
+            ")' -frames:v 1 -sws_flags bilinear -f rawvideo -pix_fmt rgb24 '" + raw.string() + "'");
+      ASSERT_TRUE(fs::exists(raw)) << "frame " << wanted[i];
+      ASSERT_EQ(fs::file_size(raw), static_cast<uintmax_t>(frames[i].total() * 3)) << "frame " << wanted[i] << " size";
+      std::ifstream in(raw, std::ios::binary);
+      cv::Mat cli(frames[i].rows, frames[i].cols, CV_8UC3);
+      for (int y = 0; y < cli.rows; ++y) in.read(reinterpret_cast<char*>(cli.ptr(y)), cli.cols * 3);
+      EXPECT_EQ(cv::norm(cli, frames[i], cv::NORM_INF), 0.0) << "frame " << wanted[i];
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 3 * static_cast<int>(cases.size()));
+}
+
 // 5. Empty and non-video files get their own reasons.
 TEST(MessyVideos, EmptyAndDirectoryFilesAreNamed) {
   const auto dir = vifi::test::scratch_dir();
