@@ -89,10 +89,6 @@ TEST(ClassFolders, PureRules) {
   EXPECT_EQ(class_name_from_folder("brush_hair"), "brush hair");
   EXPECT_EQ(class_name_from_folder("air drumming"), "air drumming");
   EXPECT_EQ(class_name_from_folder("ApplyEyeMakeup"), "ApplyEyeMakeup");
-  EXPECT_TRUE(has_video_extension("a.MP4"));
-  EXPECT_TRUE(has_video_extension("x.y.webm"));
-  EXPECT_FALSE(has_video_extension("notes.txt"));
-  EXPECT_FALSE(has_video_extension("mp4"));
   // round(F * n), at least 1 from 2 videos on, never the whole class.
   EXPECT_EQ(validation_count(10, 0.2), 2);
   EXPECT_EQ(validation_count(5, 0.25), 1);   // 1.25

@@ -269,6 +269,28 @@ TEST(PredictCommand, AListOfVideosIsPredictedInItsOrderByWorkers) {
   ASSERT_NE(last, std::string::npos) << out;
   EXPECT_LT(first, broken);
   EXPECT_LT(broken, last);
+
+  // A folder stands for the videos below it, sorted by path (videos.txt is not one).
+  ASSERT_EQ(test::run_vifi("predict " + dir.string() + " --weights " + fixture("clip_tiny/clip_tiny.pt") +
+                               " --labels \"" + labels + "\" --frames 8 --topk 5 --json 2>/dev/null",
+                           &out),
+            1)
+      << out;
+  const auto folder = predict_json(out);
+  ASSERT_TRUE(folder.is_object()) << out;
+  const std::vector<std::string> sorted{videos[1], (dir / "broken.mp4").string(), videos[0], videos[2]};
+  ASSERT_EQ(folder.at("videos").size(), sorted.size()) << out;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    EXPECT_EQ(folder.at("videos")[i].at("video"), sorted[i]) << out;
+    const auto same = std::find(expected.begin(), expected.end(), sorted[i]) - expected.begin();
+    const auto& got = folder.at("videos")[i].at("top");
+    const auto& want = listed[static_cast<size_t>(same)].at("top");
+    ASSERT_EQ(got.size(), want.size()) << sorted[i];
+    for (size_t k = 0; k < got.size(); ++k) {  // other batches: the same to float rounding
+      EXPECT_EQ(got[k].at("label"), want[k].at("label")) << sorted[i];
+      EXPECT_NEAR(got[k].at("probability").get<double>(), want[k].at("probability").get<double>(), 1e-5) << sorted[i];
+    }
+  }
 }
 
 TEST(PredictCommand, EmptyLabelListIsRefused) {

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "support/expect_error.h"
@@ -208,4 +209,40 @@ TEST(Prepare, CommandReportsBytesSpeedAndTheBrokenFileWithExitCode1) {
   EXPECT_NE(out.find("clips/s before"), std::string::npos) << out;
   EXPECT_NE(out.find("BAD " + (src / "videos/b/broken.mp4").string()), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir / "dst/videos/b/y.mp4"));
+}
+
+// Two sources of one prepared name (x.avi and x.mkv both become x.mp4): one is prepared, the
+// other carried unchanged and listed, and every list line still names its own video's frames.
+// The old code let the second one "reuse" the first one's copy.
+TEST(Prepare, SourcesSharingAPreparedNameEachKeepTheirOwnFrames) {
+  if (!vifi::data::synthetic_codec_available("h264")) GTEST_SKIP() << "this FFmpeg build lacks libx264";
+  const fs::path dir = vifi::test::scratch_dir();
+  const fs::path src = dir / "src", dst = dir / "dst";
+  fs::create_directories(src / "c");
+  vifi::data::write_synthetic_video((src / "c/dup.avi").string(), video("mpeg4", 20));
+  vifi::data::write_synthetic_video((src / "c/dup.mkv").string(), video("mpeg4", 30));
+  // other.avi sorts first, but other.mp4 already has the prepared name and keeps it.
+  vifi::data::write_synthetic_video((src / "c/other.avi").string(), video("mpeg4", 12));
+  vifi::data::write_synthetic_video((src / "c/other.mp4").string(), video("h264", 24));
+  std::ofstream(src / "train.txt") << "c/dup.avi 0\nc/dup.mkv 1\nc/other.avi 0\nc/other.mp4 1\n";
+  PrepareOptions options;
+  options.keyint = 4;
+  for (const int run : {1, 2}) {  // the second run reuses what the first prepared
+    SCOPED_TRACE(run);
+    const auto report = vifi::data::prepare_dataset(src.string(), dst.string(), options);
+    EXPECT_EQ(report.converted + report.reused, 2);
+    EXPECT_EQ(report.reused, run == 1 ? 0 : 2);
+    ASSERT_EQ(report.failed.size(), 2U);
+    EXPECT_NE(report.failed[0].reason.find("dup.mkv: its prepared name c/dup.mp4 is c/dup.avi's; copied unchanged"),
+              std::string::npos) << report.failed[0].reason;
+    EXPECT_NE(report.failed[1].reason.find("other.avi: its prepared name c/other.mp4 is c/other.mp4's"),
+              std::string::npos) << report.failed[1].reason;
+    EXPECT_EQ(slurp(dst / "train.txt"), "c/dup.mp4 0\nc/dup.mkv 1\nc/other.avi 0\nc/other.mp4 1\n");
+    const std::map<std::string, int64_t> frames_of{{"c/dup.mp4", 20}, {"c/dup.mkv", 30}, {"c/other.avi", 12}, {"c/other.mp4", 24}};
+    for (const auto& record : vifi::data::load_annotation_list((dst / "train.txt").string(), dst.string())) {
+      EXPECT_EQ(all_stamps(record.path), iota(frames_of.at(record.relative))) << record.relative;
+    }
+    EXPECT_EQ(slurp(dst / "c/dup.mkv"), slurp(src / "c/dup.mkv"));
+    EXPECT_EQ(VideoReader((dst / "c/dup.mp4").string()).info().codec, "h264");
+  }
 }

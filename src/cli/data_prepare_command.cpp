@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "vifi/data/loader_benchmark.h"
+#include "vifi/data/video_files.h"
 #include "vifi/data/prepare.h"
 
 namespace vifi::cli {
@@ -71,7 +72,7 @@ void print_speed(const fs::path& src, const fs::path& dst, const data::PrepareRe
   for (const std::string& path : after) {
     const fs::path relative = fs::relative(path, dst);
     for (const auto& candidate : fs::directory_iterator((src / relative).parent_path())) {
-      if (candidate.path().stem() == relative.stem() && data::is_video_file(candidate.path())) {
+      if (candidate.path().stem() == relative.stem() && data::has_video_extension(candidate.path().string())) {
         before.push_back(candidate.path().string());
         break;
       }

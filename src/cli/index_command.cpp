@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "video_inference.h"
 #include "vifi/data/dataset.h"
+#include "vifi/data/video_files.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/eval/video_index.h"
 #include "vifi/model/weights.h"
@@ -52,7 +53,7 @@ std::string absolute(const std::string& path) { return fs::absolute(path).lexica
 int run_index(const IndexOptions& o) {
   if (o.videos.empty() == o.videos_from.empty())
     throw std::runtime_error("index: give the videos as arguments or with --videos-from LIST (one of them)");
-  auto requested = o.videos_from.empty() ? o.videos : read_video_list(o.videos_from, o.root);
+  auto requested = o.videos_from.empty() ? data::expand_video_folders(o.videos) : read_video_list(o.videos_from, o.root);
   for (auto& v : requested) v = absolute(v);
 
   util::install_interrupt_handler();
@@ -155,7 +156,7 @@ int run_index(const IndexOptions& o) {
 void add_search_index_command(CLI::App& app) {
   auto o = std::make_shared<IndexOptions>();
   auto* cmd = app.add_subcommand("index", "Embed a video collection once for vifi search and vifi serve --index");
-  cmd->add_option("videos", o->videos, "video files");
+  cmd->add_option("videos", o->videos, "video files, or folders of them (searched at any depth)");
   cmd->add_option("--videos-from", o->videos_from, "list of videos, one per line (\"path\" or \"path label\": annotation lists work)");
   cmd->add_option("--root", o->root, "folder the list's paths are relative to (default: the list's folder)");
   cmd->add_option("--weights", o->weights, "OpenAI CLIP archive, vifi checkpoint, torch.save or safetensors file")->required();

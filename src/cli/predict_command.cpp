@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "video_inference.h"
+#include "vifi/data/video_files.h"
 #include "vifi/model/weights.h"
 #include "vifi/util/json.h"
 
@@ -77,7 +78,7 @@ std::string as_text(const Prediction& p) {
 void run_predict(const PredictOptions& o) {
   if (o.videos.empty() == o.videos_from.empty())
     throw std::runtime_error("predict: give the videos as arguments or with --videos-from LIST (one of them)");
-  const auto videos = o.videos_from.empty() ? o.videos : read_video_list(o.videos_from, o.root);
+  const auto videos = o.videos_from.empty() ? data::expand_video_folders(o.videos) : read_video_list(o.videos_from, o.root);
   const auto labels = labels_from(o.labels, o.label_file);
   c10::InferenceMode inference;
   auto model = model::load_vificlip(o.weights, o.clip_archive, labels, o.prompt_prefix, o.prompts);
@@ -115,7 +116,7 @@ void run_predict(const PredictOptions& o) {
 void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   auto* cmd = app.add_subcommand("predict", "Top-k classes of videos for a list of labels");
-  cmd->add_option("videos", o->videos, "video files");
+  cmd->add_option("videos", o->videos, "video files, or folders of them (searched at any depth)");
   cmd->add_option("--videos-from", o->videos_from, "list of videos, one per line (\"path\" or \"path label\": annotation lists work)");
   cmd->add_option("--root", o->root, "folder the list's paths are relative to (default: the list's folder)");
   cmd->add_option("--weights", o->weights, "OpenAI CLIP archive, vifi checkpoint or torch.save checkpoint (the authors' releases as they are)")->required();

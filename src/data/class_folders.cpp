@@ -130,11 +130,6 @@ std::string quoted_list(const std::vector<std::string>& items, size_t max_items)
   return out;
 }
 
-std::string extension_list() {
-  std::string out;
-  for (const auto& e : video_extensions()) out += (out.empty() ? "" : " ") + e;
-  return out;
-}
 
 // The checks that make a tree unusable as a class list; each names the folders or files at fault.
 void check_classes(const std::string& root, const std::vector<ClassFolder>& classes) {
@@ -150,7 +145,7 @@ void check_classes(const std::string& root, const std::vector<ClassFolder>& clas
   if (!empty.empty()) {
     throw std::runtime_error(root + ": " + std::to_string(empty.size()) + " class folder(s) hold no video: " +
                              quoted_list(empty, 20) + "; every immediate subfolder of ROOT is a class and needs " +
-                             "at least one file with a video extension (" + extension_list() +
+                             "at least one file with a video extension (" + video_extensions_text() +
                              "): remove those folders or move their videos in");
   }
   std::map<std::string, std::string> folder_of;
@@ -186,18 +181,6 @@ std::vector<std::string> split_level_warnings(const std::string& root, const std
 }
 
 }  // namespace
-
-const std::vector<std::string>& video_extensions() {
-  static const std::vector<std::string> extensions{".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg",
-                                                   ".mpeg", ".ts", ".gif", ".flv", ".wmv", ".3gp", ".ogv"};
-  return extensions;
-}
-
-bool has_video_extension(const std::string& filename) {
-  const std::string ext = lower_ascii(fs::path(filename).extension().string());
-  const auto& all = video_extensions();
-  return std::find(all.begin(), all.end(), ext) != all.end();
-}
 
 std::string class_name_from_folder(const std::string& folder) {
   std::string name = folder;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "vifi/data/sampling.h"
+#include "vifi/data/video_files.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/util/error_message.h"
 
@@ -24,15 +25,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 double ratio(double numerator, int64_t clips) { return clips > 0 ? numerator / static_cast<double>(clips) : 0.0; }
-
-std::vector<std::string> videos_under(const std::string& directory) {
-  std::vector<std::string> paths;
-  for (const auto& entry : fs::recursive_directory_iterator(directory)) {
-    if (entry.is_regular_file() && is_video_file(entry.path())) paths.push_back(entry.path().string());
-  }
-  std::sort(paths.begin(), paths.end());
-  return paths;
-}
 
 std::vector<std::string> videos_in_list(const std::string& list, const std::string& root) {
   const std::string base = root.empty() ? fs::path(list).parent_path().string() : root;
@@ -113,13 +105,6 @@ void add_counts(DecodeMeasurement& into, const DecodeMeasurement& share) {
 }
 
 }  // namespace
-
-bool is_video_file(const fs::path& path) {
-  static const std::vector<std::string> kExtensions = {".avi", ".mp4", ".webm", ".mkv", ".mov", ".m4v"};
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
-}
 
 std::vector<std::string> find_videos(const VideoSearch& search) {
   auto paths = fs::is_directory(search.videos) ? videos_under(search.videos) : videos_in_list(search.videos, search.root);

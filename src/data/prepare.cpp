@@ -15,6 +15,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -23,7 +24,7 @@
 
 #include "text_file.h"
 #include "video_writer.h"
-#include "vifi/data/loader_benchmark.h"
+#include "vifi/data/video_files.h"
 #include "vifi/data/synthetic.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/util/atomic_file.h"
@@ -125,7 +126,7 @@ Tree walk(const fs::path& src) {
     if (!entry.is_regular_file()) continue;
     const fs::path relative = fs::relative(entry.path(), src);
     if (relative.filename().string().find(".partial-") != std::string::npos) continue;
-    (is_video_file(entry.path()) ? tree.videos : tree.others).push_back(relative);
+    (has_video_extension(entry.path().string()) ? tree.videos : tree.others).push_back(relative);
   }
   std::sort(tree.videos.begin(), tree.videos.end());
   std::sort(tree.others.begin(), tree.others.end());
@@ -161,6 +162,18 @@ class PrepareJob {
              const PrepareProgress& progress)
       : src_(src), dst_(dst), options_(options), tree_(tree), progress_(progress) {
     outcome_.resize(tree.videos.size());
+    // Two sources of one prepared name (x.avi and x.mkv -> x.mp4, a download fetched twice): a
+    // file already under that name keeps it, else the first by path; the others are carried
+    // unchanged and listed, rather than one copy standing in for both.
+    std::map<fs::path, size_t> owner;
+    for (size_t i = 0; i < tree.videos.size(); ++i) {
+      outcome_[i].target = prepared_name(tree.videos[i].string(), options.codec);
+      if (outcome_[i].target == tree.videos[i]) owner.emplace(outcome_[i].target, i);
+    }
+    for (size_t i = 0; i < tree.videos.size(); ++i) {
+      const auto [it, claimed] = owner.emplace(outcome_[i].target, i);
+      if (!claimed && it->second != i) outcome_[i].name_taken_by = tree.videos[it->second];
+    }
   }
 
   void run(PrepareReport& report) {
@@ -187,7 +200,8 @@ class PrepareJob {
 
  private:
   struct Outcome {
-    fs::path target;  // relative to DST
+    fs::path target;         // relative to DST
+    fs::path name_taken_by;  // the source whose prepared copy has this one's name, if any
     bool reused = false;
     std::string failure;
   };
@@ -214,7 +228,13 @@ class PrepareJob {
   void prepare_one(size_t i) {
     const fs::path& relative = tree_.videos[i];
     Outcome& o = outcome_[i];
-    o.target = prepared_name(relative.string(), options_.codec);
+    if (!o.name_taken_by.empty()) {
+      o.failure = (src_ / relative).string() + ": its prepared name " + o.target.generic_string() + " is " +
+                  o.name_taken_by.generic_string() + "'s; copied unchanged";
+      util::log_warn("data prepare: " + o.failure);
+      copy_file_atomic(src_ / relative, dst_ / relative);
+      return;
+    }
     // A file that failed before was copied unchanged, maybe under the prepared name: try again.
     if (fs::exists(dst_ / o.target) && !same_bytes(src_ / relative, dst_ / o.target)) {
       o.reused = true;
@@ -250,7 +270,7 @@ std::string rewrite_line(const std::string& line, const PreparedVideos& renamed,
   if (start == std::string::npos) return line;
   const size_t end = std::min(line.find_first_of(" \t", start), line.size());
   const std::string field = line.substr(start, end - start);
-  if (!is_video_file(field) || !renamed.contains_tail(field)) return line;
+  if (!has_video_extension(field) || !renamed.contains_tail(field)) return line;
   const std::string renamed_field = prepared_name(field, codec);
   if (renamed_field != field) *changed = true;
   return line.substr(0, start) + renamed_field + line.substr(end);

@@ -21,12 +21,9 @@
 #include <vector>
 
 #include "vifi/data/dataset.h"
+#include "vifi/data/video_files.h"  // what counts as a video
 
 namespace vifi::data {
-
-// Extensions (lower case, with the dot) that count as videos; matched case-insensitively.
-const std::vector<std::string>& video_extensions();
-bool has_video_extension(const std::string& filename);
 
 // "brush_hair" -> "brush hair".
 std::string class_name_from_folder(const std::string& folder);

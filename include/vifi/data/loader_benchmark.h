@@ -22,9 +22,6 @@
 
 namespace vifi::data {
 
-// .avi .mp4 .webm .mkv .mov .m4v, in any letter case.
-bool is_video_file(const std::filesystem::path& path);
-
 struct VideoSearch {
   std::string videos;  // directory (searched recursively) or annotation list
   std::string root;    // for a list: directory its paths are relative to ("": the list's own)

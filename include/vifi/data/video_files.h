@@ -1,0 +1,26 @@
+// What counts as a video file, and finding them below a folder: one answer for `vifi data index`
+// (class folders), `vifi data prepare` (which files it re-encodes and which list entries it
+// renames), `vifi bench loader --videos DIR` and the folders given to predict, index and embed.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace vifi::data {
+
+// Extensions (lower case, with the dot) that count as videos; matched case-insensitively.
+const std::vector<std::string>& video_extensions();
+// The extensions as one line, for messages: ".mp4 .avi ...".
+std::string video_extensions_text();
+bool has_video_extension(const std::string& filename);
+
+// Regular files with a video extension at any depth below `directory`, sorted by path; names
+// starting with '.' (hidden files and folders, editors' and downloaders' temporaries) and
+// `vifi data prepare`'s unfinished ".partial-" files are left out. Throws std::runtime_error
+// naming the folder when it cannot be read.
+std::vector<std::string> videos_under(const std::string& directory);
+
+// Each path as given, except a folder, which stands for videos_under(folder). Throws
+// std::runtime_error naming a folder that holds no video.
+std::vector<std::string> expand_video_folders(const std::vector<std::string>& paths);
+
+}  // namespace vifi::data
