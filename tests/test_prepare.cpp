@@ -246,3 +246,31 @@ TEST(Prepare, SourcesSharingAPreparedNameEachKeepTheirOwnFrames) {
     EXPECT_EQ(VideoReader((dst / "c/dup.mp4").string()).info().codec, "h264");
   }
 }
+
+// A rerun skips finished files, so other settings would leave a folder of two kinds of files
+// (the old code reported "240 from an earlier run" at the old short side): refused by name.
+TEST(Prepare, ARerunWithOtherSettingsIsRefusedNotMixed) {
+  if (!vifi::data::synthetic_codec_available("h264")) GTEST_SKIP() << "this FFmpeg build lacks libx264";
+  const fs::path dir = vifi::test::scratch_dir();
+  const fs::path src = dir / "src", dst = dir / "dst";
+  fs::create_directories(src);
+  vifi::data::write_synthetic_video((src / "v.avi").string(), video("mpeg4", 10));
+  PrepareOptions options;
+  options.short_side = 32;
+  options.keyint = 4;
+  EXPECT_EQ(vifi::data::prepare_dataset(src.string(), dst.string(), options).converted, 1);
+  auto other = options;
+  other.short_side = 48;
+  vifi::test::expect_error([&] { vifi::data::prepare_dataset(src.string(), dst.string(), other); },
+                           {dst.string() + " was prepared with codec=h264 short_side=32 keyint=4 crf=23",
+                            "asks for codec=h264 short_side=48 keyint=4 crf=23", "new folder"});
+  other = options;
+  other.crf = 30;
+  EXPECT_THROW(vifi::data::prepare_dataset(src.string(), dst.string(), other), std::invalid_argument);
+  EXPECT_EQ(VideoReader((dst / "v.mp4").string()).info().height, 32);  // untouched by the refusals
+  // The same settings finish or re-check the folder (--jobs is not a setting of the files).
+  options.jobs = 2;
+  const auto again = vifi::data::prepare_dataset(src.string(), dst.string(), options);
+  EXPECT_EQ(again.reused, 1);
+  EXPECT_EQ(again.converted, 0);
+}

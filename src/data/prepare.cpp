@@ -341,6 +341,38 @@ std::string prepared_name(const std::string& relative, const std::string& codec)
   return fs::path(relative).replace_extension(codec == "mjpeg" ? ".avi" : ".mp4").string();
 }
 
+namespace {
+
+// What decides a prepared file's bytes (not --jobs); --keyint and --crf mean nothing to MJPEG.
+std::string settings_line(const PrepareOptions& options) {
+  std::string line = "codec=" + options.codec + " short_side=" + std::to_string(options.short_side);
+  if (options.codec == "h264") line += " keyint=" + std::to_string(options.keyint) + " crf=" + std::to_string(options.crf);
+  return line;
+}
+
+// A rerun skips the files an earlier run finished, so it must ask for what they were made with:
+// DST/.vifi-prepare records that (written before the first file), and other settings are refused
+// instead of leaving a folder of two kinds of files.
+void check_same_settings(const fs::path& dst, const PrepareOptions& options) {
+  const fs::path record = dst / ".vifi-prepare";
+  const std::string wanted = settings_line(options);
+  if (fs::exists(record)) {
+    std::string recorded = detail::read_text_file(record.string());
+    while (!recorded.empty() && (recorded.back() == '\n' || recorded.back() == '\r')) recorded.pop_back();
+    if (recorded != wanted)
+      throw std::invalid_argument(dst.string() + " was prepared with " + recorded + " (" + record.string() +
+                                  "); this run asks for " + wanted +
+                                  ": prepare into a new folder, or rerun with the same options to finish it");
+    return;
+  }
+  std::error_code error;
+  fs::create_directories(dst, error);
+  if (error) throw std::runtime_error(dst.string() + ": cannot create the folder (" + error.message() + ")");
+  util::write_file_atomic(record.string(), wanted + "\n");
+}
+
+}  // namespace
+
 PrepareReport prepare_dataset(const std::string& src, const std::string& dst, const PrepareOptions& options,
                               const PrepareProgress& progress) {
   validate(options);
@@ -351,6 +383,7 @@ PrepareReport prepare_dataset(const std::string& src, const std::string& dst, co
   }
   const auto start = std::chrono::steady_clock::now();
   const fs::path source(src), target(dst);
+  check_same_settings(target, options);
   remove_stale_partials(target);
   const Tree tree = walk(source);
   PrepareReport report;
