@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -245,6 +246,46 @@ TEST_F(SearchCommand, ReindexingKeepsTheSameModelsRowsAndRedoesAnotherModels) {
   EXPECT_NE(log.find("a save was cut short; run vifi index again to rebuild it; embedding every video again"), std::string::npos) << log;
   // The same video's embedding as in the first run (a batch of one now, of two then).
   EXPECT_TRUE(torch::allclose(util::load_npy(index + "/video_features.npy"), first.slice(0, 0, 1), 0.0, 1e-5));
+}
+
+// Rows are kept by path: a video replaced in place after the index was saved (newer than its
+// video_features.npy) is embedded again into its own row; the others stay as they were.
+TEST_F(SearchCommand, AVideoReplacedSinceTheLastSaveIsEmbeddedAgainInItsRow) {
+  namespace fs = std::filesystem;
+  const auto& demo = test::demo_model();
+  const auto dir = test::scratch_dir();
+  const auto videos = demo.val_videos();
+  const auto a = (dir / "a.avi").string(), b = (dir / "b.avi").string();
+  fs::copy_file(videos[0].first, a);
+  fs::copy_file(videos[9].first, b);
+  const auto index = (dir / "idx").string(), fresh = (dir / "fresh").string();
+  const auto run_index = [&](const std::string& args, const std::string& out) {
+    std::string log;
+    EXPECT_EQ(test::run_vifi("index " + args + " --weights " + demo.weights() + " --out " + out, &log), 0) << log;
+    return log;
+  };
+  run_index(a + " " + b, index);
+  const auto before = util::load_npy(index + "/video_features.npy");
+  // a.avi replaced by another video; the clock is set so that the index was saved a minute
+  // ago and the replacement came after it.
+  fs::copy_file(videos[20].first, a, fs::copy_options::overwrite_existing);
+  const auto now = fs::file_time_type::clock::now();
+  fs::last_write_time(index + "/video_features.npy", now - std::chrono::seconds(60));
+  fs::last_write_time(a, now - std::chrono::seconds(30));
+  fs::last_write_time(b, now - std::chrono::seconds(120));  // copied just before the first index
+  auto log = run_index(a + " " + b, index);
+  EXPECT_NE(log.find("1 already embedded with this model, 1 to embed (1 changed since the index was saved)"), std::string::npos)
+      << log;
+  const auto after = util::load_npy(index + "/video_features.npy");
+  ASSERT_EQ(after.size(0), 2);
+  EXPECT_TRUE(torch::equal(after[1], before[1]));
+  EXPECT_GT((after[0] - before[0]).abs().max().item<double>(), 1e-3) << "a.avi kept its old embedding";
+  run_index(videos[20].first, fresh);
+  EXPECT_TRUE(torch::allclose(after[0], util::load_npy(fresh + "/video_features.npy")[0], 0.0, 1e-5));
+  // Saved now, after the replacement: nothing to embed again.
+  log = run_index(a + " " + b, index);
+  EXPECT_NE(log.find("2 already embedded with this model, 0 to embed"), std::string::npos) << log;
+  EXPECT_EQ(log.find("changed since"), std::string::npos) << log;
 }
 
 // Ctrl-C while the loader's workers decode ahead: what was embedded is saved, the exit code is

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -83,13 +84,30 @@ int run_index(const IndexOptions& o) {
                      old->identity.checksum + ", " + std::to_string(old->identity.frames) + " frames); embedding every video again");
     }
   }
-  const std::set<std::string> present(index.videos.begin(), index.videos.end());
+  // Rows are kept by path, so a video replaced in place since the last save (modified after
+  // video_features.npy was written, as make decides) is embedded again into its own row.
+  std::map<std::string, size_t> row_of;
+  for (size_t i = 0; i < index.videos.size(); ++i) row_of.emplace(index.videos[i], i);
+  std::error_code no_save_time;
+  const auto saved_at = fs::last_write_time(fs::path(o.out) / "video_features.npy", no_save_time);
+  const auto changed_since_save = [&](const std::string& video) {
+    std::error_code unreadable;  // left to the decoder to name
+    const auto modified = fs::last_write_time(video, unreadable);
+    return !no_save_time && !unreadable && modified > saved_at;
+  };
   std::vector<std::string> todo;
   std::set<std::string> queued;
-  for (const auto& v : requested)
-    if (!present.count(v) && queued.insert(v).second) todo.push_back(v);
+  size_t changed = 0;
+  for (const auto& v : requested) {
+    const bool present = row_of.count(v) != 0;
+    if (present && !changed_since_save(v)) continue;
+    if (!queued.insert(v).second) continue;
+    todo.push_back(v);
+    changed += present;
+  }
   util::log_info("index: " + std::to_string(requested.size()) + " videos, " + std::to_string(requested.size() - todo.size()) +
-                 " already embedded with this model, " + std::to_string(todo.size()) + " to embed");
+                 " already embedded with this model, " + std::to_string(todo.size()) + " to embed" +
+                 (changed ? " (" + std::to_string(changed) + " changed since the index was saved)" : ""));
 
   const auto start = std::chrono::steady_clock::now();
   const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -121,8 +139,14 @@ int run_index(const IndexOptions& o) {
         if (util::interrupt_requested()) return false;
         for (const auto& failure : failed) index.failed.emplace_back(failure.path, failure.reason);
         for (size_t b = 0; b < batch_rows.size(); ++b) {
+          const auto& path = records[static_cast<size_t>(batch_rows[b])].path;
+          const auto row = row_of.find(path);
+          if (row != row_of.end()) {  // changed since the last save: its row, in place
+            rows[row->second] = embeddings[static_cast<int64_t>(b)];
+            continue;
+          }
           rows.push_back(embeddings[static_cast<int64_t>(b)]);
-          index.videos.push_back(records[static_cast<size_t>(batch_rows[b])].path);
+          index.videos.push_back(path);
         }
         const auto before = done;
         done += batch_rows.size() + failed.size();
