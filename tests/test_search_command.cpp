@@ -286,6 +286,14 @@ TEST_F(SearchCommand, AVideoReplacedSinceTheLastSaveIsEmbeddedAgainInItsRow) {
   log = run_index(a + " " + b, index);
   EXPECT_NE(log.find("2 already embedded with this model, 0 to embed"), std::string::npos) << log;
   EXPECT_EQ(log.find("changed since"), std::string::npos) << log;
+  // Replaced by a file that does not decode: listed as failed (exit 1), its last row kept.
+  std::ofstream(a, std::ios::binary | std::ios::trunc) << "not a video any more";
+  fs::last_write_time(index + "/video_features.npy", now - std::chrono::seconds(60));
+  fs::last_write_time(a, now - std::chrono::seconds(30));
+  ASSERT_EQ(test::run_vifi("index " + a + " " + b + " --weights " + demo.weights() + " --out " + index, &log), 1) << log;
+  EXPECT_NE(log.find("1 changed since the index was saved"), std::string::npos) << log;
+  EXPECT_NE(log.find("1 videos could not be read"), std::string::npos) << log;
+  EXPECT_TRUE(torch::equal(util::load_npy(index + "/video_features.npy"), after));
 }
 
 // Ctrl-C while the loader's workers decode ahead: what was embedded is saved, the exit code is
