@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -113,13 +114,16 @@ struct Upload {
   bool whole = false;         // the body was read to its end
   bool has_video = false;     // a raw body, or a multipart body with a "video" field
   bool write_failed = false;  // the file could not be written (disk full)
-  bool too_large = false;     // over the limit: reading stopped there
+  bool too_large = false;     // over the limit: nothing kept past it
   uint64_t bytes = 0;         // bytes of the video written
 };
 
 // Streams the upload into `file` (read and dropped when `file` is empty), never whole in memory,
-// and stops past `max_bytes` of body. cpp-httplib enforces its payload limit only on bodies that
-// state their length (it then leaves res.status 413), not on chunked ones, hence the count here.
+// and keeps nothing past `max_bytes` of body. cpp-httplib enforces its payload limit only on
+// bodies that state their length (it then leaves res.status 413), not on chunked ones, hence the
+// count here. Past the limit the body is still read and dropped up to twice the limit, so a
+// client that sends a little too much gets its 413 instead of a connection closed on its
+// writes; beyond that reading stops.
 // Reading through a ContentReader also avoids cpp-httplib's own 8 KB limit on bodies labelled
 // application/x-www-form-urlencoded, which answered raw uploads with a false 413.
 Upload receive_upload(const httplib::Request& req, const httplib::ContentReader& read, const std::string& file,
@@ -133,7 +137,7 @@ Upload receive_upload(const httplib::Request& req, const httplib::ContentReader&
     received += n;
     if (received > max_bytes) {
       upload.too_large = true;
-      return false;
+      return received - max_bytes <= max_bytes;
     }
     if (!in_video || file.empty()) return true;
     if (!upload.write_failed) {
@@ -183,7 +187,7 @@ class Service {
     // The whole body is read even when it will be refused: what is left unread would be parsed
     // as the connection's next request.
     const auto upload = receive_upload(req, read, labels_.empty() ? std::string() : file, max_upload_bytes(o_.max_upload_mb));
-    if (upload.too_large) res.set_header("Connection", "close");  // the rest of the body was never read
+    if (upload.too_large && !upload.whole) res.set_header("Connection", "close");  // the rest was never read
     if (res.status == 413 || upload.too_large) return reply_error(res, 413, upload_limit_message(o_.max_upload_mb));
     if (labels_.empty()) return reply_error(res, 409, "this server has no labels: start it with --labels or --label-file");
     if (upload.write_failed) return reply_error(res, 507, "cannot store the upload on the server (disk full?)");
@@ -342,6 +346,10 @@ void run_serve(const ServeOptions& o) {
   const int port = o.port == 0 ? server.bind_to_any_port(o.host) : (server.bind_to_port(o.host, o.port) ? o.port : -1);
   if (port < 0) throw std::runtime_error("serve: cannot listen on " + o.host + ":" + std::to_string(o.port) + " (in use, or not an address of this machine)");
   util::install_interrupt_handler();
+  // A client that hangs up before reading its answer must not end the server: without this its
+  // write raises SIGPIPE, whose default action kills the process (cpp-httplib 0.11 sends without
+  // MSG_NOSIGNAL); ignored, the write fails with EPIPE and only that connection ends.
+  std::signal(SIGPIPE, SIG_IGN);
   std::atomic<bool> done{false};
   std::thread watcher([&] {  // Ctrl-C / SIGTERM stop the server; the upload folder is removed on the way out
     while (!done && !util::interrupt_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
