@@ -1,10 +1,51 @@
 // Shared GoogleTest entry point: one intra-op thread per test process keeps ctest -j2 honest
 // on 2 cores and makes floating-point reductions reproducible.
+//
+// Every scratch folder a test makes is <tmp>/vifi-tests/<name>.<pid> (support/test_paths.h,
+// demo_model.h and the suites' own). A process whose tests all passed removes its own folders
+// on the way out; a failing one keeps them for inspection and says where. Without this, repeated
+// local runs filled the disk (57 GB of video, model and checkpoint copies).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <system_error>
+
+namespace {
+
+// Removes <tmp>/vifi-tests/*.<pid>; returns how many entries were removed.
+int remove_own_scratch() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path root = fs::temp_directory_path(ec) / "vifi-tests";
+  if (ec || !fs::is_directory(root, ec)) return 0;
+  const std::string suffix = "." + std::to_string(::getpid());
+  int removed = 0;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      std::error_code rm;
+      fs::remove_all(it->path(), rm);
+      removed += rm ? 0 : 1;
+    }
+  }
+  return removed;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);
   ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
+  const int rc = RUN_ALL_TESTS();
+  if (rc == 0) {
+    remove_own_scratch();
+  } else {
+    std::cerr << "test scratch kept for inspection: " << (std::filesystem::temp_directory_path() / "vifi-tests").string()
+              << "/*." << ::getpid() << "\n";
+  }
+  return rc;
 }

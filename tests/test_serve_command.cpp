@@ -234,8 +234,35 @@ TEST(ServeCommand, PredictAndSearchOverLoopbackAsTheCommandsAnswer) {
   ASSERT_TRUE(body_to_search);
   EXPECT_EQ(body_to_search->status, 413);
   EXPECT_NE(body_to_search->body.find("POST /search takes no request body"), std::string::npos) << body_to_search->body;
-  // (A chunked body elsewhere takes the same refusal; not sent here: the server closes on the
-  // unread body, and the reset can reach the client before the answer, which made it flaky.)
+  // A chunked body elsewhere takes the same refusal, after the server has read and dropped it:
+  // closed on unread bytes, the connection's reset could reach the client before the answer.
+  const auto chunked_body = [](size_t bytes) {
+    return [bytes, sent = size_t{0}](size_t, httplib::DataSink& sink) mutable {
+      if (sent >= bytes) {
+        sink.done();
+        return true;
+      }
+      const std::string block(16 * 1024, 'y');
+      sent += block.size();
+      return sink.write(block.data(), block.size());
+    };
+  };
+  const std::pair<std::string, httplib::Result> elsewhere[] = {
+      {"POST", client.Post("/elsewhere", chunked_body(96 * 1024), "text/plain")},
+      {"PUT", client.Put("/search", chunked_body(96 * 1024), "text/plain")},
+      {"PATCH", client.Patch("/elsewhere", chunked_body(16 * 1024), "text/plain")},
+      {"DELETE", client.Delete("/health", std::string(20000, 'z'), "text/plain")},
+  };
+  for (const auto& [method, answer] : elsewhere) {
+    ASSERT_TRUE(answer) << method << ": " << httplib::to_string(answer.error());
+    EXPECT_EQ(answer->status, 413) << method;
+    EXPECT_NE(answer->body.find(method + " /"), std::string::npos) << answer->body;
+    EXPECT_NE(answer->body.find("takes no request body"), std::string::npos) << answer->body;
+  }
+  auto bodiless_post = client.Post("/nowhere", "", "text/plain");
+  ASSERT_TRUE(bodiless_post);
+  EXPECT_EQ(bodiless_post->status, 404);
+  EXPECT_NE(bodiless_post->body.find("no such endpoint"), std::string::npos) << bodiless_post->body;
   // The connection still serves requests after refusals.
   same_top(client.Post("/predict?rollout=0", read_file(video), "application/octet-stream"), "after the refusals");
   httplib::MultipartFormDataItems wrong_field{{"file", read_file(video), "clip.avi", "video/x-msvideo"}};

@@ -108,6 +108,27 @@ std::string upload_limit_message(double max_upload_mb) {
   return "upload larger than the server's limit of " + util::json_text(util::json_number(max_upload_mb)) + " MB";
 }
 
+constexpr const char* kNoSuchEndpoint = "no such endpoint: use GET /, GET /health, POST /predict, GET /search?q=";
+
+// What a refused body elsewhere is read and dropped up to (and to twice this when it runs over),
+// so that its 413 reaches the client instead of a reset (see run_serve).
+constexpr uint64_t kIgnoredBodyBytes = 64 * 1024;
+
+// Whether the request says a body follows (a length above 0, or chunked).
+bool has_body(const httplib::Request& req) {
+  const auto length = req.get_header_value("Content-Length");
+  return req.has_header("Transfer-Encoding") || !(length.empty() || length == "0");
+}
+
+// The methods whose bodies cpp-httplib hands to a ContentReader handler.
+bool takes_content_reader(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+std::string no_body_message(const httplib::Request& req) {
+  return req.method + " " + req.path + " takes no request body (only POST /predict does: the video)";
+}
+
 // An upload as it was streamed to disk: the first multipart field named "video", or the whole raw
 // body whatever its Content-Type (`curl --data-binary @clip.mp4` labels it a URL-encoded form).
 struct Upload {
@@ -309,14 +330,14 @@ void run_serve(const ServeOptions& o) {
   server.set_payload_max_length(max_upload_bytes(o.max_upload_mb));
   // Only POST /predict reads a body, streamed and counted (receive_upload). Anywhere else
   // cpp-httplib would read a chunked body whole into memory with no limit, so one is refused
-  // before it is read, and the connection closed on the unread rest.
+  // with 413. A POST/PUT/PATCH/DELETE body is first read and dropped up to kIgnoredBodyBytes (twice
+  // that when it runs over): closing on unread bytes makes the kernel reset the connection, and the
+  // reset can reach the client before the answer. Other methods' bodies cpp-httplib never reads:
+  // those are refused before routing and the connection closed on them.
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "POST" && req.path == "/predict") return httplib::Server::HandlerResponse::Unhandled;
-    const auto length = req.get_header_value("Content-Length");
-    if (!req.has_header("Transfer-Encoding") && (length.empty() || length == "0"))
-      return httplib::Server::HandlerResponse::Unhandled;
+    if (takes_content_reader(req.method) || !has_body(req)) return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("Connection", "close");
-    reply_error(res, 413, req.method + " " + req.path + " takes no request body (only POST /predict does: the video)");
+    reply_error(res, 413, no_body_message(req));
     return httplib::Server::HandlerResponse::Handled;
   });
   server.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kServePage, "text/html; charset=utf-8"); });
@@ -325,6 +346,17 @@ void run_serve(const ServeOptions& o) {
     service.predict(req, res, read);
   });
   server.Get("/search", [&](const httplib::Request& req, httplib::Response& res) { service.search(req, res); });
+  const auto refuse_body = [](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    if (!has_body(req)) return reply_error(res, 404, kNoSuchEndpoint);
+    const auto dropped = receive_upload(req, read, std::string(), kIgnoredBodyBytes);
+    if (!dropped.whole) res.set_header("Connection", "close");  // the rest was never read
+    reply_error(res, 413, no_body_message(req));
+  };
+  // Registered after POST /predict, which cpp-httplib therefore matches first.
+  server.Post(".*", refuse_body);
+  server.Put(".*", refuse_body);
+  server.Patch(".*", refuse_body);
+  server.Delete(".*", refuse_body);
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
       std::rethrow_exception(ep);
@@ -339,7 +371,7 @@ void run_serve(const ServeOptions& o) {
     if (res.status == 413)
       reply_error(res, 413, upload_limit_message(o.max_upload_mb));
     else if (res.status == 404)
-      reply_error(res, 404, "no such endpoint: use GET /, GET /health, POST /predict, GET /search?q=");
+      reply_error(res, 404, kNoSuchEndpoint);
   });
   if (!is_loopback(o.host))
     util::log_warn("serve: listening on " + o.host + ", not loopback: anyone who reaches this port can upload videos");
