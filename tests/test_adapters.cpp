@@ -25,7 +25,7 @@ Config distinct_config() {
   c.data.max_bad_fraction = 0.0625;
   c.data.min_bad_limit = 17;
   c.data.passed_frames = PassedFrames::skip_deblocking;
-  c.data.scale_frames = FrameScaling::after_decode;
+  c.data.scale_frames = FrameScaling::in_conversion;
   c.data.decoder_threads = 5;
   c.data.numbering_cache = "/scratch/numberings";
   c.aug.color_jitter = 0.25;
@@ -89,7 +89,7 @@ TEST(Adapters, ClipConfigTakesFramesSizesAugmentationAndViews) {
   EXPECT_EQ(c.num_clips, 4);      // TEST.NUM_CLIP: temporal views
   EXPECT_EQ(c.eval.num_crops, 3);  // TEST.NUM_CROP: spatial views
   EXPECT_EQ(c.decode.passed_frames, PassedFrames::skip_deblocking);  // DATA.PASSED_FRAMES
-  EXPECT_EQ(c.decode.scaling, FrameScaling::after_decode);           // DATA.SCALE_FRAMES
+  EXPECT_EQ(c.decode.scaling, FrameScaling::in_conversion);          // DATA.SCALE_FRAMES
   EXPECT_EQ(c.decode.decoder_threads, 5);                            // DATA.DECODER_THREADS
   EXPECT_EQ(c.decode.numbering_store, "/scratch/numberings");        // DATA.NUMBERING_CACHE
 }

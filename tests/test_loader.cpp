@@ -174,15 +174,17 @@ TEST_F(LoaderTest, SameSeedSameBatchesWithOneOrThreeWorkers) {
 TEST_F(LoaderTest, EvalClipIsTheTestPipelineOnTheSampledFrames) {
   const VideoRecord record = good_records()[3];
   ClipConfig cfg = clip_config();
-  // Frames come out of the decoder at the short side the transforms resize to ...
+  // By default frames are decoded at their stored size and resized by the transforms, the
+  // reference's order (DATA.SCALE_FRAMES: after_decode) ...
+  const auto full_size = VideoReader(record.path).read_frames(sample_test_indices(48, 4));
+  EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(full_size, cfg.eval)[0]));
+  // ... or come out of the decoder at the short side the transforms resize to (in_conversion),
+  // which are other pixels.
+  cfg.decode.scaling = FrameScaling::in_conversion;
   VideoReader reader(record.path, eval_reader_options(cfg));
   const auto frames = reader.read_frames(sample_test_indices(48, 4));
   EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(frames, cfg.eval)[0]));
-  // ... or at full size, resized by the transforms (DATA.SCALE_FRAMES: after_decode).
-  cfg.decode.scaling = FrameScaling::after_decode;
-  const auto full_size = VideoReader(record.path).read_frames(sample_test_indices(48, 4));
-  EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(full_size, cfg.eval)[0]));
-  cfg.decode.scaling = FrameScaling::in_conversion;
+  EXPECT_FALSE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(full_size, cfg.eval)[0]));
   // Views: 2 clips x 3 crops, crop-major.
   cfg.num_clips = 2;
   cfg.eval.num_crops = 3;

@@ -155,7 +155,8 @@ std::vector<ConfigKey> data_keys() {
           "frames decoded only to reach a sampled one: skip_unreferenced (exact), decode, skip_deblocking "
           "(faster, approximate) (vifi)"),
       key("DATA.SCALE_FRAMES", s, &D::scale_frames,
-          "in_conversion (scale to the transforms' short side while converting to RGB) or after_decode "
+          "after_decode (convert at the stored size, then resize as the reference does) or in_conversion "
+          "(scale to the transforms' short side while converting to RGB: slower, pixels a few grey levels off) "
           "(vifi)"),
       key("DATA.DECODER_THREADS", s, &D::decoder_threads,
           "FFmpeg threads per decoding worker; 0 gives workers the cores they leave idle (they only pay "

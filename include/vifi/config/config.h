@@ -45,9 +45,11 @@ enum class OptimizerKind { adamw };                   // TRAIN.OPTIMIZER (the re
 //                      wanted frames drift from a full decode (docs/performance.md)
 enum class PassedFrames { skip_unreferenced, decode, skip_deblocking };
 // DATA.SCALE_FRAMES (vifi): where frames are brought to the short side the transforms resize to.
-//   in_conversion: by swscale's bilinear filter in the YUV->RGB conversion (faster)
 //   after_decode:  converted at the stored size, resized by the transforms with OpenCV (the
-//                  reference's order; pixels differ from in_conversion by a few grey levels)
+//                  reference's order and pixels, and faster: swscale's scaled path costs 2.3-3.4x
+//                  its unscaled conversion plus OpenCV's resize, docs/performance.md)
+//   in_conversion: by swscale's bilinear filter in the YUV->RGB conversion (pixels differ from
+//                  the reference's by a few grey levels)
 enum class FrameScaling { in_conversion, after_decode };
 
 template <class E>
@@ -126,7 +128,7 @@ struct DataConfig {                       // DATA.*
   double max_bad_fraction = 0.01;         // MAX_BAD_FRACTION
   int64_t min_bad_limit = 10;             // MIN_BAD_LIMIT
   PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // PASSED_FRAMES (vifi)
-  FrameScaling scale_frames = FrameScaling::in_conversion;       // SCALE_FRAMES (vifi)
+  FrameScaling scale_frames = FrameScaling::after_decode;        // SCALE_FRAMES (vifi)
   int64_t decoder_threads = 1;            // DECODER_THREADS (vifi): per worker; 0 = the idle cores
   // NUMBERING_CACHE (vifi): where learned frame numberings persist; "" = the user's cache folder,
   // "none" = memory only (data::numbering_store_dir).

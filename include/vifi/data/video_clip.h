@@ -23,7 +23,7 @@ namespace vifi::data {
 // How a clip's frames are decoded; what each choice buys is in docs/performance.md.
 struct DecodeConfig {
   PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // DATA.PASSED_FRAMES
-  FrameScaling scaling = FrameScaling::in_conversion;            // DATA.SCALE_FRAMES
+  FrameScaling scaling = FrameScaling::after_decode;             // DATA.SCALE_FRAMES
   // DATA.DECODER_THREADS: FFmpeg threads per video; 0 lets the loader give each worker the
   // cores the workers leave idle (hardware threads / workers). 1 by default: with unreferenced
   // passed frames skipped, H.264 keeps only a chain of dependent frames, which frame threads
