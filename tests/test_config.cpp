@@ -180,6 +180,22 @@ TEST(ConfigErrors, MissingFileAndMissingBase) {
   EXPECT_NE(msg.find("does_not_exist.yaml"), std::string::npos) << msg;
 }
 
+// Paths the system refuses are config errors naming the file, not filesystem_errors (found by
+// fuzz/config_yaml_fuzzer: a BASE of 300 characters).
+TEST(ConfigErrors, APathTheSystemRefusesIsNamed) {
+  const auto dir = vifi::test::scratch_dir();
+  const std::string long_name(300, 'b');
+  vifi::test::write_text(dir / "long_base.yaml", "BASE: \"" + long_name + ".yaml\"\n");
+  std::string msg = load_error((dir / "long_base.yaml").string());
+  EXPECT_NE(msg.find("long_base.yaml:1: BASE: file cannot be read (File name too long): "), std::string::npos) << msg;
+  EXPECT_NE(msg.find(long_name), std::string::npos) << msg;
+  msg = load_error((dir / (long_name + ".yaml")).string());
+  EXPECT_EQ(msg.rfind("config file cannot be read (File name too long): ", 0), 0u) << msg;
+  // A folder in the path that is a file.
+  msg = load_error((dir / "long_base.yaml" / "child.yaml").string());
+  EXPECT_EQ(msg, "config file cannot be read (Not a directory): " + (dir / "long_base.yaml" / "child.yaml").string());
+}
+
 TEST(ConfigErrors, BaseCycle) {
   const std::string msg = load_error(fixture("cycle_a.yaml"));
   EXPECT_NE(msg.find("BASE cycle: "), std::string::npos) << msg;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <system_error>
 
 namespace vifi {
 namespace fs = std::filesystem;
@@ -45,15 +46,22 @@ class YamlMerger {
   explicit YamlMerger(vifi::ConfigBuilder& builder) : builder_(builder) {}
 
   // referrer: "a.yaml:3" for a BASE entry, empty for the file named on the command line.
+  // The filesystem calls use error codes: a path the system refuses (a name too long, a
+  // component that is a file) is a config error naming the file, not a filesystem_error.
   void merge_file(const std::string& file, const std::string& referrer) {
-    if (!fs::is_regular_file(file))
-      throw ConfigError(referrer.empty() ? "config file not found: " + file
-                                         : referrer + ": BASE: file not found: " + file);
-    const fs::path canonical = fs::weakly_canonical(file);
+    const std::string what = referrer.empty() ? "config file" : referrer + ": BASE: file";
+    std::error_code error;
+    if (!fs::is_regular_file(file, error)) {
+      const bool missing = !error || error == std::errc::no_such_file_or_directory;
+      throw ConfigError(what + (missing ? " not found: " : " cannot be read (" + error.message() + "): ") + file);
+    }
+    const fs::path canonical = fs::weakly_canonical(file, error);
+    const fs::path absolute = error ? fs::path() : fs::absolute(file, error);
+    if (error) throw ConfigError(what + " cannot be resolved (" + error.message() + "): " + file);
     if (std::find(stack_.begin(), stack_.end(), canonical) != stack_.end())
       throw ConfigError(referrer + ": BASE cycle: " + cycle_text(canonical));
     stack_.push_back(canonical);
-    dirs_.push_back(fs::absolute(file).parent_path());
+    dirs_.push_back(absolute.parent_path());
     const YAML::Node root = parse_file(file);
     if (!root.IsNull() && !root.IsMap())
       throw ConfigError(file + ": expected a mapping of config keys, got " + describe(root));
