@@ -13,26 +13,25 @@
 #include <iostream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace {
 
-// Removes <tmp>/vifi-tests/*.<pid>; returns how many entries were removed.
-int remove_own_scratch() {
+// Removes <tmp>/vifi-tests/*.<pid>: listed first, then removed, so the listing never sees its
+// own removals.
+void remove_own_scratch() {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path root = fs::temp_directory_path(ec) / "vifi-tests";
-  if (ec || !fs::is_directory(root, ec)) return 0;
+  if (ec || !fs::is_directory(root, ec)) return;
   const std::string suffix = "." + std::to_string(::getpid());
-  int removed = 0;
+  std::vector<fs::path> own;
   for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      std::error_code rm;
-      fs::remove_all(it->path(), rm);
-      removed += rm ? 0 : 1;
-    }
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      own.push_back(it->path());
   }
-  return removed;
+  for (const auto& path : own) fs::remove_all(path, ec);
 }
 
 }  // namespace

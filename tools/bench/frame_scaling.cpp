@@ -27,22 +27,32 @@ double microseconds_per_call(int calls, const std::function<void()>& work) {
 
 void measure(int width, int height, int short_side) {
   AVFrame* frame = av_frame_alloc();
+  if (!frame) std::exit(1);
   frame->width = width;
   frame->height = height;
   frame->format = AV_PIX_FMT_YUV420P;
-  if (!frame || av_frame_get_buffer(frame, 32) < 0) std::exit(1);
+  if (av_frame_get_buffer(frame, 32) < 0) std::exit(1);
   for (int plane = 0; plane < 3; ++plane)  // a gradient: the cost does not depend on the content
     for (int y = 0; y < (plane ? height / 2 : height); ++y)
       for (int x = 0; x < (plane ? width / 2 : width); ++x)
         frame->data[plane][y * frame->linesize[plane] + x] = static_cast<uint8_t>(x * 7 + y * 13 + plane * 50);
   // resize_short_side's rounding (data/transforms.cpp).
   const double k = static_cast<double>(short_side) / std::min(width, height);
-  const int out_w = static_cast<int>(width * k + 0.5), out_h = static_cast<int>(height * k + 0.5);
+  const double out_w_exact = width * k + 0.5, out_h_exact = height * k + 0.5;
+  if (out_w_exact > 8192 || out_h_exact > 8192) {
+    std::fprintf(stderr, "%dx%d at short side %d is over 8192 pixels wide or high\n", width, height, short_side);
+    std::exit(2);
+  }
+  const int out_w = static_cast<int>(out_w_exact), out_h = static_cast<int>(out_h_exact);
   const int calls = std::max(50, static_cast<int>(2e8 / (width * height)));
 
   auto convert = [&](int w, int h, cv::Mat& out) {
     SwsContext* sws = sws_getContext(width, height, AV_PIX_FMT_YUV420P, w, h, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr,
                                      nullptr, nullptr);
+    if (!sws) {
+      std::fprintf(stderr, "swscale refuses %dx%d -> %dx%d\n", width, height, w, h);
+      std::exit(1);
+    }
     out.create(h, w, CV_8UC3);
     return sws;
   };

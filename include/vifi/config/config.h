@@ -46,7 +46,7 @@ enum class OptimizerKind { adamw };                   // TRAIN.OPTIMIZER (the re
 enum class PassedFrames { skip_unreferenced, decode, skip_deblocking };
 // DATA.SCALE_FRAMES (vifi): where frames are brought to the short side the transforms resize to.
 //   after_decode:  converted at the stored size, resized by the transforms with OpenCV (the
-//                  reference's order and pixels, and faster: swscale's scaled path costs 2.3-3.4x
+//                  reference's order and pixels, and faster: swscale's scaled path costs 1.8-3.5x
 //                  its unscaled conversion plus OpenCV's resize, docs/performance.md)
 //   in_conversion: by swscale's bilinear filter in the YUV->RGB conversion (pixels differ from
 //                  the reference's by a few grey levels)
