@@ -16,11 +16,14 @@ namespace vifi::test {
 inline std::string fixture(const std::string& relative) { return std::string(VIFI_FIXTURES) + "/" + relative; }
 
 // A fresh empty directory under the system temp dir, named after the running test and process
-// (ctest runs tests in parallel processes, and several checkouts may test at once).
+// (ctest runs tests in parallel processes, and several checkouts may test at once). A
+// parameterised test's name holds '/' ("Formats/ExportAuthors.Name/0"), written as '_' so the
+// folder is a direct child of vifi-tests, where test_main.cpp removes it after a passing run.
 inline std::filesystem::path scratch_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  auto dir = std::filesystem::temp_directory_path() / "vifi-tests" /
-             (std::string(info->test_suite_name()) + "." + info->name() + "." + std::to_string(::getpid()));
+  std::string name = std::string(info->test_suite_name()) + "." + info->name() + "." + std::to_string(::getpid());
+  for (char& c : name) c = c == '/' ? '_' : c;
+  auto dir = std::filesystem::temp_directory_path() / "vifi-tests" / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
