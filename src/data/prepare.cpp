@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include <algorithm>
 #include <atomic>
@@ -50,11 +51,16 @@ cv::Size prepared_size(int width, int height, int short_side) {
 }
 
 // "<dir>/<stem>.partial-<pid><ext>": the muxer picks the container from the extension.
+constexpr const char* kPartialTag = ".partial-";
+
 fs::path partial_path(const fs::path& target) {
   fs::path tmp = target;
-  tmp.replace_filename(target.stem().string() + ".partial-" + std::to_string(::getpid()) + target.extension().string());
+  tmp.replace_filename(target.stem().string() + kPartialTag + std::to_string(::getpid()) + target.extension().string());
   return tmp;
 }
+
+// Where a temporary file's name carries its writer's pid; npos for any other file.
+size_t partial_tag_at(const std::string& filename) { return filename.find(kPartialTag); }
 
 struct RemoveUnlessKept {
   fs::path path;
@@ -125,7 +131,7 @@ Tree walk(const fs::path& src) {
   for (const auto& entry : fs::recursive_directory_iterator(src)) {
     if (!entry.is_regular_file()) continue;
     const fs::path relative = fs::relative(entry.path(), src);
-    if (relative.filename().string().find(".partial-") != std::string::npos) continue;
+    if (partial_tag_at(relative.filename().string()) != std::string::npos) continue;
     (has_video_extension(entry.path().string()) ? tree.videos : tree.others).push_back(relative);
   }
   std::sort(tree.videos.begin(), tree.videos.end());
@@ -305,9 +311,9 @@ void remove_stale_partials(const fs::path& dst) {
   if (!fs::is_directory(dst, error)) return;
   for (const auto& entry : fs::recursive_directory_iterator(dst, error)) {
     const std::string name = entry.path().filename().string();
-    const size_t at = name.find(".partial-");
+    const size_t at = partial_tag_at(name);
     if (at == std::string::npos || !entry.is_regular_file()) continue;
-    const long pid = std::strtol(name.c_str() + at + 9, nullptr, 10);
+    const long pid = std::strtol(name.c_str() + at + std::strlen(kPartialTag), nullptr, 10);
     if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
       std::error_code ignored;
       fs::remove(entry.path(), ignored);
