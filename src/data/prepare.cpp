@@ -50,9 +50,10 @@ cv::Size prepared_size(int width, int height, int short_side) {
   return {even(width), even(height)};
 }
 
-// "<dir>/<stem>.partial-<pid><ext>": the muxer picks the container from the extension.
+// Marks a temporary file of this module; the writer's pid follows it.
 constexpr const char* kPartialTag = ".partial-";
 
+// "<dir>/<stem>.partial-<pid><ext>": the muxer picks the container from the extension.
 fs::path partial_path(const fs::path& target) {
   fs::path tmp = target;
   tmp.replace_filename(target.stem().string() + kPartialTag + std::to_string(::getpid()) + target.extension().string());
