@@ -126,8 +126,8 @@ TEST(LoaderBenchmark, CommandFinishesTheTableAndNamesBadFiles) {
 
 // The sizing benchmark end to end on a small Kinetics-like set: both sets made (the prepared one
 // at short side 320 with its list), every table and row printed with positive rates (the
-// decoding-alone ceiling too), and a second run
-// reusing the sets instead of writing them again.
+// decoding-alone ceiling too), a second run reusing the sets instead of writing them again, and
+// a set from other encoder settings written anew.
 TEST(LoaderBenchmark, SyntheticKineticsSizesANode) {
   if (!synthetic_codec_available("h264")) GTEST_SKIP() << "this FFmpeg build lacks libx264";
   const auto dir = test::scratch_dir();
@@ -167,6 +167,21 @@ TEST(LoaderBenchmark, SyntheticKineticsSizesANode) {
   EXPECT_EQ(reader.info().num_frames, 40);
   ASSERT_EQ(test::run_vifi(args, &log), 0) << log;
   EXPECT_EQ(log.find("writing 2 Kinetics-like videos"), std::string::npos) << log;
+
+  // A set kept from other encoder settings (an older vifi wrote veryfast files) is written anew,
+  // and its prepared copy too, rather than measured as if it were today's set.
+  const fs::path source = dir / "source-2x40";
+  std::string stamp = test::read_text(source / "synthetic.txt");
+  ASSERT_NE(stamp.find("x264_preset=medium\n"), std::string::npos) << stamp;
+  stamp.replace(stamp.find("medium"), 6, "veryfast");
+  test::write_text(source / "synthetic.txt", stamp);
+  test::write_text(prepared / "stale.txt", "from the old set\n");
+  ASSERT_EQ(test::run_vifi(args, &log), 0) << log;
+  EXPECT_NE(log.find("writing 2 Kinetics-like videos"), std::string::npos) << log;
+  EXPECT_NE(log.find("H.264 by x264 medium CRF 23"), std::string::npos) << log;
+  EXPECT_NE(test::read_text(source / "synthetic.txt").find("x264_preset=medium\n"), std::string::npos);
+  EXPECT_FALSE(fs::exists(prepared / "stale.txt"));
+  EXPECT_EQ(VideoReader(records[0].path).info().num_frames, 40);
 }
 
 // Three sparse clips of 4 frames of the file `spec` describes, written at `path`.

@@ -138,6 +138,19 @@ TEST(SyntheticVideo, RejectsBadSpecsByName) {
     EXPECT_NE(std::string(e.what()).find("mpeg4, h264, vp9"), std::string::npos);
   }
   spec = {};
+  spec.codec = "h264";
+  spec.x264_preset = "quick";
+  try {
+    write_synthetic_video(path, spec);
+    ADD_FAILURE() << "unknown x264 preset accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'quick'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("veryfast, faster, fast, medium"), std::string::npos) << e.what();
+  }
+  spec.x264_preset = "medium";
+  spec.x264_crf = 52;
+  EXPECT_THROW(write_synthetic_video(path, spec), std::invalid_argument);
+  spec = {};
   spec.label = 4;
   EXPECT_THROW(write_synthetic_video(path, spec), std::invalid_argument);
   EXPECT_FALSE(synthetic_codec_available("theora"));
@@ -173,6 +186,52 @@ TEST(SyntheticDataset, LaidOutLikeTheRealDatasets) {
   EXPECT_NE(read_text(dir / "val.txt").find("videos/moving_up_red_square/0002.avi 0\n"), std::string::npos);
 }
 
+// The x264 options string x264 stores in its first SEI ("... options: cabac=1 ref=3 ..."):
+// what the encoder was really given.
+std::string x264_option(const fs::path& video, const std::string& key) {
+  const std::string bytes = read_text(video);
+  const size_t options = bytes.find("options: ");
+  if (options == std::string::npos) return "";
+  const size_t at = bytes.find(" " + key + "=", options);
+  if (at == std::string::npos) return "";
+  const size_t start = at + key.size() + 2;
+  return bytes.substr(start, bytes.find(' ', start) - start);
+}
+
+// The preset and CRF reach x264 (the preset sets the reference frames P-frames may use, which
+// decides what a decoder may skip), and the set says what it was written from, so a kept set
+// from other settings is not reused as this one.
+TEST(SyntheticDataset, H264SettingsReachTheEncoderAndAreRecorded) {
+  const auto dir = vifi::test::scratch_dir();
+  SyntheticDatasetSpec spec;
+  spec.num_classes = 1;
+  spec.train_per_class = 1;
+  spec.val_per_class = 0;
+  spec.num_frames = 12;
+  spec.codec = "h264";
+  EXPECT_FALSE(synthetic_dataset_matches((dir / "fast").string(), spec));
+  write_synthetic_dataset((dir / "fast").string(), spec);
+  spec.x264_preset = "medium";
+  spec.x264_crf = 23;
+  write_synthetic_dataset((dir / "medium").string(), spec);
+  const std::string video = "videos/moving_up_red_square/0000.mp4";
+  EXPECT_EQ(x264_option(dir / "fast" / video, "ref"), "1");
+  EXPECT_EQ(x264_option(dir / "fast" / video, "crf"), "18.0");
+  EXPECT_EQ(x264_option(dir / "medium" / video, "ref"), "3");
+  EXPECT_EQ(x264_option(dir / "medium" / video, "crf"), "23.0");
+  EXPECT_TRUE(synthetic_dataset_matches((dir / "medium").string(), spec));
+  EXPECT_FALSE(synthetic_dataset_matches((dir / "fast").string(), spec));
+  spec.noise += 1;
+  EXPECT_FALSE(synthetic_dataset_matches((dir / "medium").string(), spec));
+
+  // What `vifi bench loader --synthetic kinetics` writes: x264's defaults, as mmaction2's
+  // resize_videos.py leaves the 454x340 Kinetics copies.
+  const SyntheticDatasetSpec kinetics = kinetics_like_spec(8);
+  EXPECT_EQ(kinetics.x264_preset, "medium");
+  EXPECT_EQ(kinetics.x264_crf, 23);
+  EXPECT_EQ(kinetics.gop_size, 250);
+}
+
 // `vifi data synth ARGS`, parsed in-process under a `data` group as data_command.cpp attaches it.
 void run_data_synth(const std::vector<std::string>& synth_args) {
   CLI::App app;
@@ -192,6 +251,13 @@ TEST(DataSynthCommand, WritesADataset) {
   EXPECT_TRUE(fs::exists(dir / "videos/moving_down_green_circle/0001.avi"));
   EXPECT_EQ(read_text(dir / "labels.csv"), "id,name\n0,moving up red square\n1,moving down green circle\n");
   EXPECT_EQ(read_text(dir / "val.txt"), "videos/moving_up_red_square/0001.avi 0\nvideos/moving_down_green_circle/0001.avi 1\n");
+
+  const auto h264 = vifi::test::scratch_dir() / "h264";
+  run_data_synth({"--out", h264.string(), "--classes", "1", "--train-per-class", "1", "--val-per-class", "0",
+                  "--frames", "6", "--codec", "h264", "--x264-preset", "medium", "--crf", "30"});
+  EXPECT_EQ(x264_option(h264 / "videos/moving_up_red_square/0000.mp4", "ref"), "3");
+  EXPECT_EQ(x264_option(h264 / "videos/moving_up_red_square/0000.mp4", "crf"), "30.0");
+  EXPECT_THROW(run_data_synth({"--out", h264.string(), "--codec", "h264", "--x264-preset", "quick"}), CLI::ValidationError);
 }
 
 // `--codec xvid`: AVIs with packed B-frames, whose frames only a full decode can number.

@@ -256,10 +256,12 @@ void add_bench_loader_command(CLI::App& bench) {
                   "as DATA.NUMBERING_CACHE does for runs (default: memory only, so each run measures its first clips' "
                   "full decodes; the --config loader row follows the config)");
   cmd->add_option("--synthetic", o->synthetic,
-                  "Make a Kinetics-like set (454x340, 30 fps, 10 s, H.264, keyframe every 250) and its prepared copy "
-                  "in --work, then time the training pipeline on both")
+                  "Make a Kinetics-like set (454x340, 30 fps, 10 s, H.264 with x264's defaults: preset medium, CRF "
+                  "23, keyframe every 250) and its prepared copy in --work, then time the training pipeline on both")
       ->check(CLI::IsMember({"kinetics"}));
-  cmd->add_option("--work", o->sizing.work, "--synthetic: folder for the two sets (kept and reused)")->capture_default_str();
+  cmd->add_option("--work", o->sizing.work,
+                  "--synthetic: folder for the two sets (kept and reused while written with these settings)")
+      ->capture_default_str();
   cmd->add_option("--gpu-clips-per-s", o->sizing.gpu_clips_per_s,
                   "--synthetic: one GPU's training clips/s to size for, in clips of --gpu-clip-frames frames")
       ->capture_default_str()

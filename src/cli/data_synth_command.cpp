@@ -54,12 +54,19 @@ void add_data_synth_command(CLI::App& data_app) {
   cmd->add_option("--keyint", s.gop_size, "Keyframe interval in frames (x264's default: 250)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--noise", s.noise, "Per-pixel noise in grey levels: sets the bitrate (Kinetics-like: 24)")
+  cmd->add_option("--noise", s.noise, "Per-pixel noise in grey levels: sets the bitrate")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_option("--codec", s.codec, "mpeg4 (.avi), h264 (.mp4, B-frames), vp9 (.webm) or xvid (.avi, B-frames packed as HMDB-51's and UCF-101's)")
       ->capture_default_str()
       ->check(CLI::IsMember({"mpeg4", "h264", "vp9", "xvid"}));
+  cmd->add_option("--x264-preset", s.x264_preset,
+                  "h264: x264 speed preset (it also sets the reference frames: veryfast 1, medium 3)")
+      ->capture_default_str()
+      ->check(CLI::IsMember(data::x264_presets()));
+  cmd->add_option("--crf", s.x264_crf, "h264: x264 constant rate factor (x264's default: 23)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 51));
   cmd->add_option("--seed", s.seed, "Seed; the same seed writes the same videos")->capture_default_str();
   cmd->callback([o] { run_synth(*o); });
 }

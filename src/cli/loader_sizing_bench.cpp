@@ -39,15 +39,18 @@ constexpr int kPreparedKeyint = 16;
 constexpr int kScalingRounds = 3;
 
 // The source set, written once (into a temporary folder renamed into place, so an interrupted
-// run leaves no half set to be reused).
+// run leaves no half set to be reused); a set written with other settings (an older vifi's) is
+// written anew, and its prepared copy removed, which `data prepare` would otherwise resume from.
 fs::path ensure_source_set(const LoaderSizingOptions& o) {
   const fs::path dir = fs::path(o.work) / ("source-" + std::to_string(o.videos) + "x" + std::to_string(o.video_frames));
-  if (fs::exists(dir / "train.txt")) return dir;
+  const auto spec = data::kinetics_like_spec(o.videos, o.video_frames);
+  if (data::synthetic_dataset_matches(dir.string(), spec)) return dir;
   const fs::path partial = dir.string() + ".partial";
   fs::remove_all(partial);
   std::printf("writing %d Kinetics-like videos to %s ...\n", o.videos, dir.c_str());
   std::fflush(stdout);
-  data::write_synthetic_dataset(partial.string(), data::kinetics_like_spec(o.videos, o.video_frames));
+  data::write_synthetic_dataset(partial.string(), spec);
+  fs::remove_all(dir.string() + "-prepared");
   fs::remove_all(dir);
   fs::rename(partial, dir);
   return dir;
@@ -237,10 +240,10 @@ void run_loader_sizing_bench(const LoaderSizingOptions& o) {
   std::fflush(stdout);
   const fs::path prepared_dir = ensure_prepared_set(source_dir);
   const auto spec = data::kinetics_like_spec(o.videos, o.video_frames);
-  std::printf("bench loader --synthetic kinetics: %d videos like Kinetics' (%dx%d, %.0f fps, %lld frames, H.264, "
-              "keyframe every %d) in %s; prepared copy in %s\n",
-              o.videos, spec.width, spec.height, spec.fps, static_cast<long long>(o.video_frames), spec.gop_size,
-              source_dir.c_str(), prepared_dir.c_str());
+  std::printf("bench loader --synthetic kinetics: %d videos like Kinetics' (%dx%d, %.0f fps, %lld frames, H.264 "
+              "by x264 %s CRF %d, keyframe every %d) in %s; prepared copy in %s\n",
+              o.videos, spec.width, spec.height, spec.fps, static_cast<long long>(o.video_frames),
+              spec.x264_preset.c_str(), spec.x264_crf, spec.gop_size, source_dir.c_str(), prepared_dir.c_str());
   std::printf("the training pipeline: train sampling, decoding, the reference's augmentation to 224x224, batches "
               "of 8; runs of %d clips\n",
               o.clips);

@@ -17,11 +17,19 @@
 #include <stdexcept>
 
 #include "ffmpeg_handles.h"
+#include "text_file.h"
 #include "video_writer.h"
 #include "vifi/util/atomic_file.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::data {
+
+const std::vector<std::string>& x264_presets() {
+  static const std::vector<std::string> names = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                                 "medium",    "slow",      "slower",   "veryslow"};
+  return names;
+}
+
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
@@ -222,6 +230,15 @@ void check_spec(const std::string& path, const SyntheticVideoSpec& spec) {
     fail("num_classes must be in [1, " + std::to_string(kMaxSyntheticClasses) + "]");
   }
   if (spec.label < 0 || spec.label >= spec.num_classes) fail("label out of range");
+  if (spec.codec == "h264") {
+    const auto& presets = x264_presets();
+    if (std::find(presets.begin(), presets.end(), spec.x264_preset) == presets.end()) {
+      std::string valid;
+      for (const auto& p : presets) valid += (valid.empty() ? "" : ", ") + p;
+      fail("x264 preset must be one of " + valid + ", got '" + spec.x264_preset + "'");
+    }
+    if (spec.x264_crf < 0 || spec.x264_crf > 51) fail("x264 crf must be in [0, 51], got " + std::to_string(spec.x264_crf));
+  }
   std::string ext = std::filesystem::path(path).extension().string();
   if (spec.variable_frame_rate && ext == ".avi") {
     fail("AVI stores no timestamps, so it cannot hold a variable frame rate; use .mp4/.webm/.mkv");
@@ -326,6 +343,8 @@ void write_synthetic_video(const std::string& path, const SyntheticVideoSpec& sp
   settings.max_b_frames = spec.max_b_frames;
   settings.open_gop = spec.open_gop;
   settings.display_rotation = spec.display_rotation;
+  settings.preset = spec.x264_preset;
+  settings.crf = spec.x264_crf;
   VideoWriter writer(path, settings);
   std::vector<int64_t> pts = frame_timestamps(spec);
   for (int64_t i = 0; i < spec.num_frames; ++i) {
@@ -335,6 +354,23 @@ void write_synthetic_video(const std::string& path, const SyntheticVideoSpec& sp
   }
   writer.finish();
 }
+
+namespace {
+
+constexpr const char* kSpecFile = "synthetic.txt";
+
+// Every field that changes the files, one "key=value" per line.
+std::string describe(const SyntheticDatasetSpec& s) {
+  std::ostringstream out;
+  out << "classes=" << s.num_classes << "\ntrain_per_class=" << s.train_per_class
+      << "\nval_per_class=" << s.val_per_class << "\nframes=" << s.num_frames << "\nsize=" << s.width << "x"
+      << s.height << "\nfps=" << s.fps << "\nkeyint=" << s.gop_size << "\nnoise=" << s.noise
+      << "\ncodec=" << s.codec << "\nx264_preset=" << s.x264_preset << "\nx264_crf=" << s.x264_crf
+      << "\nseed=" << s.seed << "\n";
+  return out.str();
+}
+
+}  // namespace
 
 SyntheticDatasetSpec kinetics_like_spec(int videos, int64_t num_frames) {
   if (videos < 1) throw std::invalid_argument("kinetics_like_spec: videos must be >= 1, got " + std::to_string(videos));
@@ -347,8 +383,10 @@ SyntheticDatasetSpec kinetics_like_spec(int videos, int64_t num_frames) {
   spec.height = 340;
   spec.fps = 30.0;
   spec.gop_size = 250;
-  spec.noise = 14;
+  spec.noise = 30;
   spec.codec = "h264";
+  spec.x264_preset = "medium";
+  spec.x264_crf = 23;
   return spec;
 }
 
@@ -382,6 +420,8 @@ std::vector<std::string> write_synthetic_dataset(const std::string& dir, const S
       video.gop_size = spec.gop_size;
       video.noise = spec.noise;
       video.codec = spec.codec;
+      video.x264_preset = spec.x264_preset;
+      video.x264_crf = spec.x264_crf;
       video.seed = mix(spec.seed, (static_cast<uint64_t>(label) << 32) | static_cast<uint64_t>(n));
       std::string relative = class_dir + "/" + zero_padded(n, 4) + ext;
       write_synthetic_video((fs::path(dir) / relative).string(), video);
@@ -393,7 +433,15 @@ std::vector<std::string> write_synthetic_dataset(const std::string& dir, const S
   util::write_file_atomic((fs::path(dir) / "train.txt").string(), train.str());
   util::write_file_atomic((fs::path(dir) / "val.txt").string(), val.str());
   util::write_file_atomic((fs::path(dir) / "labels.csv").string(), labels.str());
+  util::write_file_atomic((fs::path(dir) / kSpecFile).string(), describe(spec));
   return names;
+}
+
+bool synthetic_dataset_matches(const std::string& dir, const SyntheticDatasetSpec& spec) {
+  const std::string path = (std::filesystem::path(dir) / kSpecFile).string();
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) return false;
+  return detail::read_text_file(path) == describe(spec);
 }
 
 }  // namespace vifi::data

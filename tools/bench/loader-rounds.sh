@@ -6,23 +6,29 @@
 # build's and the range of the per-round ratios.
 #
 #   tools/bench/loader-rounds.sh --set /tmp/vifi-bench-kinetics/source-8x300 [--rounds 7]
-#       [--frames "8 16"] [--repeat-list 6] -- old=/path/to/old/vifi new=build/vifi \
-#       new_sd=build/vifi:skip_deblocking
+#       [--frames "8 16"] [--repeat-list 6] [--decoding-alone] -- old=/path/to/old/vifi \
+#       new=build/vifi new_sd=build/vifi:skip_deblocking
+#
+# --decoding-alone adds a column NAME/alone per build without :PASSED_FRAMES: the same
+# invocation's "sparse" row, the same list's clips decoded with that build's default decoding
+# (segment centres) and no transforms, batches or loader thread: what that build's decoder
+# bounds its default loader to.
 #
 # A build is NAME=BINARY, optionally :PASSED_FRAMES (DATA.PASSED_FRAMES for that column). The set
 # is a folder with train.txt and labels.csv (what `vifi bench loader --synthetic kinetics` or
 # `vifi data synth` writes); its list is repeated --repeat-list times (48 clips for 8 videos).
 set -euo pipefail
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit "${1:-2}"; }
 
-set_dir="" rounds=7 frames="8 16" repeat_list=6
+set_dir="" rounds=7 frames="8 16" repeat_list=6 alone=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --set) set_dir="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --frames) frames="$2"; shift 2 ;;
     --repeat-list) repeat_list="$2"; shift 2 ;;
+    --decoding-alone) alone=1; shift ;;
     -h|--help) usage 0 ;;
     --) shift; break ;;
     *) echo "loader-rounds: unknown option $1" >&2; usage ;;
@@ -65,9 +71,13 @@ for ((r = 1; r <= rounds; ++r)); do
   for t in $frames; do
     line="round $r frames $t"
     for i in "${!names[@]}"; do
-      rate=$("${bins[$i]}" bench loader --config "$(config "$t" "${passed[$i]}")" --frames "$t" --repeat 1 2>&1 |
-             awk '$2 == "loader" {print $3}')
+      out=$("${bins[$i]}" bench loader --config "$(config "$t" "${passed[$i]}")" --frames "$t" --repeat 1 2>&1)
+      rate=$(awk '$2 == "loader" {print $3}' <<< "$out")
       line+=" ${names[$i]} ${rate:-nan}"
+      if ((alone)) && [[ -z "${passed[$i]}" ]]; then
+        rate=$(awk '$2 == "sparse" {print $3}' <<< "$out")
+        line+=" ${names[$i]}/alone ${rate:-nan}"
+      fi
     done
     echo "$line" | tee -a "$results"
   done

@@ -29,9 +29,13 @@ struct SyntheticVideoSpec {
   int gop_size = 12;          // keyframe interval
   int max_b_frames = -1;      // -1: codec default (h264: 3, xvid: 2, mpeg4: 0)
   bool open_gop = false;      // h264 only: B-frames before a keyframe may reference across it
+  std::string x264_preset = "veryfast";  // h264 only: x264's speed preset, which also sets its
+                                         // reference frames (veryfast: 1; medium, the default: 3)
+  int x264_crf = 18;          // h264 only: constant rate factor, 0..51 (x264's default: 23)
   uint64_t seed = 0;          // per-video nuisance (start position, size, colour, noise)
   int noise = 6;              // sensor-like noise per pixel and frame, 0..noise grey levels: what
-                              // makes the bitrate (6: ~120 kbit/s at 454x340; 24: Kinetics' ~500)
+                              // makes the bitrate (454x340, 30 fps, H.264: 6 gives ~120 kbit/s
+                              // at veryfast/CRF 18; 30 gives ~570 at medium/CRF 23, Kinetics')
   int display_rotation = 0;   // clockwise degrees a player should turn the stored picture (a
                               // phone's display matrix); 0, 90, 180, 270 (mp4/mov/mkv)
 };
@@ -52,6 +56,9 @@ int64_t read_frame_stamp(const cv::Mat& rgb);
 // "moving up red square", ...; throws std::invalid_argument past kMaxSyntheticClasses.
 std::string synthetic_class_name(int label);
 
+// x264's speed presets, fastest first (what SyntheticVideoSpec::x264_preset accepts).
+const std::vector<std::string>& x264_presets();
+
 // Whether this FFmpeg build has the encoder for a codec name ("mpeg4", "h264", "vp9", "xvid").
 bool synthetic_codec_available(const std::string& codec);
 // The container each codec is written in, as the real datasets ship it: ".avi", ".mp4", ".webm".
@@ -68,18 +75,27 @@ struct SyntheticDatasetSpec {
   int gop_size = 12;          // keyframe interval (x264's default is 250)
   int noise = 6;              // SyntheticVideoSpec::noise
   std::string codec = "mpeg4";
+  std::string x264_preset = "veryfast";  // SyntheticVideoSpec::x264_preset
+  int x264_crf = 18;                     // SyntheticVideoSpec::x264_crf
   uint64_t seed = 0;
 };
 
-// Files like Kinetics' as downloaded (YouTube-derived): 454x340, 30 fps, H.264 with B-frames and
-// x264's default keyframe interval of 250, about 600 kbit/s (noise 14); `videos` spread over 4
-// classes, all in train.txt, `num_frames` each (300: 10 s). What `vifi bench loader --synthetic
-// kinetics` measures.
+// Files like the 454x340 Kinetics copies researchers train from (mmaction2's
+// tools/data/resize_videos.py: `ffmpeg -vf scale=-2:340 -c:v libx264`, so x264's defaults:
+// preset medium with 3 reference frames, CRF 23, B-frames in a pyramid, keyframe interval 250):
+// 454x340, 30 fps, about 600 kbit/s; `videos` spread over 4 classes, all in train.txt,
+// `num_frames` each (300: 10 s). What `vifi bench loader --synthetic kinetics` measures.
 SyntheticDatasetSpec kinetics_like_spec(int videos, int64_t num_frames = 300);
 
 // Writes DIR/videos/<class_name_with_underscores>/<nnnn>.<ext>, DIR/train.txt, DIR/val.txt
 // ("relative/path label" per line, paths without spaces), DIR/labels.csv (header "id,name",
-// then "0,moving up red square" ...). Returns the class names.
+// then "0,moving up red square" ...), and last DIR/synthetic.txt, the spec it was written
+// from. Returns the class names.
 std::vector<std::string> write_synthetic_dataset(const std::string& dir, const SyntheticDatasetSpec& spec);
+
+// Whether DIR holds a complete set written from `spec` (its synthetic.txt says this spec), so
+// that a set kept from an older vifi with other encoder settings is not reused as if it were
+// this one. False for a missing folder or file.
+bool synthetic_dataset_matches(const std::string& dir, const SyntheticDatasetSpec& spec);
 
 }  // namespace vifi::data
