@@ -237,6 +237,27 @@ TEST(ClassFolders, BadTreesFailNamingTheProblem) {
   EXPECT_NE(split.warnings[0].find("split/train instead"), std::string::npos) << split.warnings[0];
 }
 
+// Datasets are often assembled from links to other disks; a link back up the tree made the old
+// walk (std::filesystem's iterator following links) recurse until the path broke and throw.
+TEST(ClassFolders, LinkedFoldersAreIndexedLoopsAndBrokenLinksSkippedWithTheirReason) {
+  const auto dir = test::scratch_dir();
+  const fs::path root = dir / "root";
+  write_text(root / "cls/a.avi", "x");
+  write_text(dir / "elsewhere/b.avi", "x");
+  fs::create_directory_symlink(dir / "elsewhere", root / "cls/more");
+  fs::create_directory_symlink("..", root / "cls/up");
+  fs::create_symlink("none.avi", root / "cls/gone.avi");
+  ClassFolderOptions no_val;
+  no_val.val_fraction = 0.0;
+  const auto index = index_class_folders(root.string(), no_val);
+  EXPECT_EQ(relatives(index.train, 0), (std::set<std::string>{"cls/a.avi", "cls/more/b.avi"}));
+  std::map<std::string, std::string> skipped;
+  for (const auto& s : index.skipped) skipped[s.relative] = s.reason;
+  EXPECT_EQ(skipped["cls/gone.avi"], "a broken symbolic link to 'none.avi', which does not exist");
+  EXPECT_EQ(skipped["cls/up/"], "a link back to '" + root.string() + "', which holds it (a loop); not entered");
+  EXPECT_EQ(index.skipped.size(), 2U);
+}
+
 TEST(DataIndexCommand, WritesListsPrintsSummaryAndNextSteps) {
   const auto dir = test::scratch_dir();
   const Tree tree = make_tree(dir / "videos");

@@ -7,6 +7,8 @@
 #include "vifi/data/prepare.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -209,6 +211,83 @@ TEST(Prepare, CommandReportsBytesSpeedAndTheBrokenFileWithExitCode1) {
   EXPECT_NE(out.find("clips/s before"), std::string::npos) << out;
   EXPECT_NE(out.find("BAD " + (src / "videos/b/broken.mp4").string()), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir / "dst/videos/b/y.mp4"));
+}
+
+// A dataset assembled with links: a class folder linked in from another disk is prepared like any
+// other (under the link's name), and what cannot be carried over is listed while the run goes on:
+// a link to a missing video, a link that loops onto itself (it ended the old walk with a
+// filesystem error), a link back up the tree (not entered), a FIFO. The command exits 1 and
+// names each of them.
+TEST(Prepare, LinkedFoldersArePreparedAndBrokenEntriesListedWithoutStoppingTheRun) {
+  if (!vifi::data::synthetic_codec_available("h264")) GTEST_SKIP() << "this FFmpeg build lacks libx264";
+  const fs::path dir = vifi::test::scratch_dir();
+  const fs::path src = dir / "src", dst = dir / "dst";
+  fs::create_directories(src / "own");
+  fs::create_directories(dir / "disk2/far");
+  vifi::data::write_synthetic_video((src / "own/v.avi").string(), video("mpeg4", 12));
+  vifi::data::write_synthetic_video((dir / "disk2/far/w.avi").string(), video("mpeg4", 14));
+  fs::create_directory_symlink(dir / "disk2/far", src / "linked");
+  fs::create_directory_symlink("..", src / "own/up");
+  fs::create_symlink("missing.avi", src / "own/gone.avi");
+  fs::create_symlink("self.avi", src / "own/self.avi");
+  ASSERT_EQ(::mkfifo((src / "pipe.txt").c_str(), 0600), 0);
+  std::ofstream(src / "train.txt") << "own/v.avi 0\nlinked/w.avi 1\nown/gone.avi 1\n";
+  PrepareOptions options;
+  options.short_side = 32;
+  options.keyint = 4;
+  const auto report = vifi::data::prepare_dataset(src.string(), dst.string(), options);
+  EXPECT_EQ(report.prepared, (std::vector<std::string>{"linked/w.mp4", "own/v.mp4"}));
+  EXPECT_TRUE(report.failed.empty());
+  EXPECT_EQ(all_stamps(dst / "linked/w.mp4"), iota(14));
+  EXPECT_FALSE(fs::is_symlink(dst / "linked"));
+  std::vector<std::string> listed;
+  for (const auto& n : report.not_carried) listed.push_back(n.relative + ": " + n.reason);
+  EXPECT_EQ(listed, (std::vector<std::string>{
+                        "own/gone.avi: a broken symbolic link to 'missing.avi', which does not exist",
+                        "own/self.avi: a symbolic link in a loop (Too many levels of symbolic links)",
+                        "own/up/: a link back to '" + src.string() + "', which holds it (a loop); not entered",
+                        "pipe.txt: a FIFO (named pipe), not a file",
+                    }));
+  EXPECT_EQ(slurp(dst / "train.txt"), "own/v.mp4 0\nlinked/w.mp4 1\nown/gone.avi 1\n");
+
+  std::string out;
+  const int rc = vifi::test::run_vifi("data prepare " + src.string() + " " + dst.string() +
+                                          " --short-side 32 --keyint 4 --sample 0", &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("prepared 2 of 2 videos"), std::string::npos) << out;
+  EXPECT_NE(out.find("4 entries under " + src.string() + " are not in " + dst.string()), std::string::npos) << out;
+  EXPECT_NE(out.find("SKIPPED own/gone.avi: a broken symbolic link"), std::string::npos) << out;
+  EXPECT_NE(out.find("SKIPPED own/up/: a link back to"), std::string::npos) << out;
+}
+
+// Files and folders the user may not read are listed and skipped; only failures to write DST
+// end a run (an unreadable video used to end it when its unchanged copy failed). Root reads
+// everything, so ctest runs this case again as nobody (test_prepare_unprivileged).
+TEST(Prepare, UnreadableFilesAndFoldersAreListedAndTheRunGoesOn) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads every file";
+  if (!vifi::data::synthetic_codec_available("h264")) GTEST_SKIP() << "this FFmpeg build lacks libx264";
+  const fs::path dir = vifi::test::scratch_dir();
+  const fs::path src = dir / "src", dst = dir / "dst";
+  fs::create_directories(src / "closed");
+  vifi::data::write_synthetic_video((src / "ok.avi").string(), video("mpeg4", 8));
+  vifi::data::write_synthetic_video((src / "secret.avi").string(), video("mpeg4", 8));
+  vifi::data::write_synthetic_video((src / "closed/x.avi").string(), video("mpeg4", 8));
+  std::ofstream(src / "secret.txt") << "labels";
+  for (const char* p : {"closed", "secret.avi", "secret.txt"}) fs::permissions(src / p, fs::perms::none);
+  PrepareOptions options;
+  options.keyint = 4;
+  const auto report = vifi::data::prepare_dataset(src.string(), dst.string(), options);
+  for (const char* p : {"closed", "secret.avi", "secret.txt"}) fs::permissions(src / p, fs::perms::owner_all);
+  EXPECT_EQ(report.prepared, std::vector<std::string>{"ok.mp4"});
+  ASSERT_EQ(report.failed.size(), 1U);
+  EXPECT_NE(report.failed[0].reason.find((src / "secret.avi").string() + ": "), std::string::npos) << report.failed[0].reason;
+  EXPECT_NE(report.failed[0].reason.find("; not copied: cannot be read (Permission denied)"), std::string::npos)
+      << report.failed[0].reason;
+  EXPECT_FALSE(fs::exists(dst / "secret.avi"));
+  std::vector<std::string> listed;
+  for (const auto& n : report.not_carried) listed.push_back(n.relative + ": " + n.reason);
+  EXPECT_EQ(listed, (std::vector<std::string>{"closed/: cannot be read (Permission denied)",
+                                              "secret.txt: cannot be read (Permission denied)"}));
 }
 
 // Two sources of one prepared name (x.avi and x.mkv both become x.mp4): one is prepared, the

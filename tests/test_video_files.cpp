@@ -3,6 +3,7 @@
 #include "vifi/data/video_files.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "support/expect_error.h"
 #include "support/test_paths.h"
+#include "vifi/data/video_reader.h"
 
 namespace vifi::data {
 namespace {
@@ -45,6 +47,28 @@ TEST(VideoFiles, VideosUnderAFolderAreSortedWithoutHiddenOrUnfinishedFiles) {
             (std::vector<std::string>{(dir / "a b/with space.mkv").string(), (dir / "a/Clip.MP4").string(),
                                       (dir / "a/b/deep.WebM").string(), (dir / "z.avi").string()}));
   test::expect_error([&] { videos_under((dir / "missing").string()); }, {(dir / "missing").string(), "cannot be read"});
+}
+
+// Folders linked in from elsewhere are searched; a link named like a video whose target is gone
+// stays in the list, so reading it fails naming it (the old walk dropped it without a word and
+// left linked folders out); a FIFO named like a video is left out (opening it would block).
+TEST(VideoFiles, LinkedFoldersAreSearchedAndBrokenVideoLinksFailByName) {
+  const auto dir = test::scratch_dir();
+  const fs::path root = dir / "root";
+  touch(root / "a.mp4");
+  touch(dir / "elsewhere/far.avi");
+  fs::create_directory_symlink(dir / "elsewhere", root / "linked");
+  fs::create_directory_symlink("..", root / "linked_up");
+  fs::create_symlink("missing.mp4", root / "gone.mp4");
+  fs::create_symlink("loop.mp4", root / "loop.mp4");
+  ASSERT_EQ(::mkfifo((root / "pipe.mp4").c_str(), 0600), 0);
+  EXPECT_EQ(videos_under(root.string()),
+            (std::vector<std::string>{(root / "a.mp4").string(), (root / "gone.mp4").string(),
+                                      (root / "linked/far.avi").string(), (root / "loop.mp4").string()}));
+  test::expect_error([&] { VideoReader reader((root / "gone.mp4").string()); },
+                     {(root / "gone.mp4").string(), "cannot open: a broken symbolic link (No such file or directory)"});
+  test::expect_error([&] { VideoReader reader((root / "loop.mp4").string()); },
+                     {(root / "loop.mp4").string(), "cannot open: a broken symbolic link (Too many levels"});
 }
 
 TEST(VideoFiles, FoldersAmongVideoArgumentsStandForTheirVideos) {

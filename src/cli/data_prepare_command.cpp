@@ -71,13 +71,15 @@ void print_speed(const fs::path& src, const fs::path& dst, const data::PrepareRe
   // The sources of the sampled prepared files: same relative path up to the extension.
   for (const std::string& path : after) {
     const fs::path relative = fs::relative(path, dst);
-    for (const auto& candidate : fs::directory_iterator((src / relative).parent_path())) {
-      if (candidate.path().stem() == relative.stem() && data::has_video_extension(candidate.path().string())) {
-        before.push_back(candidate.path().string());
+    std::error_code error;
+    for (fs::directory_iterator it((src / relative).parent_path(), error), end; !error && it != end; it.increment(error)) {
+      if (it->path().stem() == relative.stem() && data::has_video_extension(it->path().string())) {
+        before.push_back(it->path().string());
         break;
       }
     }
   }
+  if (before.empty()) return;  // the sources were moved or cannot be listed: nothing to compare
   const double a = clips_per_second(before), b = clips_per_second(after);
   std::printf("decoding (8-frame clips, 1 thread, %zu videos): %.1f clips/s before, %.1f after (%.2fx)\n",
               after.size(), a, b, a > 0 ? b / a : 0.0);
@@ -97,11 +99,16 @@ void run_prepare(const PrepareCommandOptions& o) {
   std::printf("lists rewritten: %lld; other files copied: %lld\n", static_cast<long long>(report.lists_rewritten),
               static_cast<long long>(report.files_copied));
   print_speed(o.src, o.dst, report, o.sample);
-  if (report.failed.empty()) return;
-  std::printf("%zu videos could not be prepared (copied unchanged; their list lines keep their names):\n",
-              report.failed.size());
-  for (const auto& f : report.failed) std::printf("BAD %s\n", f.reason.c_str());
-  throw CLI::RuntimeError(1);
+  if (!report.not_carried.empty()) {
+    std::printf("%zu entries under %s are not in %s:\n", report.not_carried.size(), o.src.c_str(), o.dst.c_str());
+    for (const auto& n : report.not_carried) std::printf("SKIPPED %s: %s\n", n.relative.c_str(), n.reason.c_str());
+  }
+  if (!report.failed.empty()) {
+    std::printf("%zu videos could not be prepared (copied unchanged where readable; their list lines keep their names):\n",
+                report.failed.size());
+    for (const auto& f : report.failed) std::printf("BAD %s\n", f.reason.c_str());
+  }
+  if (!report.failed.empty() || !report.not_carried.empty()) throw CLI::RuntimeError(1);
 }
 
 }  // namespace
@@ -112,7 +119,8 @@ void add_data_prepare_command(CLI::App& data_app) {
   p.jobs = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   auto* cmd = data_app.add_subcommand(
       "prepare", "Re-encode a dataset for fast sparse decoding (short side, keyframe interval), keeping its layout and "
-                 "rewriting its lists; resumable (exit 1 if any video could not be prepared)");
+                 "rewriting its lists; resumable (exit 1 if any video could not be prepared or anything under SRC "
+                 "could not be carried over)");
   cmd->add_option("SRC", o->src, "Dataset folder (videos, annotation lists, label files)")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("DST", o->dst, "Output folder (created; finished videos there are kept)")->required();
   cmd->add_option("--short-side", p.short_side, "Short side of the displayed picture, 0 = keep (never upscales)")

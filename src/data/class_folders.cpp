@@ -12,6 +12,7 @@
 
 #include "vifi/data/rng.h"
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/file_tree.h"
 
 namespace vifi::data {
 namespace {
@@ -62,39 +63,41 @@ struct ClassFolder {
   int64_t other_files = 0;
 };
 
-// Every file below one class folder, any depth: videos collected, everything else skipped.
+// Every file below one class folder, any depth (util/file_tree: through links, loops reported):
+// videos collected, everything else skipped with its reason.
 void scan_class_folder(const fs::path& root, const fs::path& dir, const ClassFolderOptions& options,
                        ClassFolder& cls, std::vector<SkippedFile>& skipped) {
   const auto rel = [&](const fs::path& p) { return p.lexically_relative(root).generic_string(); };
-  fs::recursive_directory_iterator it(
-      dir, fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied);
-  for (; it != fs::recursive_directory_iterator(); ++it) {
-    const fs::path& p = it->path();
-    std::error_code ec;
-    const bool is_dir = it->is_directory(ec);
-    if (is_dir) {
-      if (is_hidden(p)) {
-        skipped.push_back({rel(p) + "/", "hidden folder"});
-        it.disable_recursion_pending();
-      } else if (same_dir(p, options.exclude_dir)) {
-        skipped.push_back({rel(p) + "/", "the output folder"});
-        it.disable_recursion_pending();
-      }
-      continue;
+  util::FileTreeVisitor visitor;
+  visitor.enter = [&](const fs::path& p) {
+    if (is_hidden(p)) {
+      skipped.push_back({rel(p) + "/", "hidden folder"});
+      return false;
     }
+    if (same_dir(p, options.exclude_dir)) {
+      skipped.push_back({rel(p) + "/", "the output folder"});
+      return false;
+    }
+    return true;
+  };
+  visitor.entry = [&](const fs::path& p, util::TreeEntryKind kind, const std::string& detail) {
     if (is_hidden(p)) {
       skipped.push_back({rel(p), "hidden file"});
-    } else if (!it->is_regular_file(ec)) {
-      skipped.push_back({rel(p), "not a regular file (broken link?)"});
+    } else if (kind != util::TreeEntryKind::regular_file) {
+      skipped.push_back({rel(p), detail});
     } else if (!has_video_extension(p.filename().string())) {
       const std::string ext = p.extension().string();
       skipped.push_back({rel(p), ext.empty() ? "no extension" : "not a video extension (" + ext + ")"});
     } else {
       cls.videos.push_back(rel(p));
-      continue;
+      return;
     }
     ++cls.other_files;
-  }
+  };
+  visitor.folder_not_read = [&](const fs::path& p, const std::string& reason) {
+    skipped.push_back({rel(p) + "/", reason});
+  };
+  util::walk_file_tree(dir, visitor);
   std::sort(cls.videos.begin(), cls.videos.end());
 }
 

@@ -107,7 +107,9 @@ void add_counts(DecodeMeasurement& into, const DecodeMeasurement& share) {
 }  // namespace
 
 std::vector<std::string> find_videos(const VideoSearch& search) {
-  auto paths = fs::is_directory(search.videos) ? videos_under(search.videos) : videos_in_list(search.videos, search.root);
+  std::error_code not_a_folder;
+  auto paths = fs::is_directory(search.videos, not_a_folder) ? videos_under(search.videos)
+                                                             : videos_in_list(search.videos, search.root);
   if (paths.empty()) throw std::runtime_error(search.videos + ": no videos found");
   return paths;
 }

@@ -29,6 +29,7 @@
 #include "vifi/data/synthetic.h"
 #include "vifi/data/video_reader.h"
 #include "vifi/util/atomic_file.h"
+#include "vifi/util/file_tree.h"
 #include "vifi/util/logging.h"
 
 namespace vifi::data {
@@ -125,19 +126,45 @@ void copy_file_atomic(const fs::path& from, const fs::path& to) {
 struct Tree {
   std::vector<fs::path> videos;  // relative to SRC, sorted
   std::vector<fs::path> others;
+  std::vector<NotCarried> not_carried;  // in walk order: sorted
 };
 
-Tree walk(const fs::path& src) {
+// Everything below SRC (util/file_tree: folders reached through links are entered); paths stay
+// as reached, relative to SRC, never resolved through the links.
+Tree walk(const fs::path& src, const fs::path& dst) {
   Tree tree;
-  for (const auto& entry : fs::recursive_directory_iterator(src)) {
-    if (!entry.is_regular_file()) continue;
-    const fs::path relative = fs::relative(entry.path(), src);
-    if (partial_tag_at(relative.filename().string()) != std::string::npos) continue;
-    (has_video_extension(entry.path().string()) ? tree.videos : tree.others).push_back(relative);
-  }
+  const auto rel = [&src](const fs::path& p) { return p.lexically_relative(src); };
+  util::FileTreeVisitor visitor;
+  visitor.enter = [&](const fs::path& folder) {
+    std::error_code error;
+    if (!fs::equivalent(folder, dst, error)) return true;
+    tree.not_carried.push_back({rel(folder).generic_string() + "/", "a link to DST, the output folder"});
+    return false;
+  };
+  visitor.entry = [&](const fs::path& path, util::TreeEntryKind kind, const std::string& detail) {
+    const fs::path relative = rel(path);
+    if (partial_tag_at(relative.filename().string()) != std::string::npos) return;
+    if (kind != util::TreeEntryKind::regular_file) {
+      tree.not_carried.push_back({relative.generic_string(), detail});
+      return;
+    }
+    (has_video_extension(path.string()) ? tree.videos : tree.others).push_back(relative);
+  };
+  visitor.folder_not_read = [&](const fs::path& folder, const std::string& reason) {
+    tree.not_carried.push_back({rel(folder).generic_string() + "/", reason});
+  };
+  util::walk_file_tree(src, visitor);
   std::sort(tree.videos.begin(), tree.videos.end());
   std::sort(tree.others.begin(), tree.others.end());
   return tree;
+}
+
+// Whether `path` opens for reading; else why not. A source that cannot be read is listed and
+// skipped: only failures to write DST end a run.
+std::string unreadable_reason(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (in) return "";
+  return std::string("cannot be read (") + std::strerror(errno) + ")";
 }
 
 // The source videos that were prepared, found by the tail of a path (a list's paths may be
@@ -251,6 +278,12 @@ class PrepareJob {
       encode_video(src_ / relative, dst_ / o.target, options_);
     } catch (const VideoError& e) {
       o.failure = e.what();
+      const std::string unreadable = unreadable_reason(src_ / relative);
+      if (!unreadable.empty()) {
+        o.failure += "; not copied: " + unreadable;
+        util::log_warn("data prepare: " + o.failure);
+        return;
+      }
       util::log_warn("data prepare: " + o.failure + "; copied unchanged");
       copy_file_atomic(src_ / relative, dst_ / relative);
     }
@@ -287,6 +320,11 @@ std::string rewrite_line(const std::string& line, const PreparedVideos& renamed,
 void carry_other_files(const fs::path& src, const fs::path& dst, const Tree& tree, const PreparedVideos& renamed,
                        const std::string& codec, PrepareReport& report) {
   for (const fs::path& relative : tree.others) {
+    const std::string unreadable = unreadable_reason(src / relative);
+    if (!unreadable.empty()) {
+      report.not_carried.push_back({relative.generic_string(), unreadable});
+      continue;
+    }
     const std::string ext = relative.extension().string();
     if (ext == ".txt" || ext == ".csv" || ext == ".list") {
       const std::string text = detail::read_text_file((src / relative).string());
@@ -392,12 +430,15 @@ PrepareReport prepare_dataset(const std::string& src, const std::string& dst, co
   const fs::path source(src), target(dst);
   check_same_settings(target, options);
   remove_stale_partials(target);
-  const Tree tree = walk(source);
+  const Tree tree = walk(source, target);
   PrepareReport report;
   report.videos = static_cast<int64_t>(tree.videos.size());
+  report.not_carried = tree.not_carried;
   PrepareJob job(source, target, options, tree, progress);
   job.run(report);
   carry_other_files(source, target, tree, job.renamed(), options.codec, report);
+  std::sort(report.not_carried.begin(), report.not_carried.end(),
+            [](const NotCarried& a, const NotCarried& b) { return a.relative < b.relative; });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -6,6 +6,9 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "vifi/util/file_tree.h"
+#include "vifi/util/logging.h"
+
 namespace vifi::data {
 namespace {
 
@@ -43,16 +46,22 @@ bool has_video_extension(const std::string& filename) {
 
 std::vector<std::string> videos_under(const std::string& directory) {
   std::vector<std::string> paths;
-  std::error_code error;
-  fs::recursive_directory_iterator it(directory, fs::directory_options::skip_permission_denied, error), end;
-  for (; !error && it != end; it.increment(error)) {
-    if (hidden_or_unfinished(it->path())) {
-      if (it->is_directory(error)) it.disable_recursion_pending();
-      continue;
+  util::FileTreeVisitor visitor;
+  visitor.enter = [](const fs::path& folder) { return !hidden_or_unfinished(folder); };
+  visitor.entry = [&paths, &directory](const fs::path& path, util::TreeEntryKind kind, const std::string& detail) {
+    if (hidden_or_unfinished(path) || !has_video_extension(path.string())) return;
+    // A link named like a video whose target is gone stays in the list: reading it fails with a
+    // message naming it, and runs list it among their failed videos instead of losing it here.
+    if (kind == util::TreeEntryKind::other) {
+      util::log_warn(path.string() + ": " + detail + "; left out of the videos of " + directory);
+      return;
     }
-    if (it->is_regular_file(error) && has_video_extension(it->path().string())) paths.push_back(it->path().string());
-  }
-  if (error) throw std::runtime_error(directory + ": cannot be read (" + error.message() + ")");
+    paths.push_back(path.string());
+  };
+  visitor.folder_not_read = [&directory](const fs::path& folder, const std::string& reason) {
+    util::log_warn(folder.string() + ": " + reason + "; videos in it are not among the videos of " + directory);
+  };
+  util::walk_file_tree(directory, visitor);
   std::sort(paths.begin(), paths.end());
   return paths;
 }

@@ -232,7 +232,14 @@ struct VideoReader::Impl {
     namespace fs = std::filesystem;
     std::error_code error;
     const fs::file_status status = fs::status(path, error);
-    if (!fs::exists(status)) fail(VideoFault::unreadable, "cannot open: No such file or directory");
+    if (!fs::exists(status)) {
+      std::error_code link_error;
+      const bool link = fs::is_symlink(fs::symlink_status(path, link_error));
+      std::string cause = error && error != std::errc::no_such_file_or_directory ? error.message()
+                                                                                 : "No such file or directory";
+      if (link) cause = "a broken symbolic link (" + cause + ")";
+      fail(VideoFault::unreadable, "cannot open: " + cause);
+    }
     if (fs::is_directory(status)) fail(VideoFault::unreadable, "cannot open: it is a directory");
     if (fs::is_regular_file(status) && fs::file_size(path, error) == 0 && !error) {
       fail(VideoFault::empty, "the file is empty (0 bytes)");

@@ -11,7 +11,9 @@
 // whose prepared file exists (and is not an unchanged copy of a video that failed) is skipped,
 // and temporary files of a killed run are removed. A video that cannot be decoded is listed in the report
 // with its reason, copied to DST unchanged (its list lines keep its name, so training still
-// meets and names it), and never stops the run.
+// meets and names it), and never stops the run. Folders reached through links are prepared like
+// any other (util/file_tree); what cannot be carried over (a broken link, an unreadable folder,
+// a loop) is listed in the report.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -33,6 +35,12 @@ struct PrepareOptions {
 // Throws std::invalid_argument naming the field.
 void validate(const PrepareOptions& options);
 
+// An entry under SRC with nothing in DST, and why.
+struct NotCarried {
+  std::string relative;  // below SRC, '/'-separated; folders end in '/'
+  std::string reason;    // "a broken symbolic link to 'x', which does not exist", "cannot be read (...)"
+};
+
 struct PrepareReport {
   int64_t videos = 0;     // video files found under SRC
   int64_t converted = 0;  // encoded by this run
@@ -44,6 +52,10 @@ struct PrepareReport {
   int64_t lists_rewritten = 0;  // annotation lists with renamed videos
   int64_t files_copied = 0;     // other files (label CSVs, lists without videos to rename, ...)
   double seconds = 0;
+  // What SRC holds that DST does not, sorted by path: broken links (named like videos or not),
+  // FIFOs and other non-files, files and folders that cannot be read, folders reached again
+  // through a link (a loop), other files that cannot be read. Never stops the run.
+  std::vector<NotCarried> not_carried;
   // Relative paths (under DST) of the prepared videos, in SRC's sorted order.
   std::vector<std::string> prepared;
 };

@@ -13,10 +13,13 @@ const std::vector<std::string>& video_extensions();
 std::string video_extensions_text();
 bool has_video_extension(const std::string& filename);
 
-// Regular files with a video extension at any depth below `directory`, sorted by path; names
-// starting with '.' (hidden files and folders, editors' and downloaders' temporaries) and
-// `vifi data prepare`'s unfinished ".partial-" files are left out. Throws std::runtime_error
-// naming the folder when it cannot be read.
+// Files with a video extension at any depth below `directory`, sorted by path; names starting
+// with '.' (hidden files and folders, editors' and downloaders' temporaries) and `vifi data
+// prepare`'s unfinished ".partial-" files are left out. Folders reached through links are
+// searched (util/file_tree); a broken link named like a video is kept, so reading it fails and
+// names it. A folder that cannot be read or loops back, and a FIFO, socket or device named like a
+// video, are left out with a warning naming them. Throws std::runtime_error naming `directory`
+// when it cannot be read.
 std::vector<std::string> videos_under(const std::string& directory);
 
 // Each path as given, except a folder, which stands for videos_under(folder). Throws

@@ -1,0 +1,152 @@
+// Folder walks that survive messy trees (see header). Written on POSIX stat rather than
+// std::filesystem's recursive iterator because a loop is only recognisable by the device and
+// inode of the folders the walk is inside, which std::filesystem does not expose.
+#include "vifi/util/file_tree.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace vifi::util {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FolderId {
+  dev_t device;
+  ino_t inode;
+  bool operator==(const FolderId& o) const { return device == o.device && inode == o.inode; }
+};
+
+struct OpenFolder {
+  FolderId id;
+  fs::path path;
+};
+
+std::string in_quotes(const fs::path& p) { return "'" + p.string() + "'"; }
+
+std::string link_target(const fs::path& link) {
+  std::error_code error;
+  const fs::path target = fs::read_symlink(link, error);
+  return error ? std::string("?") : target.string();
+}
+
+// What a link that cannot be followed is, from stat's errno.
+std::string broken_link_detail(const fs::path& link, int error) {
+  if (error == ELOOP) return "a symbolic link in a loop (" + std::string(std::strerror(error)) + ")";
+  if (error == ENOENT || error == ENOTDIR) {
+    return "a broken symbolic link to " + in_quotes(link_target(link)) + ", which does not exist";
+  }
+  return "a symbolic link to " + in_quotes(link_target(link)) + " that cannot be followed (" + std::strerror(error) + ")";
+}
+
+std::string other_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe), not a file";
+  if (S_ISSOCK(mode)) return "a socket, not a file";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device, not a file";
+  return "not a regular file";
+}
+
+class Walker {
+ public:
+  explicit Walker(const FileTreeVisitor& visitor) : visitor_(visitor) {}
+
+  void walk_root(const fs::path& root) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) {
+      throw std::runtime_error(root.string() + ": cannot be read (" + std::strerror(errno) + ")");
+    }
+    if (!S_ISDIR(st.st_mode)) throw std::runtime_error(root.string() + ": not a folder");
+    std::error_code error;
+    fs::directory_iterator probe(root, error);
+    if (error) throw std::runtime_error(root.string() + ": cannot be read (" + error.message() + ")");
+    open_above(root);
+    walk_folder(root, {st.st_dev, st.st_ino});
+  }
+
+ private:
+  // The folders that hold the root count as open too: a link to one of them leads back to the
+  // root (a class folder's link to the dataset folder).
+  void open_above(const fs::path& root) {
+    std::error_code error;
+    const fs::path real = fs::canonical(root, error);
+    if (error) return;
+    for (fs::path p = real.parent_path(); !p.empty(); p = p.parent_path()) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) == 0) open_.push_back({{st.st_dev, st.st_ino}, p});
+      if (p == p.root_path()) break;
+    }
+  }
+
+  void walk_folder(const fs::path& folder, FolderId id) {
+    open_.push_back({id, folder});
+    for (const fs::path& path : list(folder)) visit(path);
+    open_.pop_back();
+  }
+
+  // The folder's entries, sorted; what could be listed when listing fails part-way.
+  std::vector<fs::path> list(const fs::path& folder) {
+    std::vector<fs::path> names;
+    std::error_code error;
+    fs::directory_iterator it(folder, error), end;
+    for (; !error && it != end; it.increment(error)) names.push_back(it->path());
+    if (error) {
+      const char* what = names.empty() ? "cannot be read (" : "could not be read to the end (";
+      not_read(folder, what + error.message() + ")");
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  void visit(const fs::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      report(path, TreeEntryKind::other, std::string("cannot be read (") + std::strerror(errno) + ")");
+      return;
+    }
+    if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0) {
+      report(path, TreeEntryKind::broken_link, broken_link_detail(path, errno));
+      return;
+    }
+    if (S_ISREG(st.st_mode)) {
+      report(path, TreeEntryKind::regular_file, "");
+    } else if (S_ISDIR(st.st_mode)) {
+      enter(path, {st.st_dev, st.st_ino});
+    } else {
+      report(path, TreeEntryKind::other, other_kind(st.st_mode));
+    }
+  }
+
+  void enter(const fs::path& path, FolderId id) {
+    const auto inside = std::find_if(open_.begin(), open_.end(), [&id](const OpenFolder& f) { return f.id == id; });
+    if (inside != open_.end()) {
+      not_read(path, "a link back to " + in_quotes(inside->path) + ", which holds it (a loop); not entered");
+      return;
+    }
+    if (visitor_.enter && !visitor_.enter(path)) return;
+    walk_folder(path, id);
+  }
+
+  void report(const fs::path& path, TreeEntryKind kind, const std::string& detail) {
+    if (visitor_.entry) visitor_.entry(path, kind, detail);
+  }
+
+  void not_read(const fs::path& path, const std::string& reason) {
+    if (visitor_.folder_not_read) visitor_.folder_not_read(path, reason);
+  }
+
+  const FileTreeVisitor& visitor_;
+  std::vector<OpenFolder> open_;  // the folders the walk is inside, root first
+};
+
+}  // namespace
+
+void walk_file_tree(const fs::path& root, const FileTreeVisitor& visitor) { Walker(visitor).walk_root(root); }
+
+}  // namespace vifi::util
