@@ -247,6 +247,7 @@ TEST(ClassFolders, LinkedFoldersAreIndexedLoopsAndBrokenLinksSkippedWithTheirRea
   fs::create_directory_symlink(dir / "elsewhere", root / "cls/more");
   fs::create_directory_symlink("..", root / "cls/up");
   fs::create_symlink("none.avi", root / "cls/gone.avi");
+  fs::create_directory_symlink(".", root / "all");  // at the top: not a class holding every video
   ClassFolderOptions no_val;
   no_val.val_fraction = 0.0;
   const auto index = index_class_folders(root.string(), no_val);
@@ -255,7 +256,9 @@ TEST(ClassFolders, LinkedFoldersAreIndexedLoopsAndBrokenLinksSkippedWithTheirRea
   for (const auto& s : index.skipped) skipped[s.relative] = s.reason;
   EXPECT_EQ(skipped["cls/gone.avi"], "a broken symbolic link to 'none.avi', which does not exist");
   EXPECT_EQ(skipped["cls/up/"], "a link back to '" + root.string() + "', which holds it (a loop); not entered");
-  EXPECT_EQ(index.skipped.size(), 2U);
+  EXPECT_EQ(skipped["all/"], "a link to ROOT or a folder holding it (a loop); not a class");
+  EXPECT_EQ(index.class_folders, std::vector<std::string>{"cls"});
+  EXPECT_EQ(index.skipped.size(), 3U);
 }
 
 TEST(DataIndexCommand, WritesListsPrintsSummaryAndNextSteps) {

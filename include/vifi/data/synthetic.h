@@ -83,7 +83,7 @@ struct SyntheticDatasetSpec {
 // Files like the 454x340 Kinetics copies researchers train from (mmaction2's
 // tools/data/resize_videos.py: `ffmpeg -vf scale=-2:340 -c:v libx264`, so x264's defaults:
 // preset medium with 3 reference frames, CRF 23, B-frames in a pyramid, keyframe interval 250):
-// 454x340, 30 fps, about 600 kbit/s; `videos` spread over 4 classes, all in train.txt,
+// 454x340, 30 fps, about 570 kbit/s; `videos` spread over 4 classes, all in train.txt,
 // `num_frames` each (300: 10 s). What `vifi bench loader --synthetic kinetics` measures.
 SyntheticDatasetSpec kinetics_like_spec(int videos, int64_t num_frames = 300);
 
