@@ -259,6 +259,16 @@ TEST(ClassFolders, LinkedFoldersAreIndexedLoopsAndBrokenLinksSkippedWithTheirRea
   EXPECT_EQ(skipped["all/"], "a link to ROOT or a folder holding it (a loop); not a class");
   EXPECT_EQ(index.class_folders, std::vector<std::string>{"cls"});
   EXPECT_EQ(index.skipped.size(), 3U);
+
+  // The command names each problem on its own line, however many ordinary skips there are.
+  for (int i = 0; i < 8; ++i) write_text(root / "cls" / ("notes" + std::to_string(i) + ".txt"), "x");
+  std::string log;
+  ASSERT_EQ(test::run_vifi("data index " + root.string() + " --out " + (dir / "lists").string(), &log), 0) << log;
+  EXPECT_NE(log.find("8 not a video extension (.txt), 3 that need a look (below)"), std::string::npos) << log;
+  EXPECT_NE(log.find("  SKIPPED cls/gone.avi: a broken symbolic link to 'none.avi', which does not exist\n"),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("  SKIPPED cls/up/: a link back to"), std::string::npos) << log;
+  EXPECT_NE(log.find("  SKIPPED all/: a link to ROOT"), std::string::npos) << log;
 }
 
 TEST(DataIndexCommand, WritesListsPrintsSummaryAndNextSteps) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "vifi/config/config_yaml.h"
@@ -55,20 +56,38 @@ struct IndexOptions {
   uint64_t seed = 0;
 };
 
-// "12 files skipped: 8 not a video extension (.txt), 4 hidden file; e.g. A/notes.txt, ..."
+// A skip that is the tree's layout, counted by kind; any other (a broken link, a loop, a folder
+// that cannot be read) is a problem to fix and is listed by name.
+bool ordinary_skip(const std::string& reason) {
+  return reason == "hidden file" || reason == "hidden folder" || reason == "no extension" ||
+         reason == "outside a class folder" || reason == "video outside a class folder" ||
+         reason == "the output folder" || reason.rfind("not a video extension", 0) == 0;
+}
+
+// "12 files skipped: 8 not a video extension (.txt), 4 hidden file; e.g. A/notes.txt, ..." and
+// then one line per problem.
 void print_skipped(const std::vector<data::SkippedFile>& skipped) {
   if (skipped.empty()) return;
   std::map<std::string, size_t> by_reason;
-  for (const auto& s : skipped) ++by_reason[s.reason];
+  std::vector<const data::SkippedFile*> problems;
+  for (const auto& s : skipped) {
+    if (ordinary_skip(s.reason)) {
+      ++by_reason[s.reason];
+    } else {
+      problems.push_back(&s);
+    }
+  }
   std::cout << "  skipped " << skipped.size() << " files or folders:";
   std::string sep = " ";
   for (const auto& [reason, n] : by_reason) {
     std::cout << sep << n << " " << reason;
     sep = ", ";
   }
+  if (!problems.empty()) std::cout << sep << problems.size() << " that need a look (below)";
   std::cout << "\n    e.g.";
   for (size_t i = 0; i < skipped.size() && i < 5; ++i) std::cout << (i ? ", " : " ") << skipped[i].relative;
   std::cout << (skipped.size() > 5 ? ", ..." : "") << "\n";
+  for (const auto* p : problems) std::cout << "  SKIPPED " << p->relative << ": " << p->reason << "\n";
 }
 
 void run_index(const IndexOptions& o) {
