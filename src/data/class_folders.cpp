@@ -35,14 +35,6 @@ bool same_dir(const fs::path& a, const std::string& b) {
   return fs::equivalent(a, b, ec);
 }
 
-// Whether `folder` (reached through a link) is `root` itself or a folder holding it.
-bool holds(const fs::path& folder, const fs::path& root) {
-  std::error_code folder_error, root_error;
-  const fs::path f = fs::canonical(folder, folder_error), r = fs::canonical(root, root_error);
-  if (folder_error || root_error) return false;
-  return std::mismatch(f.begin(), f.end(), r.begin(), r.end()).first == f.end();
-}
-
 // The class's key into the split's random draws: a hash of its name (FNV-1a), so a class's
 // split does not move when other classes are added or removed.
 int64_t name_key(const std::string& name) {
@@ -125,7 +117,7 @@ std::vector<ClassFolder> scan_root(const fs::path& root, const ClassFolderOption
       skipped.push_back({name, has_video_extension(name) ? "video outside a class folder" : "outside a class folder"});
     } else if (same_dir(entry.path(), options.exclude_dir)) {
       skipped.push_back({name + "/", "the output folder"});
-    } else if (holds(entry.path(), root)) {
+    } else if (util::folder_holds(entry.path(), root)) {  // a link to ROOT or above
       skipped.push_back({name + "/", "a link to ROOT or a folder holding it (a loop); not a class"});
     } else {
       ClassFolder cls{name, class_name_from_folder(name), {}, 0};

@@ -2,6 +2,7 @@
 // it with VideoWriter, rename it into place; then the non-video files.
 #include "vifi/data/prepare.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -162,9 +163,10 @@ Tree walk(const fs::path& src, const fs::path& dst) {
 // Whether `path` opens for reading; else why not. A source that cannot be read is listed and
 // skipped: only failures to write DST end a run.
 std::string unreadable_reason(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (in) return "";
-  return std::string("cannot be read (") + std::strerror(errno) + ")";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);  // a FIFO put there since the walk must not block
+  if (fd < 0) return std::string("cannot be read (") + std::strerror(errno) + ")";
+  ::close(fd);
+  return "";
 }
 
 // The source videos that were prepared, found by the tail of a path (a list's paths may be
@@ -360,12 +362,6 @@ void remove_stale_partials(const fs::path& dst) {
   }
 }
 
-bool inside(const fs::path& dir, const fs::path& root) {
-  const auto d = fs::weakly_canonical(dir), r = fs::weakly_canonical(root);
-  auto mismatch = std::mismatch(r.begin(), r.end(), d.begin(), d.end());
-  return mismatch.first == r.end();
-}
-
 }  // namespace
 
 void validate(const PrepareOptions& options) {
@@ -422,7 +418,7 @@ PrepareReport prepare_dataset(const std::string& src, const std::string& dst, co
                               const PrepareProgress& progress) {
   validate(options);
   if (!fs::is_directory(src)) throw std::invalid_argument(src + ": not a directory (the dataset to prepare)");
-  if (inside(dst, src)) throw std::invalid_argument(dst + ": is inside " + src + "; prepare into another folder");
+  if (util::folder_holds(src, dst)) throw std::invalid_argument(dst + ": is inside " + src + "; prepare into another folder");
   if (!synthetic_codec_available(options.codec)) {
     throw std::invalid_argument("this FFmpeg build has no encoder for --codec " + options.codec);
   }

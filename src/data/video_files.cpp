@@ -50,8 +50,9 @@ std::vector<std::string> videos_under(const std::string& directory) {
   visitor.enter = [](const fs::path& folder) { return !hidden_or_unfinished(folder); };
   visitor.entry = [&paths, &directory](const fs::path& path, util::TreeEntryKind kind, const std::string& detail) {
     if (hidden_or_unfinished(path) || !has_video_extension(path.string())) return;
-    // A link named like a video whose target is gone stays in the list: reading it fails with a
-    // message naming it, and runs list it among their failed videos instead of losing it here.
+    // A broken link named like a video stays in the list: reading it fails with a message naming
+    // it, and runs list it among their failed videos instead of losing it here. A FIFO or device
+    // does not (opening a FIFO would block the reader).
     if (kind == util::TreeEntryKind::other) {
       util::log_warn(path.string() + ": " + detail + "; left out of the videos of " + directory);
       return;

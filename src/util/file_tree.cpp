@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <memory>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -187,5 +187,12 @@ class Walker {
 }  // namespace
 
 void walk_file_tree(const fs::path& root, const FileTreeVisitor& visitor) { Walker(visitor).walk_root(root); }
+
+bool folder_holds(const fs::path& outer, const fs::path& inner) {
+  std::error_code outer_error, inner_error;
+  const fs::path o = fs::weakly_canonical(outer, outer_error), i = fs::weakly_canonical(inner, inner_error);
+  if (outer_error || inner_error) return false;
+  return std::mismatch(o.begin(), o.end(), i.begin(), i.end()).first == o.end();
+}
 
 }  // namespace vifi::util

@@ -35,4 +35,8 @@ struct FileTreeVisitor {
 // naming `root` when it is not a readable folder.
 void walk_file_tree(const std::filesystem::path& root, const FileTreeVisitor& visitor);
 
+// Whether `inner` is `outer` or lies below it once links are resolved (either may not exist yet:
+// its existing part is resolved). False when a path cannot be resolved.
+bool folder_holds(const std::filesystem::path& outer, const std::filesystem::path& inner);
+
 }  // namespace vifi::util
