@@ -157,13 +157,19 @@ TEST(SyntheticVideo, RejectsBadSpecsByName) {
   EXPECT_TRUE(synthetic_codec_available("mpeg4"));
 }
 
+// A small set: `classes` classes of `train` + `val` videos of `frames` frames.
+SyntheticDatasetSpec small_set(int classes, int train, int val, int64_t frames) {
+  SyntheticDatasetSpec spec;
+  spec.num_classes = classes;
+  spec.train_per_class = train;
+  spec.val_per_class = val;
+  spec.num_frames = frames;
+  return spec;
+}
+
 TEST(SyntheticDataset, LaidOutLikeTheRealDatasets) {
   const auto dir = vifi::test::scratch_dir();
-  SyntheticDatasetSpec spec;
-  spec.num_classes = 3;
-  spec.train_per_class = 2;
-  spec.val_per_class = 1;
-  spec.num_frames = 8;
+  const SyntheticDatasetSpec spec = small_set(3, 2, 1, 8);
   const auto names = write_synthetic_dataset(dir.string(), spec);
   ASSERT_EQ(names.size(), 3u);
   EXPECT_EQ(read_text(dir / "labels.csv"),
@@ -203,11 +209,7 @@ std::string x264_option(const fs::path& video, const std::string& key) {
 // from other settings is not reused as this one.
 TEST(SyntheticDataset, H264SettingsReachTheEncoderAndAreRecorded) {
   const auto dir = vifi::test::scratch_dir();
-  SyntheticDatasetSpec spec;
-  spec.num_classes = 1;
-  spec.train_per_class = 1;
-  spec.val_per_class = 0;
-  spec.num_frames = 12;
+  SyntheticDatasetSpec spec = small_set(1, 1, 0, 12);
   spec.codec = "h264";
   EXPECT_FALSE(synthetic_dataset_matches((dir / "fast").string(), spec));
   write_synthetic_dataset((dir / "fast").string(), spec);
