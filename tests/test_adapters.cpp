@@ -24,7 +24,8 @@ Config distinct_config() {
   c.data.num_workers = 6;
   c.data.max_bad_fraction = 0.0625;
   c.data.min_bad_limit = 17;
-  c.data.passed_frames = PassedFrames::skip_deblocking;
+  c.data.passed_frames = PassedFrames::decode;
+  c.test.passed_frames = PassedFrames::skip_deblocking;
   c.data.scale_frames = FrameScaling::in_conversion;
   c.data.decoder_threads = 5;
   c.data.numbering_cache = "/scratch/numberings";
@@ -88,10 +89,19 @@ TEST(Adapters, ClipConfigTakesFramesSizesAugmentationAndViews) {
   EXPECT_DOUBLE_EQ(c.augment.gray_scale, 0.125);
   EXPECT_EQ(c.num_clips, 4);      // TEST.NUM_CLIP: temporal views
   EXPECT_EQ(c.eval.num_crops, 3);  // TEST.NUM_CROP: spatial views
-  EXPECT_EQ(c.decode.passed_frames, PassedFrames::skip_deblocking);  // DATA.PASSED_FRAMES
+  EXPECT_EQ(c.decode.train_passed_frames, PassedFrames::decode);          // DATA.PASSED_FRAMES
+  EXPECT_EQ(c.decode.eval_passed_frames, PassedFrames::skip_deblocking);  // TEST.PASSED_FRAMES
   EXPECT_EQ(c.decode.scaling, FrameScaling::in_conversion);          // DATA.SCALE_FRAMES
   EXPECT_EQ(c.decode.decoder_threads, 5);                            // DATA.DECODER_THREADS
   EXPECT_EQ(c.decode.numbering_store, "/scratch/numberings");        // DATA.NUMBERING_CACHE
+}
+
+// The defaults: training reads skip the passed frames' loop filter (issue 17), evaluation reads
+// are exact.
+TEST(Adapters, TrainingReadsSkipPassedDeblockingAndEvaluationReadsAreExactByDefault) {
+  const auto clip = experiment::clip_config(Config{});
+  EXPECT_EQ(data::train_reader_options(clip).passed_frames, PassedFrames::skip_deblocking);
+  EXPECT_EQ(data::eval_reader_options(clip).passed_frames, PassedFrames::skip_unreferenced);
 }
 
 // DATA.NUMBERING_CACHE reaches the reader; 'none' keeps numberings in memory only.
@@ -112,7 +122,8 @@ TEST(Adapters, ReaderOptionsScaleToTheTransformsShortSide) {
   EXPECT_EQ(data::eval_reader_options(clip).short_side, 96);    // three crops: the crop side
   clip.eval.num_crops = 1;
   EXPECT_EQ(data::eval_reader_options(clip).short_side, 109);  // centre crop after the 256/224 resize
-  EXPECT_EQ(data::train_reader_options(clip).passed_frames, PassedFrames::skip_deblocking);
+  EXPECT_EQ(data::train_reader_options(clip).passed_frames, PassedFrames::decode);
+  EXPECT_EQ(data::eval_reader_options(clip).passed_frames, PassedFrames::skip_deblocking);
   EXPECT_EQ(data::train_reader_options(clip).decoder_threads, 5);
   config.data.scale_frames = FrameScaling::after_decode;
   EXPECT_EQ(data::train_reader_options(experiment::clip_config(config)).short_side, 0);

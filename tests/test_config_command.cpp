@@ -37,7 +37,10 @@ TEST(ConfigCommand, KeysListsEveryKeyWithItsDefaultAndHelp) {
     EXPECT_NE(out.find("    " + key.help + "\n"), std::string::npos) << key.name;
   }
   EXPECT_NE(out.find("DATA.NUM_FRAMES = 8   [int]"), std::string::npos) << out;
-  EXPECT_NE(out.find("DATA.PASSED_FRAMES = skip_unreferenced   [one of skip_unreferenced|decode|skip_deblocking]"),
+  EXPECT_NE(out.find("DATA.PASSED_FRAMES = skip_deblocking   [one of skip_unreferenced|decode|skip_deblocking]"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("TEST.PASSED_FRAMES = skip_unreferenced   [one of skip_unreferenced|decode|skip_deblocking]"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("DATA.NUMBERING_CACHE = \"\"   [string]"), std::string::npos) << out;

@@ -196,6 +196,64 @@ TEST_F(LoaderTest, EvalClipIsTheTestPipelineOnTheSampledFrames) {
   EXPECT_TRUE(torch::equal(views[5], crops1[2]));                // crop 2, clip 1
 }
 
+// By default training reads skip the loop filter on passed frames (DATA.PASSED_FRAMES:
+// skip_deblocking), evaluation reads stay a full decode's (TEST.PASSED_FRAMES: skip_unreferenced):
+// on an H.264 file with one keyframe, as Kinetics' are, the training clip is the training
+// pipeline on frames a few grey levels from the exact ones, and the evaluation clip is exact.
+TEST_F(LoaderTest, TrainingReadsSkipPassedDeblockingAndEvaluationReadsAreExact) {
+  if (!synthetic_codec_available("h264")) GTEST_SKIP() << "no H.264 encoder in this FFmpeg";
+  SyntheticVideoSpec spec;
+  spec.codec = "h264";
+  spec.num_frames = 120;
+  spec.gop_size = 250;  // x264's default keyframe interval: one keyframe
+  spec.x264_preset = "medium";
+  spec.x264_crf = 23;
+  spec.noise = 30;
+  const VideoRecord record{(*dir_ / "long_gop.mp4").string(), "long_gop.mp4", 0};
+  write_synthetic_video(record.path, spec);
+  ClipConfig cfg = clip_config();
+  cfg.augment.color_jitter = 0.0;  // the crops and flips still draw from the augment stream
+  VideoReaderOptions whole;
+  whole.passed_frames = PassedFrames::decode;
+
+  // Training: the sampler's frames, decoded without the passed frames' loop filter.
+  const auto indices = [] {
+    Rng sampling = Rng::keyed(3, 0, 0, RngStream::sampling);
+    return sample_train_indices(120, 4, sampling);
+  }();
+  const auto exact = VideoReader(record.path, whole).read_frames(indices);
+  VideoReaderOptions approximate_options;
+  approximate_options.passed_frames = PassedFrames::skip_deblocking;
+  const auto approximate = VideoReader(record.path, approximate_options).read_frames(indices);
+  const auto train_clip = [&](const ClipConfig& c) {
+    Rng sampling = Rng::keyed(3, 0, 0, RngStream::sampling), augment = Rng::keyed(3, 0, 0, RngStream::augment);
+    return load_train_clip(record, c, sampling, augment);
+  };
+  const auto pipeline_on = [&](const std::vector<cv::Mat>& frames) {
+    Rng augment = Rng::keyed(3, 0, 0, RngStream::augment);
+    return train_transform(frames, augment, cfg.augment);
+  };
+  const torch::Tensor by_default = train_clip(cfg);
+  EXPECT_TRUE(torch::equal(by_default, pipeline_on(approximate)));
+  EXPECT_FALSE(torch::equal(by_default, pipeline_on(exact)));  // the loop filter was skipped ...
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const double mean_abs = cv::norm(exact[k], approximate[k], cv::NORM_L1) / static_cast<double>(exact[k].total() * 3);
+    EXPECT_EQ(read_frame_stamp(approximate[k]), indices[k]);  // ... the right frames ...
+    EXPECT_LT(mean_abs, 4.0) << "frame " << indices[k];      // ... a few grey levels off
+  }
+  ClipConfig exact_training = cfg;
+  exact_training.decode.train_passed_frames = PassedFrames::skip_unreferenced;
+  EXPECT_TRUE(torch::equal(train_clip(exact_training), pipeline_on(exact)));
+
+  // Evaluation: the full decode's frames, whatever training reads do.
+  const auto test_indices = sample_test_indices(120, 4);
+  const auto exact_test = VideoReader(record.path, whole).read_frames(test_indices);
+  EXPECT_TRUE(torch::equal(load_eval_clip(record, cfg)[0], eval_transform(exact_test, cfg.eval)[0]));
+  ClipConfig approximate_eval = cfg;
+  approximate_eval.decode.eval_passed_frames = PassedFrames::skip_deblocking;
+  EXPECT_FALSE(torch::equal(load_eval_clip(record, approximate_eval)[0], eval_transform(exact_test, cfg.eval)[0]));
+}
+
 TEST_F(LoaderTest, EvalWithViewsStacksAViewAxis) {
   ClipConfig cfg = clip_config();
   cfg.num_clips = 2;

@@ -109,6 +109,7 @@ TEST(LoaderBenchmark, CommandFinishesTheTableAndNamesBadFiles) {
   for (const char* row : {"4       sparse", "4       full", "opening and indexing alone"})
     EXPECT_NE(log.find(row), std::string::npos) << row << "\n" << log;
   EXPECT_NE(log.find("first readable: 16 frames"), std::string::npos) << log;
+  EXPECT_NE(log.find("sparse as training reads do, DATA.PASSED_FRAMES skip_deblocking"), std::string::npos) << log;
   EXPECT_NE(log.find("2 of 4 videos could not be decoded"), std::string::npos) << log;
   for (const char* bad : {"a_empty.mp4", "b_text.avi"})
     EXPECT_NE(log.find("BAD " + (dir / bad).string() + ": "), std::string::npos) << bad << "\n" << log;
@@ -126,7 +127,7 @@ TEST(LoaderBenchmark, CommandFinishesTheTableAndNamesBadFiles) {
 
 // The sizing benchmark end to end on a small Kinetics-like set: both sets made (the prepared one
 // at short side 320 with its list), every table and row printed with positive rates (the
-// decoding-alone ceiling too), a second run reusing the sets instead of writing them again, and
+// decoding-alone ceilings too), a second run reusing the sets instead of writing them again, and
 // a set from other encoder settings written anew.
 TEST(LoaderBenchmark, SyntheticKineticsSizesANode) {
   if (!synthetic_codec_available("h264")) GTEST_SKIP() << "this FFmpeg build lacks libx264";
@@ -136,8 +137,9 @@ TEST(LoaderBenchmark, SyntheticKineticsSizesANode) {
                            "--gpu-clips-per-s 60 --gpu-clip-frames 2";
   std::string log;
   ASSERT_EQ(test::run_vifi(args, &log), 0) << log;
-  for (const char* line : {"every passed frame decoded, resized after (before)", "+ unreferenced passed frames skipped",
-                           "prepared  default", "exact decoding alone, no transforms (the ceiling)",
+  for (const char* line : {"every passed frame decoded, resized after (before)", "+ unreferenced passed frames skipped (exact)",
+                           "+ no deblocking of passed frames (the default)", "prepared  default",
+                           "exact decoding alone, no transforms", "default decoding alone, no transforms",
                            "(best of 3 rounds over the thread counts)", "source    2", "prepared  2",
                            "to feed one GPU at 60 clips/s of 2 frames"}) {
     EXPECT_NE(log.find(line), std::string::npos) << line << "\n" << log;

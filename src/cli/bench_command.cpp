@@ -79,9 +79,11 @@ void note_bad(BadVideos& bad, const data::DecodeMeasurement& m) {
   for (const auto& f : m.bad_videos) bad.emplace(f.path, f.reason);
 }
 
+// `passed`: how sparse reads treat passed frames (the training reads' DATA.PASSED_FRAMES).
 data::DecodeMeasurement measure(const std::vector<std::string>& videos, int64_t frames, data::DecodeMode mode,
-                                const LoaderBenchOptions& o) {
+                                const LoaderBenchOptions& o, PassedFrames passed = PassedFrames::skip_unreferenced) {
   data::DecodeBenchOptions options;
+  options.reader.passed_frames = passed;
   options.num_segments = frames;
   options.mode = mode;
   options.threads = o.threads;
@@ -117,8 +119,8 @@ void print_counting_note(const data::DecodeMeasurement& m) {
 
 // Sparse and full decoding of `frames` per clip, one row each; returns the failed decodes.
 int64_t print_decode_rows(const std::vector<std::string>& videos, int64_t frames, const LoaderBenchOptions& o,
-                          BadVideos& bad) {
-  const auto sparse = measure(videos, frames, data::DecodeMode::sparse, o);
+                          PassedFrames passed, BadVideos& bad) {
+  const auto sparse = measure(videos, frames, data::DecodeMode::sparse, o, passed);
   const auto full = measure(videos, frames, data::DecodeMode::full, o);
   char ratio[32];
   std::snprintf(ratio, sizeof(ratio), "%.1fx", full.clips_per_second() > 0 ? sparse.clips_per_second() / full.clips_per_second() : 0.0);
@@ -210,14 +212,15 @@ void run_loader_bench(const LoaderBenchOptions& o, bool threads_given) {
   }
   vifi::Config row_config = config.value_or(vifi::Config{});
   if (!config) row_config.data.numbering_cache = o.numbering_cache.empty() ? "none" : o.numbering_cache;
-  std::printf("bench loader: %s; %d pass(es), %d thread(s); sparse and full rows decode only, loader rows add the "
-              "training transforms\n",
-              describe_videos(videos).c_str(), o.repeat, o.threads);
+  std::printf("bench loader: %s; %d pass(es), %d thread(s); sparse and full rows decode only (sparse as training "
+              "reads do, DATA.PASSED_FRAMES %s), loader rows add the training transforms\n",
+              describe_videos(videos).c_str(), o.repeat, o.threads,
+              std::string(vifi::to_string(row_config.data.passed_frames)).c_str());
   std::printf("%-7s %-7s %10s %14s %11s %9s\n", "frames", "mode", "clips/s", "decoded/clip", "seeks/clip", "speed-up");
   int64_t failures = 0;
   BadVideos bad;
   for (int64_t t : o.frames) {
-    failures += print_decode_rows(videos, t, o, bad);
+    failures += print_decode_rows(videos, t, o, row_config.data.passed_frames, bad);
     print_training_loader_row(row_config, records, t, o.threads);
   }
   print_open_cost(videos, o, bad);

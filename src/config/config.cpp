@@ -152,8 +152,8 @@ std::vector<ConfigKey> data_keys() {
       key("DATA.MIN_BAD_LIMIT", s, &D::min_bad_limit,
           "bad training videos always tolerated, whatever the fraction (vifi)"),
       key("DATA.PASSED_FRAMES", s, &D::passed_frames,
-          "frames decoded only to reach a sampled one: skip_unreferenced (exact), decode, skip_deblocking "
-          "(faster, approximate) (vifi)"),
+          "training reads: frames decoded only to reach a sampled one: skip_deblocking (no loop filter on "
+          "them: faster, sampled frames a few grey levels off), skip_unreferenced (exact) or decode (vifi)"),
       key("DATA.SCALE_FRAMES", s, &D::scale_frames,
           "after_decode (convert at the stored size, then resize as the reference does) or in_conversion "
           "(scale to the transforms' short side while converting to RGB: slower, pixels a few grey levels off) "
@@ -249,6 +249,9 @@ std::vector<ConfigKey> test_keys() {
       key("TEST.NUM_CROP", s, &T::num_crop, "spatial views (1 or 3)"),
       key("TEST.ONLY_TEST", s, &T::only_test, "evaluate only"),
       key("TEST.MULTI_VIEW_INFERENCE", s, &T::multi_view_inference, "4x3-view test after training"),
+      key("TEST.PASSED_FRAMES", s, &T::passed_frames,
+          "evaluation reads (validation, test, predict, embed, index): as DATA.PASSED_FRAMES; "
+          "skip_unreferenced keeps sampled frames a full decode's (vifi)"),
   };
 }
 

@@ -18,9 +18,9 @@ VideoReader open_video(const VideoRecord& record, const VideoReaderOptions& opti
   return reader;
 }
 
-VideoReaderOptions reader_options(const DecodeConfig& decode, int short_side) {
+VideoReaderOptions reader_options(const DecodeConfig& decode, PassedFrames passed_frames, int short_side) {
   VideoReaderOptions options;
-  options.passed_frames = decode.passed_frames;
+  options.passed_frames = passed_frames;
   options.decoder_threads = std::max(1, decode.decoder_threads);
   options.short_side = decode.scaling == FrameScaling::in_conversion ? short_side : 0;
   options.numbering_store = decode.numbering_store;
@@ -30,12 +30,12 @@ VideoReaderOptions reader_options(const DecodeConfig& decode, int short_side) {
 }  // namespace
 
 VideoReaderOptions train_reader_options(const ClipConfig& cfg) {
-  return reader_options(cfg.decode, train_resize_short_side(cfg.augment.input_size));
+  return reader_options(cfg.decode, cfg.decode.train_passed_frames, train_resize_short_side(cfg.augment.input_size));
 }
 
 VideoReaderOptions eval_reader_options(const ClipConfig& cfg) {
   const int s = cfg.eval.input_size;
-  return reader_options(cfg.decode, cfg.eval.num_crops == 3 ? s : train_resize_short_side(s));
+  return reader_options(cfg.decode, cfg.decode.eval_passed_frames, cfg.eval.num_crops == 3 ? s : train_resize_short_side(s));
 }
 
 void validate(const ClipConfig& cfg) {

@@ -39,7 +39,8 @@ model::ViFiCLIPOptions vificlip_options(const Config& config) {
 
 data::ClipConfig clip_config(const Config& config) {
   data::ClipConfig clip;
-  clip.decode.passed_frames = config.data.passed_frames;
+  clip.decode.train_passed_frames = config.data.passed_frames;
+  clip.decode.eval_passed_frames = config.test.passed_frames;
   clip.decode.scaling = config.data.scale_frames;
   clip.decode.decoder_threads = static_cast<int>(config.data.decoder_threads);
   clip.decode.numbering_store = data::numbering_store_dir(config.data.numbering_cache);

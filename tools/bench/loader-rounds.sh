@@ -7,12 +7,13 @@
 #
 #   tools/bench/loader-rounds.sh --set /tmp/vifi-bench-kinetics/source-8x300 [--rounds 7]
 #       [--frames "8 16"] [--repeat-list 6] [--decoding-alone] -- old=/path/to/old/vifi \
-#       new=build/vifi new_sd=build/vifi:skip_deblocking
+#       new=build/vifi new_exact=build/vifi:skip_unreferenced
 #
-# --decoding-alone adds a column NAME/alone per build without :PASSED_FRAMES: the same
-# invocation's "sparse" row, the same list's clips decoded with that build's default decoding
-# (segment centres) and no transforms, batches or loader thread: what that build's decoder
-# bounds its default loader to.
+# --decoding-alone adds a column NAME/alone per build: the same invocation's "sparse" row, the
+# same list's clips decoded (segment centres) with no transforms, batches or loader thread: what
+# that build's decoder bounds its loader to. Builds since 12-03 decode that row as their training
+# reads do (the column's PASSED_FRAMES); older ones decode it exactly, so give an old build no
+# :PASSED_FRAMES.
 #
 # A build is NAME=BINARY, optionally :PASSED_FRAMES (DATA.PASSED_FRAMES for that column). The set
 # is a folder with train.txt and labels.csv (what `vifi bench loader --synthetic kinetics` or
@@ -74,7 +75,7 @@ for ((r = 1; r <= rounds; ++r)); do
       out=$("${bins[$i]}" bench loader --config "$(config "$t" "${passed[$i]}")" --frames "$t" --repeat 1 2>&1)
       rate=$(awk '$2 == "loader" {print $3}' <<< "$out")
       line+=" ${names[$i]} ${rate:-nan}"
-      if ((alone)) && [[ -z "${passed[$i]}" ]]; then
+      if ((alone)); then
         rate=$(awk '$2 == "sparse" {print $3}' <<< "$out")
         line+=" ${names[$i]}/alone ${rate:-nan}"
       fi

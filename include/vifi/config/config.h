@@ -37,12 +37,15 @@ enum class Fusion { embedding, decision, image };     // TRAINER.ViFi_CLIP.FUSIO
 enum class OptLevel { O0, O1, O2 };                   // TRAIN.OPT_LEVEL: O0 fp32, O1/O2 AMP on CUDA
 enum class LrSchedulerKind { cosine };                // TRAIN.LR_SCHEDULER (the reference has one)
 enum class OptimizerKind { adamw };                   // TRAIN.OPTIMIZER (the reference has one)
-// DATA.PASSED_FRAMES (vifi): what the decoder does with frames decoded only to reach a wanted one.
+// DATA.PASSED_FRAMES (training reads) and TEST.PASSED_FRAMES (evaluation reads) (vifi): what the
+// decoder does with frames decoded only to reach a wanted one.
 //   skip_unreferenced: frames no other frame references are not decoded; wanted frames stay
-//                      bit-identical to a full decode
+//                      bit-identical to a full decode (the evaluation default)
 //   decode:            every frame decoded in full, as the FFmpeg CLI does
 //   skip_deblocking:   also no loop filter on passed reference frames (H.264/HEVC): faster, but
-//                      wanted frames drift from a full decode (docs/performance.md)
+//                      wanted frames drift from a full decode by a few grey levels, growing with
+//                      their distance from the keyframe (the training default, asked for by
+//                      issue 17; docs/performance.md, docs/reproducing.md)
 enum class PassedFrames { skip_unreferenced, decode, skip_deblocking };
 // DATA.SCALE_FRAMES (vifi): where frames are brought to the short side the transforms resize to.
 //   after_decode:  converted at the stored size, resized by the transforms with OpenCV (the
@@ -127,7 +130,7 @@ struct DataConfig {                       // DATA.*
   // MIN_BAD_LIMIT); the floor keeps a small list from dying on its first bad file (vifi).
   double max_bad_fraction = 0.01;         // MAX_BAD_FRACTION
   int64_t min_bad_limit = 10;             // MIN_BAD_LIMIT
-  PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // PASSED_FRAMES (vifi)
+  PassedFrames passed_frames = PassedFrames::skip_deblocking;    // PASSED_FRAMES (vifi): training reads
   FrameScaling scale_frames = FrameScaling::after_decode;        // SCALE_FRAMES (vifi)
   int64_t decoder_threads = 1;            // DECODER_THREADS (vifi): per worker; 0 = the idle cores
   // NUMBERING_CACHE (vifi): where learned frame numberings persist; "" = the user's cache folder,
@@ -196,6 +199,7 @@ struct TestConfig {                       // TEST.*
   int64_t num_crop = 1;                   // NUM_CROP: spatial views, 1 or 3
   bool only_test = false;                 // ONLY_TEST: evaluate and exit
   bool multi_view_inference = false;      // MULTI_VIEW_INFERENCE: 4x3 views after training
+  PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // PASSED_FRAMES (vifi): evaluation reads
 };
 
 struct Config {

@@ -22,7 +22,8 @@ namespace vifi::data {
 
 // How a clip's frames are decoded; what each choice buys is in docs/performance.md.
 struct DecodeConfig {
-  PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // DATA.PASSED_FRAMES
+  PassedFrames train_passed_frames = PassedFrames::skip_deblocking;  // DATA.PASSED_FRAMES
+  PassedFrames eval_passed_frames = PassedFrames::skip_unreferenced;  // TEST.PASSED_FRAMES
   FrameScaling scaling = FrameScaling::after_decode;             // DATA.SCALE_FRAMES
   // DATA.DECODER_THREADS: FFmpeg threads per video; 0 lets the loader give each worker the
   // cores the workers leave idle (hardware threads / workers). 1 by default: with unreferenced
@@ -45,8 +46,10 @@ struct ClipConfig {
 // Throws std::invalid_argument naming the offending field.
 void validate(const ClipConfig& cfg);
 
-// The reader options a training (or evaluation) clip is decoded with: the decode choices, and
-// the short side the train (eval) transforms resize to when scaling in the conversion.
+// The reader options a training (or evaluation) clip is decoded with: the decode choices (its own
+// passed-frames choice: training reads skip passed frames' deblocking by default, evaluation
+// reads stay exact), and the short side the train (eval) transforms resize to when scaling in
+// the conversion.
 VideoReaderOptions train_reader_options(const ClipConfig& cfg);
 VideoReaderOptions eval_reader_options(const ClipConfig& cfg);
 
