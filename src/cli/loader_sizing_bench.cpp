@@ -137,11 +137,18 @@ void print_changes(const LoaderSizingOptions& o, const Pipeline& source, const P
     Setting setting;
     const Pipeline* pipeline;
   };
-  Setting before{PassedFrames::decode, FrameScaling::after_decode, 1, 1};
-  Setting exact{PassedFrames::skip_unreferenced, FrameScaling::after_decode, 1, 1};
-  Setting deblock{PassedFrames::skip_deblocking, FrameScaling::after_decode, 1, 1};
-  Setting scaled{PassedFrames::skip_deblocking, FrameScaling::in_conversion, 1, 1};
-  Setting threaded{PassedFrames::skip_deblocking, FrameScaling::after_decode, machine_cores(), 1};
+  const auto decoding = [](PassedFrames passed, FrameScaling scaling) {
+    Setting s;
+    s.passed = passed;
+    s.scaling = scaling;
+    return s;
+  };
+  const Setting before = decoding(PassedFrames::decode, FrameScaling::after_decode);
+  const Setting exact = decoding(PassedFrames::skip_unreferenced, FrameScaling::after_decode);
+  const Setting deblock = decoding(PassedFrames::skip_deblocking, FrameScaling::after_decode);
+  const Setting scaled = decoding(PassedFrames::skip_deblocking, FrameScaling::in_conversion);
+  Setting threaded = deblock;
+  threaded.decoder_threads = machine_cores();
   const std::vector<Row> rows = {
       {"source", "every passed frame decoded, resized after (before)", before, &source},
       {"source", "+ unreferenced passed frames skipped (exact)", exact, &source},
