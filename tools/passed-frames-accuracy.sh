@@ -27,9 +27,8 @@ done
 ((${#seeds[@]})) || seeds=(7 8 9 10)
 [[ -x "$vifi" ]] || { echo "passed-frames-accuracy: $vifi is not an executable (build it, or pass --vifi)" >&2; exit 2; }
 
-final_top1() {
-  grep '"type":"val"' "$1/metrics.jsonl" | tail -1 | sed -E 's/.*"acc1":([0-9.]+).*/\1/'
-}
+# shellcheck source=tools/run-metrics.sh
+source "$(dirname "$0")/run-metrics.sh"
 
 # train DIR NAME KEY VALUE...: the demo's config on the H.264 set, into DIR/run-NAME.
 train() {

@@ -37,14 +37,8 @@ done
 ((${#seeds[@]})) || seeds=(7 8 9 10)
 [[ -x "$vifi" ]] || { echo "prepared-accuracy: $vifi is not an executable (build it, or pass --vifi)" >&2; exit 2; }
 
-# The last validation top-1 in a run's metrics.jsonl.
-final_top1() {
-  grep '"type":"val"' "$1/metrics.jsonl" | tail -1 | sed -E 's/.*"acc1":([0-9.]+).*/\1/'
-}
-
-last_checkpoint() {
-  ls "$1"/ckpt_epoch_*.pth | sort -V | tail -1
-}
+# shellcheck source=tools/run-metrics.sh
+source "$(dirname "$0")/run-metrics.sh"
 
 # top-1 of checkpoint $2 on the validation set of config $1/demo.yaml (with further --opts).
 test_top1() {

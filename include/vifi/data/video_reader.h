@@ -83,7 +83,9 @@ struct VideoReaderOptions {
   // reader per worker thread and parallelises across videos, which scales better than threads
   // inside one small decode; it gives a worker more only when cores would otherwise idle.
   int decoder_threads = 1;
-  PassedFrames passed_frames = PassedFrames::skip_unreferenced;  // config.h: DATA.PASSED_FRAMES
+  // config.h: DATA.PASSED_FRAMES (training reads) / TEST.PASSED_FRAMES (evaluation reads). A
+  // reader made without a config is exact.
+  PassedFrames passed_frames = PassedFrames::skip_unreferenced;
   // > 0: frames come out with this short side (the displayed picture's), scaled bilinearly in
   // the YUV->RGB conversion instead of converted at full size and resized later; the long side
   // is rounded as transforms' resize_short_side does. 0: the stored size.
